@@ -1,0 +1,56 @@
+"""The check interface: a contribution goes in, findings and per-file facts come out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from checks.findings import Finding
+from checks.policy import Policy
+
+# Called once per file a check finishes, so a front end can draw progress.
+ProgressCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Contribution:
+    """A local folder reviewed as a contribution, with an optional base model folder beside it."""
+
+    root: Path
+    files: Sequence[str]
+    base: Path | None = None
+    policy: Policy = field(default_factory=Policy)
+    # Content hashes the platform already knows (a Git LFS oid is a sha256), by relative path.
+    known_sha256: dict[str, str] = field(default_factory=dict)
+    compute_sha256: bool = False
+
+
+@dataclass
+class FileFacts:
+    """What a check learnt about one file beyond its findings."""
+
+    path: str
+    format: str
+    sha256: str | None = None
+
+
+@dataclass
+class CheckResult:
+    """A check's output. ``notes`` say what ran and what was skipped, and why."""
+
+    findings: list[Finding] = field(default_factory=list)
+    files: list[FileFacts] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class Check(Protocol):
+    """Every check (weights, licence, evals) has this shape; the runner fails it closed."""
+
+    name: str
+    title: str
+
+    def run(
+        self, contribution: Contribution, progress: ProgressCallback | None = None
+    ) -> CheckResult: ...

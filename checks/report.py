@@ -1,0 +1,81 @@
+"""The report: every check's findings and file facts, and the verdict they add up to."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.base import FileFacts
+from checks.findings import Finding, Severity, Verdict
+
+
+@dataclass
+class FileReport:
+    path: str
+    format: str
+    sha256: str | None
+    verdict: Verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "format": self.format,
+            "sha256": self.sha256,
+            "verdict": self.verdict.value,
+        }
+
+
+@dataclass
+class CheckSummary:
+    name: str
+    title: str
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    files: list[FileReport]
+    checks: list[CheckSummary] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> Verdict:
+        return Verdict.of(f.severity for f in self.findings)
+
+    def sorted_findings(self) -> list[Finding]:
+        """Worst first, then by path, so the reader meets what matters first."""
+        return sorted(self.findings, key=lambda f: (-f.severity, f.path, f.rule, f.message))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "verdict": self.verdict.value,
+            "findings": [f.to_dict() for f in self.sorted_findings()],
+            "files": [f.to_dict() for f in self.files],
+            "checks": [{"name": c.name, "title": c.title, "notes": c.notes} for c in self.checks],
+        }
+
+
+def build_report(
+    findings: list[Finding], facts: list[FileFacts], checks: list[CheckSummary]
+) -> Report:
+    """One FileReport per path: the format a check sniffed and the verdict of that path's findings."""
+    by_path: dict[str, FileFacts] = {}
+    for fact in facts:
+        known = by_path.get(fact.path)
+        if known is None or (known.format == "unknown" and fact.format != "unknown"):
+            by_path[fact.path] = fact
+        elif fact.sha256 and not known.sha256:
+            known.sha256 = fact.sha256
+    severities: dict[str, list[Severity]] = {}
+    for finding in findings:
+        severities.setdefault(finding.path, []).append(finding.severity)
+    files = [
+        FileReport(
+            path=fact.path,
+            format=fact.format,
+            sha256=fact.sha256,
+            verdict=Verdict.of(severities.get(fact.path, [])),
+        )
+        for fact in sorted(by_path.values(), key=lambda f: f.path)
+    ]
+    return Report(findings=findings, files=files, checks=checks)

@@ -1,0 +1,76 @@
+"""The state one file's scan carries: where we are, what we allow, what we found."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from checks.findings import Finding, Severity
+from checks.weights.limits import Limits
+from checks.weights.source import ByteSource
+
+CHECK_NAME = "weights"
+
+
+class LimitExceeded(Exception):
+    """A parser hit one of its bounds; the caller turns it into a finding."""
+
+
+@dataclass
+class ScanContext:
+    """Shared by every parser during one top-level file's scan.
+
+    ``trail`` lists the archive members that lead to what is being scanned, so a finding
+    inside ``model.pt`` → ``archive/data.pkl`` says so. ``scan_nested`` sniffs and scans
+    a member as if it were a file of its own (set by the scanner; avoids import cycles).
+    """
+
+    path: str
+    policy: Any  # checks.weights.imports.ImportPolicy; Any keeps this module free of cycles
+    limits: Limits = field(default_factory=Limits)
+    findings: list[Finding] = field(default_factory=list)
+    depth: int = 0
+    trail: tuple[str, ...] = ()
+    scan_nested: Callable[[ByteSource, ScanContext], str] | None = None
+
+    def nested(self, member: str) -> ScanContext:
+        return ScanContext(
+            path=self.path,
+            policy=self.policy,
+            limits=self.limits,
+            findings=self.findings,
+            depth=self.depth + 1,
+            trail=(*self.trail, member),
+            scan_nested=self.scan_nested,
+        )
+
+    def where(self, detail: str | None = None) -> str | None:
+        parts = [" → ".join(self.trail)] if self.trail else []
+        if detail:
+            parts.append(detail)
+        return ", ".join(parts) or None
+
+    def report(
+        self,
+        rule: str,
+        severity: Severity,
+        message: str,
+        *,
+        detail: str | None = None,
+        **extra: Any,
+    ) -> None:
+        self.findings.append(
+            Finding(
+                check=CHECK_NAME,
+                rule=rule,
+                severity=severity,
+                path=self.path,
+                message=message,
+                location=self.where(detail),
+                extra=extra,
+            )
+        )
+
+    def worst(self) -> Severity:
+        return max((f.severity for f in self.findings), default=Severity.INFO)

@@ -1,0 +1,139 @@
+"""Scan one file: sniff its format, hand it to that format's parser, fail closed on surprises."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from checks.findings import Finding, Severity
+from checks.weights import archives, gguf, keras, numpy_files, pickle_walk, safetensors_header
+from checks.weights.chat_template import scan_tokenizer_config
+from checks.weights.context import LimitExceeded, ScanContext
+from checks.weights.imports import ImportPolicy
+from checks.weights.limits import Limits
+from checks.weights.sniff import CODE_CAPABLE, EXPECTED_BY_SUFFIX, sniff, suffix_of
+from checks.weights.source import ByteSource, LocalFile
+
+log = logging.getLogger(__name__)
+
+HASH_CHUNK = 8 << 20
+
+
+@dataclass
+class FileScan:
+    path: str
+    format: str
+    findings: list[Finding]
+    sha256: str | None = None
+    bytes_read: int = 0
+
+
+def scan_path(
+    file: Path,
+    display: str,
+    policy: ImportPolicy,
+    limits: Limits | None = None,
+    *,
+    want_sha256: bool = False,
+) -> FileScan:
+    """Scan one local file. Never raises for anything the file contains."""
+    ctx = ScanContext(path=display, policy=policy, limits=limits or Limits(), scan_nested=scan_source)
+    try:
+        source = LocalFile(file)
+    except OSError as exc:
+        ctx.report("unreadable-file", Severity.HIGH, f"cannot open the file: {exc.strerror}")
+        return FileScan(display, "unknown", ctx.findings)
+    with source:
+        fmt = scan_source(source, ctx)
+        sha = _sha256(source) if want_sha256 else None
+        return FileScan(display, fmt, ctx.findings, sha, source.bytes_read)
+
+
+def scan_source(source: ByteSource, ctx: ScanContext) -> str:
+    """Sniff and scan ``source`` (a file or an archive member); returns the format it found."""
+    name = ctx.trail[-1] if ctx.trail else ctx.path
+    fmt = sniff(source, name)
+    if ctx.depth > ctx.limits.max_depth:
+        ctx.report(
+            "limit-exceeded",
+            Severity.HIGH,
+            f"containers nested deeper than {ctx.limits.max_depth} levels; not inspected",
+        )
+        return fmt
+    try:
+        fmt = _dispatch(fmt, source, ctx, name)
+    except LimitExceeded as exc:
+        ctx.report("limit-exceeded", Severity.HIGH, f"scan stopped at a safety bound: {exc}")
+    except Exception as exc:  # fail closed: a parser surprise must never read as a pass
+        log.exception("scanner error on %s", ctx.where(name))
+        ctx.report(
+            "scanner-error",
+            Severity.HIGH,
+            f"the {fmt} parser could not finish ({type(exc).__name__}: {exc}); "
+            "the file cannot be shown safe",
+        )
+    _check_name(fmt, name, ctx)
+    return fmt
+
+
+def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
+    if fmt == "pickle":
+        pickle_walk.scan_pickle_source(source, ctx)
+    elif fmt == "zip":
+        return archives.scan_zip(source, ctx)
+    elif fmt == "tar":
+        archives.scan_tar(source, ctx)
+    elif fmt == "7z":
+        archives.scan_7z(source, ctx)
+    elif fmt in ("gzip", "bzip2", "xz", "zlib", "lz4"):
+        archives.scan_compressed(source, ctx, fmt)
+    elif fmt == "safetensors":
+        safetensors_header.scan_safetensors(source, ctx)
+    elif fmt == "numpy":
+        numpy_files.scan_npy(source, ctx)
+    elif fmt == "gguf":
+        gguf.scan_gguf(source, ctx)
+    elif fmt == "hdf5":
+        keras.scan_hdf5(source, ctx)
+    elif fmt == "text" and Path(name).name == "tokenizer_config.json":
+        scan_tokenizer_config(source, ctx)
+    return fmt
+
+
+def _check_name(fmt: str, name: str, ctx: ScanContext) -> None:
+    suffix = suffix_of(name)
+    expected = EXPECTED_BY_SUFFIX.get(suffix)
+    base = "zip" if fmt in ("pytorch-zip", "keras", "npz") else fmt
+    if expected is None or base in expected or fmt == "empty":
+        return
+    promised = "/".join(sorted(expected))
+    if base in CODE_CAPABLE and not (expected & CODE_CAPABLE):
+        ctx.report(
+            "name-mismatch",
+            Severity.HIGH,
+            f"named {suffix} (which promises {promised}) but the content is {fmt}: a loader "
+            "that trusts the name may run code from it",
+            detail=None,
+        )
+    else:
+        ctx.report(
+            "name-mismatch",
+            Severity.MEDIUM,
+            f"named {suffix} but the content is {fmt}; tools that trust the name will misread it",
+        )
+
+
+def _sha256(source: ByteSource) -> str:
+    digest = hashlib.sha256()
+    view = source.view()
+    if view is not None:
+        for start in range(0, len(view), HASH_CHUNK):
+            digest.update(view[start : start + HASH_CHUNK])
+        return digest.hexdigest()
+    offset = 0
+    while chunk := source.read_at(offset, HASH_CHUNK):
+        digest.update(chunk)
+        offset += len(chunk)
+    return digest.hexdigest()

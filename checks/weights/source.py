@@ -1,0 +1,84 @@
+"""Byte sources: every scanner reads through one, so a local file and a remote one look alike."""
+
+from __future__ import annotations
+
+import mmap
+import os
+from pathlib import Path
+from typing import Protocol
+
+
+class ByteSource(Protocol):
+    """Random access to a file's bytes. ``read_at`` returns fewer bytes only at the end."""
+
+    @property
+    def size(self) -> int: ...
+
+    def read_at(self, offset: int, length: int) -> bytes: ...
+
+    def view(self) -> memoryview | None:
+        """The whole content without copying, when that is cheap (a memory map); else None."""
+        ...
+
+
+class LocalFile:
+    """A local file behind a read-only memory map: only the pages a parser touches are read."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_RDONLY)
+        self._size = os.fstat(self._fd).st_size
+        self._map: mmap.mmap | None = None
+        if self._size:
+            self._map = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
+        self.bytes_read = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        if self._map is None or offset >= self._size or length <= 0 or offset < 0:
+            return b""
+        data = self._map[offset : offset + length]
+        self.bytes_read += len(data)
+        return data
+
+    def view(self) -> memoryview | None:
+        return memoryview(self._map) if self._map is not None else memoryview(b"")
+
+    def close(self) -> None:
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:  # a view is still alive; the map closes when it goes
+                pass
+        os.close(self._fd)
+
+    def __enter__(self) -> LocalFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class BytesSource:
+    """An in-memory source: archive members and tests."""
+
+    def __init__(self, data: bytes | memoryview) -> None:
+        self._data = memoryview(data)
+        self.bytes_read = 0
+
+    @property
+    def size(self) -> int:
+        return len(self._data)
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        if offset < 0 or length <= 0:
+            return b""
+        data = bytes(self._data[offset : offset + length])
+        self.bytes_read += len(data)
+        return data
+
+    def view(self) -> memoryview | None:
+        return self._data
