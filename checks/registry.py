@@ -1,0 +1,12 @@
+"""The checks a review runs, in the order their sections appear in the verdict."""
+
+from __future__ import annotations
+
+from checks.base import Check
+
+
+def default_checks() -> list[Check]:
+    # Imported here so that `reviewbot scan`, which needs only the weight scan, stays light.
+    from checks.weights.check import WeightScanCheck
+
+    return [WeightScanCheck()]
