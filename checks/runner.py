@@ -25,7 +25,8 @@ def run_checks(
         try:
             result = check.run(contribution, progress)
         except Exception as exc:  # fail closed: an unfinished check must not read as a pass
-            log.exception("check %s crashed", check.name)
+            log.error("the %s crashed: %s", check.title, exc)
+            log.debug("traceback", exc_info=True)
             findings.append(
                 Finding(
                     check=check.name,

@@ -67,7 +67,7 @@ def scan_source(source: ByteSource, ctx: ScanContext) -> str:
     except LimitExceeded as exc:
         ctx.report("limit-exceeded", Severity.HIGH, f"scan stopped at a safety bound: {exc}")
     except Exception as exc:  # fail closed: a parser surprise must never read as a pass
-        log.exception("scanner error on %s", ctx.where(name))
+        log.debug("scanner error on %s", ctx.where(name), exc_info=True)
         ctx.report(
             "scanner-error",
             Severity.HIGH,

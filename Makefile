@@ -1,0 +1,54 @@
+# reviewbot developer tasks. `make demo` and `make test` work on a fresh clone.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help demo test unit lint fmt typecheck provision bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.base-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@ $(VENV)/.base-installed
+
+demo: $(VENV)/.base-installed  ## review a sample contribution and print the verdict comment
+	@$(BIN)/reviewbot demo --out demo-contribution
+
+provision:  ## what the tests need beyond Python packages (a redis-server binary)
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "installing redis-server from the system packages"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+lint: $(VENV)/.dev-installed  ## ruff, mypy and the import contracts
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+typecheck: $(VENV)/.dev-installed
+	$(BIN)/mypy
+
+fmt: $(VENV)/.dev-installed  ## format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+unit: $(VENV)/.dev-installed provision  ## the test suite alone
+	$(BIN)/python -m pytest
+
+test: lint unit  ## install everything, lint, run the whole suite
+
+bench: $(VENV)/.dev-installed  ## scanner benchmark against the peers (slow; installs them in benchmarks/.venv)
+	$(BIN)/python benchmarks/scan_bench.py
+
+clean:
+	rm -rf $(VENV) demo-contribution .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,176 @@
+"""The `reviewbot` command line: scan files, review a folder, try the demo.
+
+Exit codes: 0 nothing fails the review, 1 something does, 2 usage error.
+Imports stay inside the commands so that `reviewbot scan` never loads torch, celery or the web app.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from checks.report import Report
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+PROGRESS_THRESHOLD = 8  # files; fewer finish before a bar would be worth drawing
+
+
+class UsageError(Exception):
+    """Bad arguments: exit 2 with the message, never a traceback."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="reviewbot: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        code: int = args.func(args)
+    except UsageError as exc:
+        print(f"reviewbot: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="reviewbot",
+        description="Review contributions to open-model repositories: unsafe weight files, "
+        "licences, quick evals.",
+    )
+    parser.add_argument("--debug", action="store_true", help="log details, tracebacks included")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    scan = sub.add_parser("scan", help="scan weight files and folders (recursively)")
+    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    scan.add_argument("--hash", action="store_true", help="fill in each file's sha256 (reads every byte)")
+    scan.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+    scan.set_defaults(func=_cmd_scan)
+
+    review = sub.add_parser("review", help="run every check on a local model folder as a contribution")
+    review.add_argument("folder", type=Path, metavar="DIR")
+    review.add_argument("--base", type=Path, metavar="DIR", help="the base model's folder")
+    review.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    review.add_argument("--hash", action="store_true", help="fill in each file's sha256")
+    review.set_defaults(func=_cmd_review)
+
+    demo = sub.add_parser("demo", help="build a sample contribution and print its verdict comment")
+    demo.add_argument("--out", type=Path, default=Path("demo-contribution"), metavar="DIR")
+    demo.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    demo.set_defaults(func=_cmd_demo)
+    return parser
+
+
+def _cmd_scan(args: argparse.Namespace) -> int:
+    from checks.base import FileFacts
+    from checks.report import CheckSummary, build_report
+    from checks.weights.imports import ImportPolicy
+    from reviewbot.files import expand_paths
+
+    missing = [str(p) for p in args.paths if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    from checks.weights.scanner import scan_path
+
+    files = expand_paths(args.paths)
+    policy = ImportPolicy.default()
+    findings, facts = [], []
+    with _progress(len(files), enabled=not args.no_progress) as advance:
+        for file, display in files:
+            result = scan_path(file, display, policy, want_sha256=args.hash)
+            findings.extend(result.findings)
+            facts.append(FileFacts(path=display, format=result.format, sha256=result.sha256))
+            advance(display)
+    report = build_report(findings, facts, [CheckSummary("weights", "weight-file scan")])
+    _emit(report, args.format)
+    return _exit_code(report)
+
+
+def _cmd_review(args: argparse.Namespace) -> int:
+    if not args.folder.is_dir():
+        raise UsageError(f"not a folder: {args.folder}")
+    if args.base is not None and not args.base.is_dir():
+        raise UsageError(f"--base is not a folder: {args.base}")
+    from reviewbot.review import review_folder
+
+    report = review_folder(args.folder, base=args.base, compute_sha256=args.hash)
+    _emit(report, args.format)
+    return _exit_code(report)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from reviewbot.review import review_folder
+    from reviewbot.sample import build_sample
+
+    folder = build_sample(args.out)
+    print(f"Built a sample contribution in {folder}/ — its verdict, as it would be posted:\n",
+          file=sys.stderr)
+    _emit(review_folder(folder), args.format)
+    return EXIT_OK  # the sample is meant to fail; the demo itself succeeded
+
+
+def _emit(report: Report, fmt: str) -> None:
+    if fmt == "text":
+        from reviewbot.render.text import render_text
+
+        render_text(report, sys.stdout)
+        return
+    if fmt == "json":
+        from reviewbot.render.json_report import render_json
+
+        text = render_json(report)
+    elif fmt == "sarif":
+        from reviewbot.render.sarif import render_sarif
+
+        text = render_sarif(report)
+    else:
+        from reviewbot.render.markdown import render_markdown
+
+        text = render_markdown(report)
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _exit_code(report: Report) -> int:
+    from checks.findings import Verdict
+
+    return EXIT_FAIL if report.verdict is Verdict.FAIL else EXIT_OK
+
+
+class _progress:
+    """A rich progress bar on stderr when it is a terminal and there is much to scan."""
+
+    def __init__(self, total: int, *, enabled: bool) -> None:
+        self.total = total
+        self.enabled = enabled and total >= PROGRESS_THRESHOLD and sys.stderr.isatty()
+        self._bar: object | None = None
+
+    def __enter__(self) -> Callable[[str], None]:
+        if not self.enabled:
+            return lambda _name: None
+        from rich.console import Console
+        from rich.progress import Progress
+
+        bar = Progress(console=Console(file=sys.stderr), transient=True)
+        bar.start()
+        task = bar.add_task("scanning", total=self.total)
+        self._bar = bar
+        return lambda name: bar.update(task, advance=1, description=name[-40:])
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Renderers: one report, many shapes (text table, JSON, SARIF, the verdict comment)."""

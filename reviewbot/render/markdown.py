@@ -1,0 +1,96 @@
+"""The verdict comment, exactly as it is posted on a pull request or a Hub discussion."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from checks.findings import Finding, Severity, Verdict
+from checks.report import Report
+from reviewbot import __version__
+from reviewbot.render.escape import code, md
+
+# Hidden marker: the bot finds its own comment by it and edits it in place on a re-run.
+MARKER = "<!-- reviewbot:verdict -->"
+MAX_ROWS = 60  # a GitHub comment holds 65,536 characters; keep well inside it
+
+_HEADLINE = {
+    Verdict.PASS: "✅ **reviewbot: pass** — nothing here stops a merge.",
+    Verdict.WARN: "⚠️ **reviewbot: warn** — mergeable, but a maintainer should read the findings.",
+    Verdict.FAIL: "❌ **reviewbot: fail** — do not merge until the findings below are fixed.",
+}
+_ICON = {
+    Severity.CRITICAL: "🛑",
+    Severity.HIGH: "🔴",
+    Severity.MEDIUM: "🟠",
+    Severity.LOW: "🔵",
+    Severity.INFO: "⚪",
+}
+
+
+def render_markdown(report: Report, *, subject: str | None = None, head_sha: str | None = None) -> str:
+    lines = [MARKER, _HEADLINE[report.verdict], ""]
+    if subject or head_sha:
+        at = f" at {code(head_sha[:12])}" if head_sha else ""
+        lines += [f"Reviewed {md(subject or 'this contribution')}{at}.", ""]
+    lines += [_counts(report), ""]
+    lines += _findings_table(report.sorted_findings())
+    lines += _files_section(report)
+    lines += _checks_section(report)
+    lines.append(
+        f"<sub>reviewbot {__version__} · weight files are read as bytes: nothing was unpickled, "
+        "imported or run · comment `/reviewbot recheck` to review again</sub>"
+    )
+    return "\n".join(lines) + "\n"
+
+
+def _counts(report: Report) -> str:
+    by_severity = Counter(f.severity for f in report.findings)
+    parts = [f"{by_severity[s]} {s.label}" for s in sorted(by_severity, reverse=True)]
+    noun = "file" if len(report.files) == 1 else "files"
+    if not parts:
+        return f"No findings in {len(report.files)} {noun}."
+    return f"**Findings:** {', '.join(parts)} · {len(report.files)} {noun} reviewed."
+
+
+def _findings_table(findings: list[Finding]) -> list[str]:
+    shown = [f for f in findings if f.severity > Severity.INFO] or []
+    if not shown:
+        return []
+    lines = ["| | Severity | File | Finding |", "|---|---|---|---|"]
+    for finding in shown[:MAX_ROWS]:
+        where = code(finding.path)
+        if finding.location:
+            where += f" <br><sub>{md(finding.location, 120)}</sub>"
+        lines.append(
+            f"| {_ICON[finding.severity]} | {finding.severity.label} | {where} | "
+            f"{md(finding.message)} <sub>{code(finding.check + '/' + finding.rule)}</sub> |"
+        )
+    if len(shown) > MAX_ROWS:
+        lines.append(f"\n…and {len(shown) - MAX_ROWS} more; run `reviewbot review` for all.")
+    return [*lines, ""]
+
+
+def _files_section(report: Report) -> list[str]:
+    if not report.files:
+        return []
+    lines = [
+        f"<details><summary>Files ({len(report.files)})</summary>",
+        "",
+        "| File | Format | Verdict |",
+        "|---|---|---|",
+    ]
+    for file in report.files[: MAX_ROWS * 4]:
+        lines.append(f"| {code(file.path)} | {md(file.format)} | {file.verdict.value} |")
+    if len(report.files) > MAX_ROWS * 4:
+        lines.append(f"| …{len(report.files) - MAX_ROWS * 4} more | | |")
+    return [*lines, "", "</details>", ""]
+
+
+def _checks_section(report: Report) -> list[str]:
+    if not report.checks:
+        return []
+    lines = ["<details><summary>What ran</summary>", ""]
+    for check in report.checks:
+        notes = "; ".join(md(n, 400) for n in check.notes)
+        lines.append(f"- **{md(check.title)}**" + (f": {notes}" if notes else ""))
+    return [*lines, "", "</details>", ""]
