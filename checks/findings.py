@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 
@@ -29,10 +29,10 @@ class Severity(IntEnum):
             raise ValueError(f"unknown severity {text!r}") from None
 
 
-class Verdict(str, Enum):
+class Verdict(StrEnum):
     """What the review says of a contribution (or of one file)."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
     WARN = "warn"
     FAIL = "fail"
 

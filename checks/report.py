@@ -58,7 +58,7 @@ class Report:
 def build_report(
     findings: list[Finding], facts: list[FileFacts], checks: list[CheckSummary]
 ) -> Report:
-    """One FileReport per path: the format a check sniffed and the verdict of that path's findings."""
+    """One FileReport per path: its sniffed format and the verdict of its findings."""
     by_path: dict[str, FileFacts] = {}
     for fact in facts:
         known = by_path.get(fact.path)

@@ -54,11 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="scan weight files and folders (recursively)")
     scan.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
-    scan.add_argument("--hash", action="store_true", help="fill in each file's sha256 (reads every byte)")
+    scan.add_argument(
+        "--hash", action="store_true", help="fill in each file's sha256 (reads every byte)"
+    )
     scan.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
     scan.set_defaults(func=_cmd_scan)
 
-    review = sub.add_parser("review", help="run every check on a local model folder as a contribution")
+    review = sub.add_parser(
+        "review", help="run every check on a local model folder as a contribution"
+    )
     review.add_argument("folder", type=Path, metavar="DIR")
     review.add_argument("--base", type=Path, metavar="DIR", help="the base model's folder")
     review.add_argument("--format", choices=("markdown", "json"), default="markdown")
@@ -114,8 +118,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from reviewbot.sample import build_sample
 
     folder = build_sample(args.out)
-    print(f"Built a sample contribution in {folder}/ — its verdict, as it would be posted:\n",
-          file=sys.stderr)
+    print(
+        f"Built a sample contribution in {folder}/ — its verdict, as it would be posted:\n",
+        file=sys.stderr,
+    )
     _emit(review_folder(folder), args.format)
     return EXIT_OK  # the sample is meant to fail; the demo itself succeeded
 

@@ -28,11 +28,7 @@ A sample community fine-tune built by `reviewbot demo`. Several of its files are
 # What a hostile pickle looks like on the wire: posix.system('echo …') via GLOBAL + REDUCE.
 _COMMAND = b"echo reviewbot-demo-payload"
 SYSTEM_PAYLOAD = (
-    b"\x80\x02cposix\nsystem\n"
-    + b"X"
-    + struct.pack("<I", len(_COMMAND))
-    + _COMMAND
-    + b"\x85R."
+    b"\x80\x02cposix\nsystem\n" + b"X" + struct.pack("<I", len(_COMMAND)) + _COMMAND + b"\x85R."
 )
 # builtins.exec through STACK_GLOBAL (protocol 4), the form most scanners resolve worst.
 EXEC_PAYLOAD = (

@@ -13,5 +13,7 @@ SHARED = ROOT.parent / "shared"
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
     if not SHARED.is_dir():
-        pytest.fail("the shared corpus is missing: it must sit beside the project root as ../shared")
+        pytest.fail(
+            "the shared corpus is missing: it must sit beside the project root as ../shared"
+        )
     return SHARED

@@ -39,7 +39,9 @@ def scan_path(
     want_sha256: bool = False,
 ) -> FileScan:
     """Scan one local file. Never raises for anything the file contains."""
-    ctx = ScanContext(path=display, policy=policy, limits=limits or Limits(), scan_nested=scan_source)
+    ctx = ScanContext(
+        path=display, policy=policy, limits=limits or Limits(), scan_nested=scan_source
+    )
     try:
         source = LocalFile(file)
     except OSError as exc:

@@ -13,11 +13,27 @@ HEAD_BYTES = 4096
 _PROTO0_FIRST = frozenset(b"(ciIlLFSVNt])}JKMGTUX\x88\x89\x8aPg")
 
 TEXT_SUFFIXES = frozenset(
-    ".json .md .txt .yaml .yml .toml .py .cfg .ini .jinja .j2 .model .tiktoken .csv .html .sh"
-    .split()
+    {
+        ".json",
+        ".md",
+        ".txt",
+        ".yaml",
+        ".yml",
+        ".toml",
+        ".py",
+        ".cfg",
+        ".ini",
+        ".jinja",
+        ".j2",
+        ".model",
+        ".tiktoken",
+        ".csv",
+        ".html",
+        ".sh",
+    }
 )
-PICKLE_SUFFIXES = frozenset(".pkl .pickle .p .joblib .dat .data .dill".split())
-TORCH_SUFFIXES = frozenset(".pt .pth .bin .ckpt .tar .mar".split())
+PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".p", ".joblib", ".dat", ".data", ".dill"})
+TORCH_SUFFIXES = frozenset({".pt", ".pth", ".bin", ".ckpt", ".tar", ".mar"})
 
 # What each name promises. A name not listed promises nothing.
 EXPECTED_BY_SUFFIX: dict[str, frozenset[str]] = {
@@ -94,11 +110,14 @@ def sniff_bytes(head: bytes, size: int, name: str) -> str:
     suffix = suffix_of(name)
     if suffix in TEXT_SUFFIXES and _is_text(head):
         return "text"
-    if head[0] in _PROTO0_FIRST and b"." in head:
-        # Plain text that happens to start with an opcode byte stays text unless its name
-        # says pickle or it opens the way protocol 0/1 pickles do (an import or a MARK).
-        if not _is_text(head) or suffix in PICKLE_SUFFIXES | TORCH_SUFFIXES or head[0] in b"c(":
-            return "pickle"
+    # Plain text that happens to start with an opcode byte stays text unless its name
+    # says pickle or it opens the way protocol 0/1 pickles do (an import or a MARK).
+    if (
+        head[0] in _PROTO0_FIRST
+        and b"." in head
+        and (not _is_text(head) or suffix in PICKLE_SUFFIXES | TORCH_SUFFIXES or head[0] in b"c(")
+    ):
+        return "pickle"
     if head[:1] == b"\x80":  # PROTO with a protocol no pickle has yet: still pickle-shaped
         return "pickle"
     if _is_text(head):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import mmap
 import os
 from pathlib import Path
@@ -49,10 +50,9 @@ class LocalFile:
 
     def close(self) -> None:
         if self._map is not None:
-            try:
+            # A view may still be alive; the map then closes when the view goes.
+            with contextlib.suppress(BufferError):
                 self._map.close()
-            except BufferError:  # a view is still alive; the map closes when it goes
-                pass
         os.close(self._fd)
 
     def __enter__(self) -> LocalFile:

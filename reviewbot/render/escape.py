@@ -16,8 +16,8 @@ def md(text: str, limit: int = 300) -> str:
 
 
 def code(text: str, limit: int = 200) -> str:
-    """Inline code that a hostile name cannot break out of."""
-    text = " ".join(text.split())
+    """Inline code that a hostile name cannot break out of (a pipe would split a table cell)."""
+    text = " ".join(text.split()).replace("|", "\\|")
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     fence = "`" * (max((len(m) for m in re.findall(r"`+", text)), default=0) + 1)

@@ -27,7 +27,9 @@ _ICON = {
 }
 
 
-def render_markdown(report: Report, *, subject: str | None = None, head_sha: str | None = None) -> str:
+def render_markdown(
+    report: Report, *, subject: str | None = None, head_sha: str | None = None
+) -> str:
     lines = [MARKER, _HEADLINE[report.verdict], ""]
     if subject or head_sha:
         at = f" at {code(head_sha[:12])}" if head_sha else ""

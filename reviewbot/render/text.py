@@ -41,7 +41,11 @@ def render_text(report: Report, out: TextIO) -> None:
     for column in ("file", "format", "verdict"):
         files.add_column(column, overflow="fold")
     for file in report.files:
-        files.add_row(escape(file.path), file.format, f"[{_VERDICT_STYLE[file.verdict]}]{file.verdict.value}[/]")
+        files.add_row(
+            escape(file.path),
+            file.format,
+            f"[{_VERDICT_STYLE[file.verdict]}]{file.verdict.value}[/]",
+        )
     console.print(files)
     verdict = report.verdict
     console.print(
