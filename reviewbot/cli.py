@@ -73,6 +73,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("demo-contribution"), metavar="DIR")
     demo.add_argument("--format", choices=("markdown", "json"), default="markdown")
     demo.set_defaults(func=_cmd_demo)
+
+    from reviewbot.cli_service import add_service_commands
+
+    add_service_commands(sub)
     return parser
 
 
