@@ -25,6 +25,10 @@ class Contribution:
     # Content hashes the platform already knows (a Git LFS oid is a sha256), by relative path.
     known_sha256: dict[str, str] = field(default_factory=dict)
     compute_sha256: bool = False
+    # The base's Hub id when the caller resolved one into ``base`` (adapters name their base by id).
+    base_id: str | None = None
+    # Tier-2 model evals (torch, in a sandbox) run only when asked: `review --model-evals`.
+    run_model_evals: bool = False
 
 
 @dataclass

@@ -73,7 +73,8 @@ def to_float32(raw: npt.NDArray[Any], dtype: str) -> F32Array:
     if dtype == "BF16":
         return (raw.astype(np.uint32) << 16).view(np.float32)
     if dtype in _FP8:
-        return _FP8[dtype][raw]
+        decoded: F32Array = _FP8[dtype][raw]
+        return decoded
     return raw.astype(np.float32, copy=False)
 
 

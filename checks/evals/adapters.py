@@ -1,0 +1,183 @@
+"""PEFT/LoRA adapters: right base, target modules present, A/B shapes, trained at all."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from checks.evals.rules import finding, names
+from checks.evals.safetensors_reader import to_float32
+from checks.evals.weightset import ADAPTER_WEIGHTS, WeightSet, read_json
+from checks.findings import Finding, Severity
+
+CONFIG = "adapter_config.json"
+PEFT_PREFIX = "base_model.model."
+LORA = re.compile(
+    r"^(?P<module>.+)\.lora_(?P<emb>embedding_)?(?P<ab>[AB])(?:\.[^.]+)?(?:\.weight)?$"
+)
+
+
+def _norm_id(text: str) -> str:
+    return "/".join(text.strip().rstrip("/").lower().split("/")[-2:])
+
+
+def _base_ids(base_root: Path, base_id: str | None) -> set[str]:
+    ids = {_norm_id(base_root.name)}
+    if base_id:
+        ids.add(_norm_id(base_id))
+    config = read_json(base_root / "config.json")
+    if isinstance(config, dict) and isinstance(config.get("_name_or_path"), str):
+        ids.add(_norm_id(config["_name_or_path"]))
+    return ids
+
+
+def _base_tensor(module: str, base: WeightSet) -> str | None:
+    """The base weight a LoRA module wraps; PEFT's wrapper may add or drop a ``model.`` level."""
+    path = module.removeprefix(PEFT_PREFIX)
+    rest = path.partition(".")[2]
+    for candidate in (path, rest, f"model.{path}"):
+        if candidate and f"{candidate}.weight" in base.where:
+            return f"{candidate}.weight"
+    return None
+
+
+def _rank(module: str, config: dict[str, Any]) -> int | None:
+    pattern = config.get("rank_pattern") or {}
+    for key, value in pattern.items():
+        if re.search(rf"(^|\.){key}$", module.removeprefix(PEFT_PREFIX)):
+            return int(value)
+    r = config.get("r")
+    return int(r) if isinstance(r, int) else None
+
+
+def check_adapter(
+    root: Path,
+    adapter: WeightSet,
+    base: WeightSet | None,
+    base_root: Path | None,
+    base_id: str | None,
+) -> list[Finding]:
+    config = read_json(root / CONFIG)
+    if not isinstance(config, dict):
+        return [
+            finding(
+                "adapter-config", Severity.HIGH, CONFIG, "adapter_config.json is not readable JSON"
+            )
+        ]
+    out: list[Finding] = []
+    claimed = config.get("base_model_name_or_path")
+    if base_root is not None:
+        if not isinstance(claimed, str) or not claimed:
+            out.append(
+                finding(
+                    "adapter-base", Severity.LOW, CONFIG, "the adapter does not name its base model"
+                )
+            )
+        elif _norm_id(claimed) not in _base_ids(base_root, base_id):
+            out.append(
+                finding(
+                    "adapter-base",
+                    Severity.MEDIUM,
+                    CONFIG,
+                    f"the adapter was made for {claimed!r}, not the base under review "
+                    f"({base_id or base_root.name})",
+                )
+            )
+    if base is not None:
+        out += _targets(config, base)
+    out += _shapes(adapter, config, base)
+    out += _untrained(adapter)
+    return out
+
+
+def _targets(config: dict[str, Any], base: WeightSet) -> list[Finding]:
+    targets = config.get("target_modules")
+    modules = {n.rsplit(".", 1)[0] for n in base.where}
+    if isinstance(targets, str):
+        if targets == "all-linear" or any(re.fullmatch(targets, m) for m in modules):
+            return []
+        missing = [targets]
+    elif isinstance(targets, list):
+        parts = {p for m in modules for p in m.split(".")}
+        missing = [t for t in targets if isinstance(t, str) and t not in parts and t not in modules]
+    else:
+        return []
+    if not missing:
+        return []
+    return [
+        finding(
+            "adapter-target-missing",
+            Severity.HIGH,
+            CONFIG,
+            f"target modules not in the base: {names(missing)}",
+        )
+    ]
+
+
+def _shapes(adapter: WeightSet, config: dict[str, Any], base: WeightSet | None) -> list[Finding]:
+    out: list[Finding] = []
+    unknown: list[str] = []
+    for name in sorted(adapter.where):
+        m = LORA.match(name)
+        if m is None:
+            continue
+        shape = adapter.info(name).shape
+        module, is_a = m["module"], m["ab"] == "A"
+        r = _rank(module, config)
+        problem = None
+        if len(shape) != 2:
+            problem = f"is {list(shape)}, not a matrix"
+        elif r is not None and (shape[0] if is_a else shape[1]) != r:
+            problem = f"is {list(shape)} but r is {r}"
+        elif base is not None:
+            target = _base_tensor(module, base)
+            if target is None:
+                unknown.append(module.removeprefix(PEFT_PREFIX))
+                continue
+            dims = base.info(target).shape
+            side = shape[1] if is_a else shape[0]
+            if len(dims) != 2 or side not in dims:
+                problem = f"is {list(shape)} but the base {target} is {list(dims)}"
+        if problem:
+            out.append(
+                finding(
+                    "adapter-shape",
+                    Severity.HIGH,
+                    ADAPTER_WEIGHTS,
+                    f"{name} {problem}",
+                    location=name,
+                )
+            )
+    if unknown:
+        out.append(
+            finding(
+                "adapter-target-missing",
+                Severity.HIGH,
+                ADAPTER_WEIGHTS,
+                f"{len(set(unknown))} adapted modules have no weight in the base: "
+                f"{names(sorted(set(unknown)))}",
+            )
+        )
+    return out
+
+
+def _untrained(adapter: WeightSet) -> list[Finding]:
+    b_names = [n for n in adapter.where if (m := LORA.match(n)) and m["ab"] == "B"]
+    if not b_names:
+        return []
+    for name in b_names:
+        info = adapter.info(name)
+        values = adapter.file_of(name).raw(info)
+        if info.is_float and np.any(to_float32(values, info.dtype) != 0):
+            return []
+    return [
+        finding(
+            "adapter-untrained",
+            Severity.MEDIUM,
+            ADAPTER_WEIGHTS,
+            f"all {len(b_names)} LoRA B matrices are zero: the adapter changes nothing (untrained)",
+        )
+    ]
