@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -25,6 +25,10 @@ class Contribution:
     # Content hashes the platform already knows (a Git LFS oid is a sha256), by relative path.
     known_sha256: dict[str, str] = field(default_factory=dict)
     compute_sha256: bool = False
+    # Base model id → its model card text, fetched by the app (reviewbot.base_model) for the licence check.
+    base_cards: Mapping[str, str] = field(default_factory=dict)
+    # The contribution's own model id on the Hub ("org/name"), when known: licences constrain names.
+    model_id: str | None = None
     # The base's Hub id when the caller resolved one into ``base`` (adapters name their base by id).
     base_id: str | None = None
     # Tier-2 model evals (torch, in a sandbox) run only when asked: `review --model-evals`.

@@ -20,6 +20,8 @@ class Policy:
     severity_overrides: Mapping[str, Severity] = field(default_factory=dict)
     allowed_licences: frozenset[str] = frozenset()
     header_exempt: tuple[str, ...] = ()
+    # Free-form thresholds from the policy file's [evals] table; the evals check reads them.
+    eval_thresholds: Mapping[str, float] = field(default_factory=dict)
 
     def apply_overrides(self, findings: Iterable[Finding]) -> list[Finding]:
         """Regrade findings by rule id. Critical findings are never lowered: fail closed."""

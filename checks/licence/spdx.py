@@ -47,7 +47,7 @@ def check_expression(text: str) -> Expression:
     try:
         parsed = spdx.parse(text)
     except Exception as exc:  # license-expression raises AttributeError etc. on some input
-        return Expression(text, None, (f"not a valid SPDX expression ({_reason(exc)})",))
+        return Expression(text, None, (_reason(exc),))
     if parsed is None:
         return Expression(text, None, ("the expression is empty",))
     unknown = [

@@ -19,6 +19,7 @@ MAX_KEY_BYTES = 1 << 16
 MAX_ARRAY_NESTING = 4
 INT64_MAX = (1 << 63) - 1
 TEMPLATE_KEY = "tokenizer.chat_template"
+MIN_ENTRY_BYTES = 12  # the smallest key/value pair or tensor info in any version
 
 # GGUF metadata value types: fixed-size scalars by struct code, then the variable ones.
 SCALARS: dict[int, str] = {0: "B", 1: "b", 2: "H", 3: "h", 4: "I", 5: "i", 6: "f", 7: "?", 10: "Q"}
@@ -133,6 +134,8 @@ def scan_gguf(source: ByteSource, ctx: ScanContext) -> None:
         _scan(source, ctx)
     except _Invalid as exc:
         ctx.report(RULE, Severity.HIGH, f"malformed GGUF: {exc}; a loader may crash or misread")
+    except LimitExceeded as exc:  # reported here so a nested scan goes on with its siblings
+        ctx.report("limit-exceeded", Severity.HIGH, f"scan stopped at a safety bound: {exc}")
 
 
 def _scan(source: ByteSource, ctx: ScanContext) -> None:
@@ -146,6 +149,8 @@ def _scan(source: ByteSource, ctx: ScanContext) -> None:
     n_tensors = reader.count("the tensor count")
     n_kv = reader.count("the metadata count")
     for what, n in (("tensors", n_tensors), ("metadata entries", n_kv)):
+        if n * MIN_ENTRY_BYTES > source.size - reader.pos:
+            raise _Invalid(f"it claims {n} {what}, more than the file can hold")
         if n > ctx.limits.max_gguf_entries:
             raise LimitExceeded(f"{n} GGUF {what}, over {ctx.limits.max_gguf_entries}")
     alignment = _read_metadata(reader, n_kv, ctx)
@@ -226,11 +231,11 @@ def _skip_array(reader: _Reader, key: str, depth: int, ctx: ScanContext) -> None
         return
     if item_type not in (STRING, ARRAY):
         raise _Invalid(f"metadata {key!r} holds items of unknown type {item_type}")
-    if length > ctx.limits.max_gguf_entries:
-        raise LimitExceeded(f"array {key!r} has {length} items")
     # Each item takes at least 4 bytes, so a length past the file's end fails up front.
     if length * 4 > reader.source.size - reader.pos:
         raise _Invalid(f"the array {key!r} claims more items than the file holds")
+    if length > ctx.limits.max_gguf_entries:
+        raise LimitExceeded(f"array {key!r} has {length} items")
     for _ in range(length):
         _skip_value(reader, item_type, key, depth + 1, ctx)
 

@@ -6,7 +6,7 @@ import bz2
 import lzma
 import struct
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -95,9 +95,9 @@ def read_directory(
     """Find the end record, then parse every central-directory entry."""
     eocd_pos, eocd = _find_eocd(source)
     anomalies: list[str] = []
-    if eocd_pos + _EOCD.size + eocd[7] != source.size:
+    if eocd_pos + _EOCD.size + eocd[6] != source.size:
         anomalies.append("the end-of-central-directory comment length does not match the file end")
-    count, cd_size, cd_offset = eocd[4], eocd[5], eocd[6]
+    count, cd_size, cd_offset = eocd[3], eocd[4], eocd[5]
     end_of_records = eocd_pos
     zip64 = _read_zip64(source, eocd_pos, anomalies)
     if zip64 is not None:
@@ -234,17 +234,20 @@ def read_local_header(source: ByteSource, entry: ZipEntry, shift: int = 0) -> Lo
     )
 
 
-class _Decoder(Protocol):
+class Decoder(Protocol):
     @property
     def eof(self) -> bool: ...
 
     @property
     def needs_input(self) -> bool: ...
 
+    @property
+    def unused_data(self) -> bytes: ...
+
     def decompress(self, data: bytes, max_length: int) -> bytes: ...
 
 
-class _Inflater:
+class Inflater:
     """zlib's decompressobj behind the needs_input API that bz2 and lzma already have."""
 
     def __init__(self, wbits: int) -> None:
@@ -284,9 +287,9 @@ def _lzma_decoder(head: bytes) -> lzma.LZMADecompressor:
     return lzma.LZMADecompressor(format=lzma.FORMAT_RAW, filters=filters)
 
 
-def make_decoder(method: int) -> _Decoder:
+def make_decoder(method: int) -> Decoder:
     if method == DEFLATED:
-        return _Inflater(-15)
+        return Inflater(-15)
     if method == BZIP2:
         return bz2.BZ2Decompressor()
     raise MemberDataError(f"compression method {method} is not supported")
@@ -294,14 +297,15 @@ def make_decoder(method: int) -> _Decoder:
 
 def iter_decoded(
     chunks: Iterator[bytes],
-    decoder: _Decoder,
+    decoder: Decoder,
     *,
     max_bytes: int,
     max_ratio: int,
     charge: Callable[[int], None] | None = None,
-) -> Iterator[bytes]:
+) -> Generator[bytes, None, int]:
     """Decompress ``chunks`` step by step; stop with LimitExceeded on a bomb.
 
+    Returns how many compressed bytes it fed (the decoder's ``unused_data`` came after them).
     Raises MemberDataError when the stream is corrupt or ends before its end marker.
     """
     state = [0, 0]  # compressed bytes fed, decompressed bytes produced
@@ -326,10 +330,11 @@ def iter_decoded(
         state[0] += len(chunk)
         yield from drain(chunk)
         if decoder.eof:
-            return
+            return state[0]
     yield from drain(b"")  # zlib may hold output for input it has already taken
     if not decoder.eof:
         raise MemberDataError("compressed data ends before its end marker")
+    return state[0]
 
 
 def _check_bounds(produced: int, fed: int, max_bytes: int, max_ratio: int) -> None:
@@ -362,14 +367,17 @@ def iter_member(
     if entry.method == STORED:
         if entry.compressed_size > max_bytes:
             raise LimitExceeded(f"member of {entry.compressed_size} bytes exceeds {max_bytes}")
-        yield from _raw_chunks(source, data_offset, entry.compressed_size)
+        for chunk in _raw_chunks(source, data_offset, entry.compressed_size):
+            if charge is not None:
+                charge(len(chunk))
+            yield chunk
         return
     raw = _raw_chunks(source, data_offset, entry.compressed_size)
     if entry.method == LZMA:
         header = source.read_at(data_offset, 4)
         props_len = struct.unpack_from("<H", header, 2)[0] if len(header) == 4 else 0
         head = source.read_at(data_offset, 4 + props_len)
-        decoder: _Decoder = _lzma_decoder(head)
+        decoder: Decoder = _lzma_decoder(head)
         raw = _raw_chunks(source, data_offset + len(head), entry.compressed_size - len(head))
     else:
         decoder = make_decoder(entry.method)

@@ -1,0 +1,166 @@
+"""The header rule: each source, script and config file carries a valid, allowed SPDX line (REUSE)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checks.findings import Finding, Severity
+from checks.licence.comments import TAG, UNCOMMENTABLE_SUFFIXES, WEIGHT_SUFFIXES, style_for, suffix_of
+from checks.licence.reuse_toml import Annotation, annotation_for
+from checks.licence.spdx import check_expression, satisfied_by
+from checks.licence.tags import Tag, find_tags
+
+CHECK = "licence"
+# REUSE headers sit at the top; reading a bounded head keeps big files cheap.
+HEAD_BYTES = 16 * 1024
+
+
+@dataclass(frozen=True)
+class HeaderRules:
+    allowed: frozenset[str]  # empty: any valid expression is accepted
+    suggestion: str  # the expression shown in the line to add
+    card_covers: bool  # the model card's `license:` covers files that cannot hold a comment
+    annotations: Sequence[Annotation] = ()
+
+
+@dataclass
+class HeaderStats:
+    checked: int = 0
+    covered_elsewhere: int = 0
+    no_syntax: int = 0
+    findings: list[Finding] = field(default_factory=list)
+
+
+def check_headers(root: Path, files: Sequence[str], rules: HeaderRules) -> HeaderStats:
+    stats = HeaderStats()
+    for rel in files:
+        _check_file(root, rel, rules, stats)
+    return stats
+
+
+def _check_file(root: Path, rel: str, rules: HeaderRules, stats: HeaderStats) -> None:
+    path = root / rel
+    sidecar = path.with_name(path.name + ".license")
+    if sidecar.is_file():
+        stats.covered_elsewhere += 1
+        tags = find_tags(sidecar.read_text("utf-8", errors="replace"))
+        if not tags:
+            stats.findings.append(_missing_coverage(rel + ".license", rules, sidecar=True))
+        for tag in tags:
+            stats.findings.extend(_judge(rel + ".license", tag, TAG + " {}", rules))
+        return
+    style = style_for(rel)
+    suffix = suffix_of(rel)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(HEAD_BYTES)
+    except OSError:
+        return  # vanished or unreadable: other checks report unreadable files
+    binary = b"\0" in head
+    annotation = annotation_for(list(rules.annotations), rel) if rules.annotations else None
+    if style is None or binary or suffix in UNCOMMENTABLE_SUFFIXES:
+        if style is None and not binary and suffix not in UNCOMMENTABLE_SUFFIXES:
+            stats.no_syntax += 1  # plain text with no comment syntax: REUSE would want a sidecar
+            return
+        stats.covered_elsewhere += 1
+        if annotation is not None:
+            stats.findings.extend(_judge(rel, Tag(0, annotation.expression, True, ""), "", rules, "REUSE.toml"))
+        elif not rules.card_covers:
+            stats.findings.append(_missing_coverage(rel, rules, weights=suffix in WEIGHT_SUFFIXES))
+        return
+    stats.checked += 1
+    text = head.decode("utf-8", errors="replace")
+    tags = find_tags(text)
+    if annotation is not None and (annotation.precedence == "override" or not tags):
+        stats.findings.extend(_judge(rel, Tag(0, annotation.expression, True, ""), "", rules, "REUSE.toml"))
+        return
+    if not tags:
+        if rel == "README.md" and rules.card_covers:
+            return  # the card's own `license:` is its licence statement
+        fix = style.line(rules.suggestion)
+        stats.findings.append(
+            Finding(
+                CHECK, "licence-header-missing", Severity.MEDIUM, rel,
+                f"no SPDX licence header; add this line {_where(text)}: {fix}",
+                location="line 1", extra={"fix": fix},
+            )
+        )  # fmt: skip
+        return
+    for tag in tags:
+        stats.findings.extend(_judge(rel, tag, style.line("{}"), rules))
+
+
+def _judge(
+    rel: str, tag: Tag, template: str, rules: HeaderRules, source: str = ""
+) -> list[Finding]:
+    where = f"line {tag.line}" if tag.line else source
+    origin = f" in {source}" if source else ""
+    fix_for = (lambda e: template.format(e)) if template else (lambda e: f'SPDX-License-Identifier = "{e}"')
+    checked = check_expression(tag.expression)
+    if not checked.valid:
+        fix = fix_for(rules.suggestion)
+        return [
+            Finding(
+                CHECK, "licence-header-invalid", Severity.MEDIUM, rel,
+                f"`{tag.expression or '(empty)'}`{origin} is not a valid SPDX expression "
+                f"({'; '.join(checked.errors)}); write it as: {fix}",
+                location=where, extra={"fix": fix},
+            )
+        ]  # fmt: skip
+    out: list[Finding] = []
+    assert checked.normalized is not None
+    if not tag.canonical:
+        fix = fix_for(checked.normalized)
+        out.append(
+            Finding(
+                CHECK, "licence-header-invalid", Severity.MEDIUM, rel,
+                f"the tag is spelt `{tag.raw.split(':')[0].strip(' #/*<!-;')}`; REUSE tools only read "
+                f"`{TAG}` exactly; write: {fix}",
+                location=where, extra={"fix": fix},
+            )
+        )  # fmt: skip
+    if checked.deprecated:
+        olds = ", ".join(f"{old} → {new}" for old, new in checked.deprecated)
+        fix = fix_for(checked.normalized)
+        out.append(
+            Finding(
+                CHECK, "licence-header-deprecated", Severity.LOW, rel,
+                f"deprecated SPDX id(s){origin} ({olds}); write: {fix}",
+                location=where, extra={"fix": fix},
+            )
+        )  # fmt: skip
+    if rules.allowed and not satisfied_by(checked, rules.allowed):
+        fix = fix_for(rules.suggestion)
+        out.append(
+            Finding(
+                CHECK, "licence-header-mismatch", Severity.MEDIUM, rel,
+                f"`{checked.normalized}`{origin} is not among the repository's licences "
+                f"({', '.join(sorted(rules.allowed))}); if the file is ours, write: {fix}",
+                location=where, extra={"fix": fix},
+            )
+        )  # fmt: skip
+    return out
+
+
+def _missing_coverage(rel: str, rules: HeaderRules, *, weights: bool = False, sidecar: bool = False) -> Finding:
+    target = rel[: -len(".license")] if sidecar else rel
+    fix = f"{TAG} {rules.suggestion}"
+    what = "weight file" if weights else "file"
+    return Finding(
+        CHECK, "licence-coverage-missing", Severity.MEDIUM if weights else Severity.LOW, rel,
+        f"this {what} cannot hold a header and nothing declares its licence; add `{target}.license` "
+        f"containing `{fix}`, a REUSE.toml annotation, or `license:` in the model card",
+        extra={"fix": fix},
+    )  # fmt: skip
+
+
+def _where(text: str) -> str:
+    if text.startswith("#!"):
+        return "after the shebang line"
+    if text.startswith("<?xml"):
+        return "after the XML declaration"
+    if text.startswith("---\n"):
+        return "after the front matter"
+    return "at the top of the file"

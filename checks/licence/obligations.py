@@ -1,0 +1,147 @@
+"""Checks a contribution against each base model's terms: its licence, and what it must ship."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from checks.findings import Finding, Severity
+from checks.licence.card import CARD, Card, parse_card
+from checks.licence.inheritance import Obligation, Terms, Where, terms_for
+
+CHECK = "licence"
+MAX_DOC = 1024 * 1024
+_DOC = re.compile(r"\.(md|txt|rst)$|^(licen[cs]e|copying|notice|use_policy)", re.IGNORECASE)
+
+
+@dataclass
+class Outcome:
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def documents(root: Path) -> dict[str, str]:
+    """Top-level texts (and LICENSES/) where licences, notices and "Built with" lines live."""
+    docs: dict[str, str] = {}
+    paths = [p for p in root.iterdir() if p.is_file() and _DOC.search(p.name)]
+    if (root / "LICENSES").is_dir():
+        paths += [p for p in (root / "LICENSES").iterdir() if p.is_file()]
+    for path in paths:
+        if path.stat().st_size <= MAX_DOC:
+            docs[path.relative_to(root).as_posix()] = path.read_text("utf-8", errors="replace")
+    return docs
+
+
+def check_bases(
+    root: Path,
+    card: Card | None,
+    base_cards: Mapping[str, str],
+    base_dir: Path | None,
+    model_id: str | None,
+) -> Outcome:
+    out = Outcome()
+    bases = list(card.base_models) if card else []
+    if not bases and base_dir is None:
+        out.notes.append("no base model declared (`base_model:`): inheritance rules not applied")
+        return out
+    if not bases:
+        bases = ["the --base model"]
+    docs = documents(root)
+    child = card.key if card else None
+    local = base_dir / CARD if base_dir is not None else None
+    for base in bases:
+        text, source = base_cards.get(base), "from the Hub"
+        if text is None and local is not None and local.is_file() and (len(bases) == 1 or base == bases[0]):
+            text, source = local.read_text("utf-8", errors="replace"), "from the --base folder"
+        if text is None:
+            out.findings.append(
+                Finding(
+                    CHECK, "base-licence-unavailable", Severity.MEDIUM, CARD,
+                    f"could not read the card of base model {base}, so its licence terms were not "
+                    "checked; review them by hand or rerun when the Hub is reachable",
+                    extra={"base_model": base},
+                )
+            )  # fmt: skip
+            out.notes.append(f"base model {base}: licence unknown (card not available)")
+            continue
+        base_card = parse_card(text)
+        key = base_card.key
+        out.notes.append(f"base model {base}: {key or 'no licence declared'} ({source})")
+        terms = terms_for(key)
+        if terms is None:
+            out.findings.append(
+                Finding(
+                    CHECK, "base-licence-unknown", Severity.LOW, CARD,
+                    f"base model {base} declares "
+                    + (f"`{key}`, whose terms reviewbot does not know" if key else "no licence")
+                    + "; check by hand what a derivative owes it",
+                    extra={"base_model": base, "base_licence": key},
+                )
+            )  # fmt: skip
+            continue
+        out.findings.extend(_judge(base, key or "", terms, child, docs, card, model_id, base_dir))
+    return out
+
+
+def _judge(
+    base: str,
+    key: str,
+    terms: Terms,
+    child: str | None,
+    docs: Mapping[str, str],
+    card: Card | None,
+    model_id: str | None,
+    base_dir: Path | None,
+) -> list[Finding]:
+    found: list[Finding] = []
+    extra = {"base_model": base, "base_licence": key}
+    if not terms.accepts(child):
+        declared = f"`license: {child}`" if child else "no licence"
+        found.append(
+            Finding(
+                CHECK, "base-licence-conflict", Severity.HIGH, CARD,
+                f"base model {base} is under the {terms.title} ({key}); this contribution declares "
+                f"{declared}, but a derivative must carry {terms.requirement}",
+                extra=extra,
+            )
+        )  # fmt: skip
+    obligations = list(terms.obligations)
+    if key == "apache-2.0" and base_dir is not None and any(base_dir.glob("NOTICE*")):
+        obligations.append(
+            Obligation("the base's NOTICE file kept", Where.NOTICE_FILE, re.compile(r"\S"),
+                       "copy the base model's NOTICE file into the contribution", Severity.MEDIUM)  # fmt: skip
+        )
+    for ob in obligations:
+        met, detail = _met(ob, docs, card, model_id)
+        if not met:
+            found.append(
+                Finding(
+                    CHECK, "base-obligation-missing", ob.severity, _path_for(ob),
+                    f"base model {base} ({key}) requires {ob.what} in {ob.where.value}{detail}; "
+                    f"fix: {ob.fix}",
+                    extra={**extra, "obligation": ob.what, "fix": ob.fix},
+                )
+            )  # fmt: skip
+    return found
+
+
+def _met(ob: Obligation, docs: Mapping[str, str], card: Card | None, model_id: str | None) -> tuple[bool, str]:
+    if ob.where is Where.NAME:
+        names = [model_id.rsplit("/", 1)[-1]] if model_id else ([card.model_name] if card and card.model_name else [])
+        if not names:
+            return False, " (the model's name is unknown: set `model_name:` in the card)"
+        return any(ob.pattern.search(n) for n in names), f" (the name is “{names[0]}”)"
+    if ob.where is Where.CARD:
+        return bool(ob.pattern.search(docs.get(CARD, ""))), ""
+    if ob.where is Where.NOTICE_FILE:
+        notices = [t for p, t in docs.items() if "notice" in Path(p).name.lower()]
+        if not notices:
+            return False, " (there is no Notice file)"
+        return any(ob.pattern.search(t) for t in notices), ""
+    return any(ob.pattern.search(t) for t in docs.values()), ""
+
+
+def _path_for(ob: Obligation) -> str:
+    return {Where.NOTICE_FILE: "NOTICE", Where.ANY_FILE: "LICENSE"}.get(ob.where, CARD)

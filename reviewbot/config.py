@@ -1,0 +1,164 @@
+"""Service settings, read once from the environment; a missing required setting names itself.
+
+Which settings are required depends on which platform is enabled:
+
+* GitHub is enabled as soon as any of ``GITHUB_APP_ID``, ``GITHUB_PRIVATE_KEY``,
+  ``GITHUB_PRIVATE_KEY_PATH`` or ``GITHUB_WEBHOOK_SECRET`` is set; it then needs all of
+  ``GITHUB_APP_ID``, ``GITHUB_WEBHOOK_SECRET`` and exactly one of ``GITHUB_PRIVATE_KEY`` /
+  ``GITHUB_PRIVATE_KEY_PATH``.
+* The Hugging Face Hub is enabled as soon as ``HF_TOKEN`` or ``HF_WEBHOOK_SECRET`` is set; it then
+  needs both.
+* ``reviewbot serve`` needs at least one enabled platform; ``reviewbot recheck`` needs the target's.
+
+Endpoints (``GITHUB_API_URL``, ``HF_ENDPOINT``) have defaults and never enable a platform, so a
+half-configured platform is an error rather than a platform silently switched off.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from reviewbot.models import Platform
+
+MAX_WEBHOOK_BYTES = 25 * 1024 * 1024  # GitHub never delivers a larger payload
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable service; the message names the setting."""
+
+
+class Settings(BaseSettings):
+    """Every setting the service reads; field ``x_y`` is the environment variable ``X_Y``."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    github_app_id: int | None = None
+    github_private_key: SecretStr | None = None
+    github_private_key_path: Path | None = None
+    github_webhook_secret: SecretStr | None = None
+    github_api_url: str = "https://api.github.com"
+
+    hf_token: SecretStr | None = None
+    hf_webhook_secret: SecretStr | None = None
+    hf_endpoint: str = "https://huggingface.co"
+
+    # Optional: without it reviews run in-process (the embedded default). It may carry a password,
+    # so it is never logged or echoed.
+    redis_url: str | None = None
+
+    # Hub ids whose fine-tunes are reviewed when they appear as new model repositories.
+    reviewbot_watched_models: Annotated[tuple[str, ...], NoDecode] = ()
+    # The App's own login ("name[bot]"); every bot is ignored anyway, this catches a renamed self.
+    reviewbot_bot_login: str | None = None
+    # Draft pull requests are reviewed when marked ready, not on every push while still drafts.
+    reviewbot_review_drafts: bool = False
+    reviewbot_recheck_command: str = "/reviewbot recheck"
+    # Deduplication window for webhook deliveries: GitHub redelivers up to 3 days back (7 on GHES).
+    reviewbot_dedup_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
+    # Embedded mode: reviews run on this many threads, with at most this many waiting.
+    reviewbot_workers: int = Field(default=2, gt=0)
+    reviewbot_max_pending: int = Field(default=64, gt=0)
+    reviewbot_log_level: str = "INFO"
+
+    @field_validator("reviewbot_watched_models", mode="before")
+    @classmethod
+    def _split_models(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("github_api_url", "hf_endpoint")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @model_validator(mode="after")
+    def _complete_platforms(self) -> Settings:
+        problems: list[str] = []
+        if self.github_enabled:
+            if self.github_app_id is None:
+                problems.append("GITHUB_APP_ID")
+            if self.github_webhook_secret is None:
+                problems.append("GITHUB_WEBHOOK_SECRET")
+            if self.github_private_key is None and self.github_private_key_path is None:
+                problems.append("GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH")
+        if self.hf_enabled:
+            if self.hf_token is None:
+                problems.append("HF_TOKEN")
+            if self.hf_webhook_secret is None:
+                problems.append("HF_WEBHOOK_SECRET")
+        if problems:
+            raise ValueError(f"missing required setting(s): {', '.join(problems)}")
+        if self.github_private_key is not None and self.github_private_key_path is not None:
+            raise ValueError("set GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, not both")
+        path = self.github_private_key_path
+        if path is not None and not path.is_file():
+            raise ValueError(f"GITHUB_PRIVATE_KEY_PATH: no such file: {path}")
+        return self
+
+    @property
+    def github_enabled(self) -> bool:
+        return any(
+            value is not None
+            for value in (
+                self.github_app_id,
+                self.github_private_key,
+                self.github_private_key_path,
+                self.github_webhook_secret,
+            )
+        )
+
+    @property
+    def hf_enabled(self) -> bool:
+        return self.hf_token is not None or self.hf_webhook_secret is not None
+
+    def enabled(self, platform: Platform) -> bool:
+        return self.github_enabled if platform is Platform.GITHUB else self.hf_enabled
+
+    def github_private_key_pem(self) -> str:
+        """The App's private key, from the variable or the file it names."""
+        if self.github_private_key is not None:
+            return self.github_private_key.get_secret_value()
+        if self.github_private_key_path is not None:
+            return self.github_private_key_path.read_text(encoding="utf-8")
+        raise ConfigError("missing required setting: GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH")
+
+    def require_serving(self) -> None:
+        """``serve`` needs something to listen for."""
+        if not (self.github_enabled or self.hf_enabled):
+            raise ConfigError(
+                "no platform configured: set the GITHUB_* settings (GITHUB_APP_ID, "
+                "GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, GITHUB_WEBHOOK_SECRET) "
+                "and/or the Hub's (HF_TOKEN, HF_WEBHOOK_SECRET)"
+            )
+
+    def require_platform(self, platform: Platform) -> None:
+        if self.enabled(platform):
+            return
+        needed = (
+            "GITHUB_APP_ID, GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, GITHUB_WEBHOOK_SECRET"
+            if platform is Platform.GITHUB
+            else "HF_TOKEN, HF_WEBHOOK_SECRET"
+        )
+        raise ConfigError(f"{platform.value} is not configured: set {needed}")
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment (``overrides`` win) and turn validation errors into a ConfigError.
+
+    The message carries variable names and pydantic's reason only, never the value given, which
+    may be a secret.
+    """
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for error in exc.errors(include_input=False, include_url=False):
+            names = ".".join(str(part) for part in error["loc"]).upper()
+            reason = str(error["msg"]).removeprefix("Value error, ")
+            lines.append(f"{names}: {reason}" if names else reason)
+        raise ConfigError("; ".join(lines)) from None

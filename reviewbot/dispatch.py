@@ -1,0 +1,194 @@
+"""Hand a review job to Celery (with ``REDIS_URL``) or to a bounded in-process pool (without).
+
+``submit(ref, reason=..., requested_by=...)`` is the one entry point. With Redis it publishes the
+task ``reviewbot.review`` by name on the ``reviews`` queue, kwargs = ``ref.to_dict()`` plus
+``reason`` and ``requested_by`` (ids and strings only). Without Redis, the embedded default runs
+``reviewbot.service.review_contribution`` on a small thread pool, so the app works without Redis.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any, Protocol
+
+from reviewbot import logs, metrics
+from reviewbot.models import ContributionRef
+from reviewbot.queue import REVIEW_TASK, REVIEWS_QUEUE, producer
+
+log = logging.getLogger(__name__)
+
+Runner = Callable[..., object]
+"""``runner(ref, *, reason, requested_by)``; the embedded pool's review function."""
+
+
+class DispatchError(Exception):
+    """The job could not be handed over (queue unreachable or pool full): try again later."""
+
+
+class Busy(DispatchError):
+    """The embedded pool already holds as many waiting jobs as it may."""
+
+
+class Dispatcher(Protocol):
+    mode: str
+
+    def submit(
+        self, ref: ContributionRef, *, reason: str, requested_by: str | None = None
+    ) -> None: ...
+
+    def close(self, *, wait: bool = True) -> None: ...
+
+
+def _service_runner(ref: ContributionRef, *, reason: str, requested_by: str | None) -> object:
+    # Imported on first use: the service pulls in the platform clients and the checks.
+    from reviewbot.service import review_contribution
+
+    return review_contribution(ref, reason=reason, requested_by=requested_by)
+
+
+class CeleryDispatcher:
+    """Publishes to Redis through a producer-only Celery app; no worker code is imported."""
+
+    mode = "celery"
+
+    def __init__(self, redis_url: str) -> None:
+        self._app = producer(redis_url)
+
+    def submit(self, ref: ContributionRef, *, reason: str, requested_by: str | None = None) -> None:
+        kwargs: dict[str, Any] = {**ref.to_dict(), "reason": reason, "requested_by": requested_by}
+        try:
+            self._app.send_task(
+                REVIEW_TASK,
+                kwargs=kwargs,
+                queue=REVIEWS_QUEUE,
+                headers={metrics.ENQUEUED_AT_HEADER: time.time()},
+            )
+        except Exception as exc:  # kombu and redis raise many kinds; all mean "not queued"
+            raise DispatchError(f"could not enqueue {ref.display}: {type(exc).__name__}") from exc
+        metrics.SUBMISSIONS.labels(ref.platform.value, reason, self.mode).inc()
+        log.info("review queued", extra={"ref": ref.key, "reason": reason})
+
+    def close(self, *, wait: bool = True) -> None:
+        self._app.close()
+
+
+class InProcessDispatcher:
+    """The embedded default: ``workers`` threads, at most ``max_pending`` jobs waiting or running.
+
+    The bound keeps a burst of webhooks from queueing unbounded work in memory: past it,
+    ``submit`` raises ``Busy`` and the receiver answers 503 so the delivery can be redelivered.
+    """
+
+    mode = "embedded"
+
+    def __init__(
+        self, runner: Runner | None = None, *, workers: int = 2, max_pending: int = 64
+    ) -> None:
+        self._runner: Runner = runner or _service_runner
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reviewbot-review")
+        self._slots = threading.BoundedSemaphore(max_pending)
+        self._pending = 0
+        self._lock = threading.Lock()
+
+    @property
+    def pending(self) -> int:
+        return self._pending
+
+    def submit(self, ref: ContributionRef, *, reason: str, requested_by: str | None = None) -> None:
+        if not self._slots.acquire(blocking=False):
+            raise Busy(f"the embedded review pool is full; {ref.display} not queued")
+        with self._lock:
+            self._pending += 1
+        # Copy the context so the job's logs still carry the delivery id that caused it.
+        context = contextvars.copy_context()
+        enqueued = time.monotonic()
+        try:
+            future: Future[None] = self._pool.submit(
+                context.run, self._run, ref, reason, requested_by, enqueued
+            )
+        except RuntimeError as exc:  # the pool is shutting down
+            self._done()
+            raise DispatchError("the embedded review pool is shut down") from exc
+        future.add_done_callback(lambda _f: self._done())
+        metrics.SUBMISSIONS.labels(ref.platform.value, reason, self.mode).inc()
+        log.info("review submitted in-process", extra={"ref": ref.key, "reason": reason})
+
+    def _done(self) -> None:
+        with self._lock:
+            self._pending -= 1
+        self._slots.release()
+
+    def _run(
+        self, ref: ContributionRef, reason: str, requested_by: str | None, enqueued: float
+    ) -> None:
+        start = time.monotonic()
+        metrics.QUEUE_LATENCY.labels("embedded").observe(start - enqueued)
+        outcome = "ok"
+        with logs.bind(ref=ref.key, reason=reason):
+            try:
+                self._runner(ref, reason=reason, requested_by=requested_by)
+            except Exception:
+                # A review that crashes must not take the pool down; the service is expected to
+                # post an "error" verdict itself, this only records it.
+                outcome = "error"
+                log.exception("review failed")
+            finally:
+                metrics.TASK_SECONDS.labels(REVIEW_TASK, outcome).observe(time.monotonic() - start)
+
+    def close(self, *, wait: bool = True) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=not wait)
+
+
+_current: Dispatcher | None = None
+_current_lock = threading.Lock()
+
+
+def configure(
+    *,
+    redis_url: str | None = None,
+    runner: Runner | None = None,
+    workers: int = 2,
+    max_pending: int = 64,
+) -> Dispatcher:
+    """Install the process-wide dispatcher (closing the previous one) and return it.
+
+    ``redis_url`` selects Celery; otherwise jobs run in-process with ``runner`` (by default
+    ``reviewbot.service.review_contribution``, imported lazily).
+    """
+    global _current
+    new: Dispatcher = (
+        CeleryDispatcher(redis_url)
+        if redis_url
+        else InProcessDispatcher(runner, workers=workers, max_pending=max_pending)
+    )
+    with _current_lock:
+        old, _current = _current, new
+    if old is not None:
+        old.close(wait=False)
+    return new
+
+
+def current() -> Dispatcher:
+    """The configured dispatcher; the embedded default when nothing was configured."""
+    with _current_lock:
+        found = _current
+    return found if found is not None else configure()
+
+
+def submit(ref: ContributionRef, *, reason: str, requested_by: str | None = None) -> None:
+    """Hand ``ref`` to whichever dispatcher is configured; raises ``DispatchError`` on failure."""
+    current().submit(ref, reason=reason, requested_by=requested_by)
+
+
+def shutdown(*, wait: bool = True) -> None:
+    """Close the configured dispatcher; with ``wait`` embedded jobs finish first."""
+    global _current
+    with _current_lock:
+        old, _current = _current, None
+    if old is not None:
+        old.close(wait=wait)

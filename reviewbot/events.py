@@ -1,0 +1,298 @@
+"""Turn a verified webhook delivery into review jobs (or a reason to do nothing); no I/O here.
+
+Routing rules, GitHub:
+
+* ``pull_request`` opened / synchronize / reopened → review at ``head.sha``; drafts are skipped
+  unless ``REVIEWBOT_REVIEW_DRAFTS`` is on, and ``ready_for_review`` reviews them.
+* ``issue_comment`` created on a pull request whose first line is the re-check command →
+  re-check, ``requested_by`` = the commenter. The permission check needs an API call, so the worker
+  makes it (write, maintain, admin re-run; anyone else gets a polite refusal from the worker).
+  The payload has no head sha: the worker reviews the current head.
+* ``check_run`` / ``check_suite`` rerequested → re-check of the linked pull requests (a check run
+  from a fork lists none; then its ``external_id``, when it is a ``ContributionRef.key``, names it).
+* Anything a bot did (``type == "Bot"``, a ``[bot]`` login, our own login) is ignored, so the bot
+  never answers itself. Installation events are only logged.
+
+Hugging Face Hub (model repositories only: ``ContributionRef`` has no repository type):
+
+* ``discussion`` create with ``isPullRequest`` → review (the worker resolves ``refs/pr/N``).
+* ``repo.content`` update on ``refs/pr/N`` → review at that ref's ``newSha``.
+* ``discussion.comment`` create on a pull request with the re-check command → re-check,
+  ``requested_by`` = the author's id (the Hub sends ids only, never usernames).
+* ``repo`` create, or the first push to ``main`` of a repository (``oldSha`` null) → a
+  ``new_model`` job, but only when the watch list is not empty. When the payload carries
+  ``base_model:`` tags they decide here; otherwise the worker reads the card and drops the job
+  unless its ``base_model`` is watched. The head sha comes from the raw ``repo.headSha``
+  (huggingface_hub's model maps it to ``head_sha`` and loses it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from huggingface_hub import WebhookPayload
+
+from reviewbot.models import ContributionRef, Kind, Platform
+
+PR_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
+INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories"})
+_PR_REF = re.compile(r"^refs/pr/(\d+)$")
+_MAIN_REFS = frozenset({"refs/heads/main", "refs/heads/master"})
+_KEY = re.compile(r"^github:(?P<repo>[^/\s#@]+/[^/\s#@]+)#(?P<num>\d+)@(?P<sha>[0-9a-f]{7,64})$")
+
+
+class Reason(StrEnum):
+    REVIEW = "review"
+    RECHECK = "recheck"
+
+
+class Outcome(StrEnum):
+    """What became of a delivery; the ``outcome`` label of the deliveries metric."""
+
+    QUEUED = "queued"
+    IGNORED = "ignored"
+    LOGGED = "logged"
+    PING = "ping"
+    DUPLICATE = "duplicate"
+    UNAUTHORIZED = "unauthorized"
+    FORBIDDEN = "forbidden"
+    BAD_REQUEST = "bad_request"
+    TOO_LARGE = "too_large"
+    UNAVAILABLE = "unavailable"
+
+
+@dataclass(frozen=True)
+class Submission:
+    """One review job: what to review and why."""
+
+    ref: ContributionRef
+    reason: Reason
+    requested_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The routing result: jobs to submit, or the outcome and a short note on why none."""
+
+    outcome: Outcome
+    note: str = ""
+    submissions: tuple[Submission, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class RoutingPolicy:
+    """The settings routing depends on, kept apart so tests and benchmarks build it directly."""
+
+    recheck_command: str = "/reviewbot recheck"
+    review_drafts: bool = False
+    bot_login: str | None = None
+    app_id: int | None = None
+    watched_models: tuple[str, ...] = ()
+
+
+def _ignore(note: str) -> Decision:
+    return Decision(Outcome.IGNORED, note)
+
+
+def _queue(*subs: Submission) -> Decision:
+    return Decision(Outcome.QUEUED, "", tuple(subs))
+
+
+def is_recheck_command(body: str | None, command: str) -> bool:
+    """The first non-empty line is the command (any case), so a reason may follow below it."""
+    for line in (body or "").splitlines():
+        if line.strip():
+            return line.strip().casefold() == command.casefold()
+    return False
+
+
+def _is_bot(user: Mapping[str, Any] | None, policy: RoutingPolicy) -> bool:
+    if not user:
+        return False
+    login = str(user.get("login") or "")
+    own = policy.bot_login is not None and login.casefold() == policy.bot_login.casefold()
+    return user.get("type") == "Bot" or login.endswith("[bot]") or own
+
+
+def _installation(payload: Mapping[str, Any]) -> int | None:
+    inst = payload.get("installation")
+    return int(inst["id"]) if isinstance(inst, Mapping) and "id" in inst else None
+
+
+def route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy) -> Decision:
+    """Route one verified GitHub delivery (``X-GitHub-Event`` and the parsed body)."""
+    try:
+        return _route_github(event, payload, policy)
+    except (KeyError, TypeError, ValueError) as exc:
+        # A signed payload missing fields we rely on: not ours to crash on, nothing to review.
+        return Decision(Outcome.BAD_REQUEST, f"unexpected {event} payload ({exc!r})")
+
+
+def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy) -> Decision:
+    action = str(payload.get("action") or "")
+    if event == "ping":
+        return Decision(Outcome.PING, "pong")
+    if event in INSTALLATION_EVENTS:
+        return Decision(Outcome.LOGGED, f"{event}.{action}")
+    if _is_bot(payload.get("sender"), policy) and event != "pull_request":
+        return _ignore("sent by a bot")
+    repo = str(payload["repository"]["full_name"])
+    installation_id = _installation(payload)
+
+    if event == "pull_request":
+        if action not in PR_ACTIONS:
+            return _ignore(f"pull_request.{action} needs no review")
+        pr = payload["pull_request"]
+        if pr.get("draft") and action != "ready_for_review" and not policy.review_drafts:
+            return _ignore("draft pull request: reviewed when marked ready")
+        if pr.get("state", "open") != "open":
+            return _ignore("pull request is not open")
+        ref = ContributionRef(
+            Platform.GITHUB,
+            repo,
+            int(pr["number"]),
+            head_sha=str(pr["head"]["sha"]),
+            installation_id=installation_id,
+        )
+        return _queue(Submission(ref, Reason.REVIEW))
+
+    if event == "issue_comment":
+        if action != "created":
+            return _ignore(f"issue_comment.{action}")
+        issue, comment = payload["issue"], payload["comment"]
+        if not issue.get("pull_request"):
+            return _ignore("comment on an issue, not a pull request")
+        if _is_bot(comment.get("user"), policy):
+            return _ignore("comment by a bot")
+        if not is_recheck_command(comment.get("body"), policy.recheck_command):
+            return _ignore("not a re-check command")
+        if issue.get("state", "open") != "open":
+            return _ignore("pull request is not open")
+        ref = ContributionRef(
+            Platform.GITHUB, repo, int(issue["number"]), None, Kind.PULL_REQUEST, installation_id
+        )
+        return _queue(Submission(ref, Reason.RECHECK, str(comment["user"]["login"])))
+
+    if event in ("check_run", "check_suite"):
+        if action != "rerequested":
+            return _ignore(f"{event}.{action}")
+        obj = payload[event]
+        app_id = (obj.get("app") or {}).get("id")
+        if policy.app_id is not None and app_id is not None and int(app_id) != policy.app_id:
+            return _ignore(f"{event} of another app")
+        head_sha = str(obj["head_sha"])
+        numbers = [int(pr["number"]) for pr in obj.get("pull_requests") or ()]
+        if not numbers:
+            match = _KEY.match(str(obj.get("external_id") or ""))
+            if match is None or match["repo"] != repo:
+                return _ignore(f"{event} is not linked to a pull request")
+            numbers, head_sha = [int(match["num"])], match["sha"]
+        requester = str(payload["sender"]["login"]) if payload.get("sender") else None
+        return _queue(
+            *(
+                Submission(
+                    ContributionRef(
+                        Platform.GITHUB, repo, n, head_sha, Kind.PULL_REQUEST, installation_id
+                    ),
+                    Reason.RECHECK,
+                    requester,
+                )
+                for n in dict.fromkeys(numbers)
+            )
+        )
+    return _ignore(f"{event} events are not handled")
+
+
+def hf_event_name(payload: WebhookPayload) -> str:
+    return f"{payload.event.scope}.{payload.event.action}"
+
+
+def route_huggingface(
+    payload: WebhookPayload, raw: Mapping[str, Any], policy: RoutingPolicy
+) -> Decision:
+    """Route one verified Hub delivery; ``raw`` is the JSON ``payload`` was parsed from."""
+    repo = payload.repo
+    if repo.type != "model":
+        return _ignore(f"{repo.type} repositories are not reviewed")
+    scope, action = payload.event.scope, payload.event.action
+    disc = payload.discussion
+
+    if scope == "discussion" and action == "create":
+        if disc is None or not disc.isPullRequest:
+            return _ignore("discussion is not a pull request")
+        if disc.status == "draft" and not policy.review_drafts:
+            return _ignore("draft pull request: reviewed on its next push once ready")
+        if disc.status != "open" and disc.status != "draft":
+            return _ignore(f"pull request is {disc.status}")
+        ref = ContributionRef(Platform.HF, repo.name, disc.num, None, Kind.PULL_REQUEST)
+        return _queue(Submission(ref, Reason.REVIEW))
+
+    if scope == "discussion.comment" and action == "create":
+        comment = payload.comment
+        if disc is None or not disc.isPullRequest or comment is None:
+            return _ignore("comment outside a pull request")
+        if comment.hidden or not is_recheck_command(comment.content, policy.recheck_command):
+            return _ignore("not a re-check command")
+        if disc.status not in ("open", "draft"):
+            return _ignore(f"pull request is {disc.status}")
+        ref = ContributionRef(Platform.HF, repo.name, disc.num, None, Kind.PULL_REQUEST)
+        return _queue(Submission(ref, Reason.RECHECK, comment.author.id))
+
+    head_sha = _raw_head_sha(raw)
+    if scope == "repo.content" and action == "update":
+        subs: list[Submission] = []
+        first_push = False
+        for updated in payload.updatedRefs or ():
+            match = _PR_REF.match(updated.ref)
+            if match and updated.newSha:
+                ref = ContributionRef(
+                    Platform.HF, repo.name, int(match[1]), updated.newSha, Kind.PULL_REQUEST
+                )
+                subs.append(Submission(ref, Reason.REVIEW))
+            elif updated.ref in _MAIN_REFS and updated.oldSha is None and updated.newSha:
+                first_push, head_sha = True, updated.newSha
+        if subs:
+            return _queue(*subs)
+        if first_push:
+            return _new_model(repo.name, repo.tags, head_sha, policy)
+        return _ignore("push outside a pull request")
+
+    if scope == "repo" and action == "create":
+        return _new_model(repo.name, repo.tags, head_sha, policy)
+    return _ignore(f"{scope}.{action} events are not handled")
+
+
+def _raw_head_sha(raw: Mapping[str, Any]) -> str | None:
+    repo = raw.get("repo")
+    sha = repo.get("headSha") if isinstance(repo, Mapping) else None
+    return str(sha) if sha else None
+
+
+def base_models_from_tags(tags: list[str] | None) -> set[str]:
+    """``base_model:<id>`` and ``base_model:<relation>:<id>`` tags, as the Hub writes them."""
+    found: set[str] = set()
+    for tag in tags or ():
+        if not tag.startswith("base_model:"):
+            continue
+        rest = tag.removeprefix("base_model:")
+        relation, _, model = rest.partition(":")
+        # "finetune:org/model": the relation prefix never contains "/", a model id always does.
+        found.add(model if model and "/" not in relation else rest)
+    return found
+
+
+def _new_model(
+    name: str, tags: list[str] | None, head_sha: str | None, policy: RoutingPolicy
+) -> Decision:
+    if not policy.watched_models:
+        return _ignore("no watched base models (REVIEWBOT_WATCHED_MODELS)")
+    declared = base_models_from_tags(tags)
+    watched = {m.casefold() for m in policy.watched_models}
+    if declared and not {m.casefold() for m in declared} & watched:
+        return _ignore("base model is not watched")
+    ref = ContributionRef(Platform.HF, name, 0, head_sha, Kind.NEW_MODEL)
+    return _queue(Submission(ref, Reason.REVIEW))

@@ -1,0 +1,1 @@
+"""Where contributions live: GitHub pull requests and Hugging Face Hub repositories."""

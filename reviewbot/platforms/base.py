@@ -1,0 +1,111 @@
+"""The seam between the review service and a hosting platform (GitHub, the Hub)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Literal, Protocol
+
+from reviewbot.errors import PermanentError
+from reviewbot.models import ContributionRef
+
+AnnotationLevel = Literal["notice", "warning", "failure"]
+# Permissions that may ask for a re-check (GitHub's names; `maintain` is a role on top of write).
+RECHECK_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+
+
+@dataclass(frozen=True)
+class ChangedFile:
+    """One file a contribution adds or changes. ``lfs_sha256`` is the Git LFS oid when known."""
+
+    path: str
+    status: str = "modified"  # added / modified / renamed / removed (removed ones are not fetched)
+    size: int | None = None
+    lfs_sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class FileListing:
+    files: list[ChangedFile]
+    # The platform stopped listing before the end (GitHub lists at most 3,000 files).
+    truncated: bool = False
+    total: int | None = None
+
+
+@dataclass(frozen=True)
+class Annotation:
+    path: str
+    message: str
+    title: str
+    level: AnnotationLevel = "warning"
+    start_line: int = 1
+    end_line: int = 1
+
+
+@dataclass(frozen=True)
+class Publication:
+    """A verdict as published: the sticky comment body plus what a checks UI shows."""
+
+    head_sha: str
+    verdict: str  # pass / warn / fail / error
+    body: str
+    title: str
+    summary: str
+    annotations: list[Annotation] = field(default_factory=list)
+
+
+class PlatformClient(Protocol):
+    """What the service needs from a platform; each call maps failures to reviewbot.errors."""
+
+    name: str
+
+    def head_sha(self, ref: ContributionRef) -> str:
+        """The contribution's current head commit (a newer push supersedes older reviews)."""
+        ...
+
+    def skip_reason(self, ref: ContributionRef) -> str | None:
+        """Why not to review at all (closed, not a watched fine-tune), or None to go ahead."""
+        ...
+
+    def list_changed_files(self, ref: ContributionRef, head_sha: str) -> FileListing: ...
+
+    def download(
+        self, ref: ContributionRef, head_sha: str, files: list[ChangedFile], workdir: Path
+    ) -> dict[str, str]:
+        """Fetch ``files`` at ``head_sha`` into ``workdir`` under their repository paths.
+
+        Returns the sha256 of every file whose content hash the platform vouched for (LFS).
+        """
+        ...
+
+    def find_verdict(self, ref: ContributionRef) -> str | None:
+        """The body of the bot's sticky comment, if it has posted one."""
+        ...
+
+    def begin(self, ref: ContributionRef, head_sha: str) -> None:
+        """Show that a review is under way, where the platform can (a check run in progress)."""
+        ...
+
+    def cancel(self, ref: ContributionRef, head_sha: str) -> None:
+        """Close what ``begin`` opened without a verdict: the head moved on mid-review."""
+        ...
+
+    def publish(self, ref: ContributionRef, publication: Publication) -> None:
+        """Create or edit the sticky comment, then whatever status surface the platform has."""
+        ...
+
+    def may_recheck(self, ref: ContributionRef, user: str) -> bool:
+        """Whether ``user`` may ask for a re-check of this contribution."""
+        ...
+
+
+def safe_destination(workdir: Path, repo_path: str) -> Path:
+    """Where a repository path lands in the work dir; refuses names that would escape it."""
+    pure = PurePosixPath(repo_path)
+    if pure.is_absolute() or not pure.parts or any(p in ("..", "", ".") for p in pure.parts):
+        raise PermanentError(f"refusing an unsafe repository path: {repo_path!r}")
+    dest = workdir.joinpath(*pure.parts)
+    root = workdir.resolve()
+    if root not in dest.resolve().parents:
+        raise PermanentError(f"refusing a path outside the work dir: {repo_path!r}")
+    return dest

@@ -1,0 +1,266 @@
+"""One review of one contribution on its platform: fetch, check, post the verdict (no Celery here).
+
+Rules the service keeps, whoever calls it (the Celery task, the embedded pool, the CLI):
+
+* Idempotent per ``ContributionRef.key`` (platform, repository, number, head sha): the verdict is
+  one sticky comment, edited in place; a re-delivered ``review`` whose verdict for that sha is
+  already posted does nothing. A ``recheck`` always reviews again and edits the same comment.
+* A superseded head sha is never posted: the head is read before and again after the review.
+* Re-checks: on GitHub only a collaborator with write, maintain or admin permission may ask;
+  anyone else is ignored without a reply (a reply per comment would let any passer-by make the
+  bot post at will) and the refusal is logged. On the Hub the webhook names the commenter by id
+  only and the Hub has no per-repository permission lookup, so anyone may ask: the worst a
+  stranger achieves is one more review whose verdict replaces the same comment, silently.
+* Transient platform errors propagate (the task retries them); permanent ones become an "error"
+  verdict in the sticky comment, so a maintainer sees the review could not be done.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from checks.findings import Finding, Severity
+from checks.report import Report
+from reviewbot import logs, metrics
+from reviewbot.errors import PermanentError
+from reviewbot.models import ContributionRef, Kind, Platform
+from reviewbot.platforms.base import Annotation, AnnotationLevel, Publication
+from reviewbot.render.escape import md
+from reviewbot.render.markdown import MARKER, render_markdown
+from reviewbot.review import review_folder
+
+if TYPE_CHECKING:
+    from reviewbot.config import Settings
+    from reviewbot.platforms.base import FileListing, PlatformClient
+
+log = logging.getLogger(__name__)
+
+Reason = Literal["review", "recheck"]
+Status = Literal["posted", "unchanged", "superseded", "skipped", "refused", "error"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one call did; JSON-safe, so a task can return it."""
+
+    status: Status
+    key: str
+    verdict: str | None = None
+    head_sha: str | None = None
+    detail: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def sha_marker(head_sha: str) -> str:
+    """A second hidden marker naming the reviewed commit: a re-delivery checks it to skip work."""
+    return f"<!-- reviewbot:sha={head_sha} -->"
+
+
+def make_platform(platform: Platform, settings: Settings) -> PlatformClient:
+    """The platform client the settings describe (raises ConfigError when it is not set up)."""
+    settings.require_platform(platform)
+    if platform is Platform.GITHUB:
+        from reviewbot.platforms.github import GitHubPlatform
+
+        key = settings.github_private_key_pem()
+        logs.register_secret(key)
+        assert settings.github_app_id is not None  # require_platform checked it
+        return GitHubPlatform(
+            app_id=settings.github_app_id, private_key=key, api_url=settings.github_api_url
+        )
+    from reviewbot.platforms.hub import HubPlatform
+
+    assert settings.hf_token is not None  # require_platform checked it
+    token = settings.hf_token.get_secret_value()
+    logs.register_secret(token)
+    return HubPlatform(
+        endpoint=settings.hf_endpoint, token=token, watched=settings.reviewbot_watched_models
+    )
+
+
+def review_contribution(
+    ref: ContributionRef,
+    *,
+    reason: str = "review",
+    requested_by: str | None = None,
+    platform: PlatformClient | None = None,
+    settings: Settings | None = None,
+) -> Outcome:
+    """Review ``ref`` and post (or edit) its verdict; see the module docstring for the rules.
+
+    ``requested_by`` (a login or user id) is checked only for a ``recheck``; None means an
+    operator (the CLI) or the platform's own re-run button, which needs write access anyway.
+    """
+    if reason not in ("review", "recheck"):
+        raise ValueError(f"unknown reason {reason!r}")
+    if platform is None:
+        if settings is None:
+            from reviewbot.config import load_settings
+
+            settings = load_settings()
+        platform = make_platform(ref.platform, settings)
+    with logs.bind(review=ref.display, reason=reason):
+        outcome = _review(ref, platform, reason=reason, requested_by=requested_by)
+    verdict = outcome.verdict if outcome.status in ("posted", "error") else "skipped"
+    metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
+    log.info(
+        "review %s: %s",
+        outcome.status,
+        outcome.detail or outcome.verdict or "",
+        extra={"key": outcome.key, "status": outcome.status},
+    )
+    return outcome
+
+
+def _review(
+    ref: ContributionRef, client: PlatformClient, *, reason: str, requested_by: str | None
+) -> Outcome:
+    if reason == "recheck" and requested_by is not None:
+        if not client.may_recheck(ref, requested_by):
+            return Outcome("refused", ref.key, detail="re-check asked by a non-collaborator")
+    skip = client.skip_reason(ref)
+    if skip is not None:
+        return Outcome("skipped", ref.key, detail=skip)
+    head = client.head_sha(ref)
+    if ref.head_sha and ref.head_sha != head:
+        return Outcome("superseded", ref.key, head_sha=ref.head_sha, detail=f"head is now {head}")
+    ref = replace(ref, head_sha=head)
+    if reason == "review":
+        posted = client.find_verdict(ref)
+        if posted is not None and sha_marker(head) in posted:
+            return Outcome("unchanged", ref.key, head_sha=head, detail="verdict already posted")
+
+    client.begin(ref, head)
+    started = time.monotonic()
+    try:
+        report, listing = _fetch_and_review(ref, client, head)
+    except PermanentError as exc:
+        if client.head_sha(ref) != head:
+            client.cancel(ref, head)
+            return Outcome("superseded", ref.key, head_sha=head, detail="pushed during review")
+        client.publish(ref, _error_publication(ref, head, exc))
+        return Outcome("error", ref.key, verdict="error", head_sha=head, detail=str(exc))
+
+    # The review may have taken minutes: a push in between makes this verdict stale.
+    current = client.head_sha(ref)
+    if current != head:
+        client.cancel(ref, head)
+        return Outcome("superseded", ref.key, head_sha=head, detail=f"head is now {current}")
+    publication = build_publication(ref, report, listing, head)
+    client.publish(ref, publication)
+    return Outcome(
+        "posted",
+        ref.key,
+        verdict=publication.verdict,
+        head_sha=head,
+        detail=f"{len(report.files)} files in {time.monotonic() - started:.1f}s",
+    )
+
+
+def _fetch_and_review(
+    ref: ContributionRef, client: PlatformClient, head: str
+) -> tuple[Report, FileListing]:
+    listing = client.list_changed_files(ref, head)
+    wanted = [f for f in listing.files if f.status != "removed"]
+    with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
+        # the contribution's files keep their repository paths inside this folder
+        workdir = Path(tmp) / "contribution"
+        workdir.mkdir()
+        known = client.download(ref, head, wanted, workdir)
+        report = review_folder(workdir)
+    for file in report.files:
+        if file.sha256 is None and file.path in known:
+            file.sha256 = known[file.path]
+    if listing.truncated:
+        shown = len(listing.files)
+        report.findings.append(
+            Finding(
+                check="platform",
+                rule="files-not-listed",
+                severity=Severity.MEDIUM,
+                path="(pull request)",
+                message=(
+                    f"GitHub lists at most {shown:,} changed files; this pull request changes "
+                    f"{listing.total:,}, so {(listing.total or shown) - shown:,} were not "
+                    "reviewed. Split it, or review it locally with `reviewbot review`."
+                ),
+            )
+        )
+    return report, listing
+
+
+def subject_of(ref: ContributionRef) -> str:
+    if ref.kind is Kind.NEW_MODEL:
+        return f"the new model {ref.repo}"
+    if ref.platform is Platform.HF:
+        return f"{ref.repo} pull request #{ref.number}"
+    return f"{ref.repo}#{ref.number}"
+
+
+_LEVELS: dict[Severity, AnnotationLevel] = {
+    Severity.CRITICAL: "failure",
+    Severity.HIGH: "failure",
+    Severity.MEDIUM: "warning",
+    Severity.LOW: "notice",
+}
+
+
+def build_publication(
+    ref: ContributionRef, report: Report, listing: FileListing, head: str
+) -> Publication:
+    """The sticky comment, the check-run title and summary, one annotation per finding."""
+    body = render_markdown(report, subject=subject_of(ref), head_sha=head)
+    listed = {f.path for f in listing.files}
+    annotations = [
+        Annotation(
+            path=f.path,
+            level=_LEVELS[f.severity],
+            title=f"{f.check}/{f.rule} ({f.severity.label})",
+            message=f.message + (f" [{f.location}]" if f.location else ""),
+        )
+        for f in report.sorted_findings()
+        if f.severity > Severity.INFO and f.path in listed  # annotations must name a repo file
+    ]
+    counts = f"{len(report.findings)} findings in {len(report.files)} files"
+    return Publication(
+        head_sha=head,
+        verdict=report.verdict.value,
+        body=body + sha_marker(head) + "\n",
+        title=f"reviewbot: {report.verdict.value} ({counts})",
+        summary=body,
+        annotations=annotations,
+    )
+
+
+def _error_publication(ref: ContributionRef, head: str, exc: PermanentError) -> Publication:
+    body = (
+        f"{MARKER}\n❔ **reviewbot: error** — the review of {md(subject_of(ref))} at "
+        f"`{head[:12]}` could not be completed: {md(str(exc))}\n\n"
+        "<sub>Nothing was merged or changed. Comment `/reviewbot recheck` to try again.</sub>\n"
+    )
+    return Publication(
+        head_sha=head,
+        verdict="error",
+        body=body + sha_marker(head) + "\n",
+        title="reviewbot: the review could not be completed",
+        summary=body,
+    )
+
+
+def evaluate_contribution(ref: ContributionRef, *, reason: str = "review") -> Outcome:
+    """Tier-2 evals (the ``evals`` queue): a placeholder until ``checks/evals`` provides them.
+
+    What it will need: an entry point in ``checks.evals`` taking a Contribution (the downloaded
+    folder plus the base model's snapshot from ``reviewbot.base_model.download_base``) and
+    returning a CheckResult; this function then fetches like ``review_contribution``, merges
+    that result into the report and edits the same sticky comment. Until then it posts nothing.
+    """
+    _ = reason
+    return Outcome("skipped", ref.key, head_sha=ref.head_sha, detail="tier-2 evals not wired yet")

@@ -1,0 +1,1 @@
+"""Local stand-ins for remote services, served over real sockets on loopback."""

@@ -1,0 +1,199 @@
+"""A fake Hugging Face Hub on 127.0.0.1 serving model repos from folders, for huggingface_hub's real client.
+
+Routes (those huggingface_hub 2.x calls): ``GET /api/models/{id}[/revision/{rev}]`` (model_info with
+``sha``, ``siblings`` and ``cardData``), ``GET /api/models/{id}/tree/{rev}[/{path}]``,
+``POST /api/models/{id}/paths-info/{rev}``, and ``HEAD``/``GET /{id}/resolve/{rev}/{path}`` with
+``X-Repo-Commit``, ``ETag`` and ``Content-Length``. Every request is logged in ``FakeHub.requests``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+
+def git_blob_sha1(data: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+@dataclass
+class FakeHub:
+    """Repos live under ``root/<org>/<name>/``; add them with ``add_repo`` or by copying folders."""
+
+    root: Path
+    endpoint: str = ""
+    requests: list[tuple[str, str]] = field(default_factory=list)
+    gated: set[str] = field(default_factory=set)
+
+    def add_repo(self, repo_id: str, files: Mapping[str, str | bytes]) -> Path:
+        folder = self.root / repo_id
+        for rel, content in files.items():
+            path = folder / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, str):
+                path.write_text(content, encoding="utf-8")
+            else:
+                path.write_bytes(content)
+        return folder
+
+    def repo_dir(self, repo_id: str) -> Path | None:
+        folder = self.root / repo_id
+        return folder if repo_id.count("/") == 1 and folder.is_dir() else None
+
+    def commit(self, repo_id: str) -> str:
+        """A stable commit id that changes whenever a file changes."""
+        digest = hashlib.sha1(repo_id.encode(), usedforsecurity=False)
+        for path in self.files(repo_id):
+            digest.update(path.encode() + git_blob_sha1(self.read(repo_id, path)).encode())
+        return digest.hexdigest()
+
+    def files(self, repo_id: str) -> list[str]:
+        folder = self.repo_dir(repo_id)
+        if folder is None:
+            return []
+        return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+    def read(self, repo_id: str, path: str) -> bytes:
+        folder = self.repo_dir(repo_id)
+        assert folder is not None
+        return (folder / path).read_bytes()
+
+    def card_data(self, repo_id: str) -> dict[str, Any] | None:
+        from huggingface_hub import ModelCard
+
+        if "README.md" not in self.files(repo_id):
+            return None
+        card = ModelCard(self.read(repo_id, "README.md").decode("utf-8"), ignore_metadata_errors=True)
+        return card.data.to_dict()
+
+    def entry(self, repo_id: str, path: str) -> dict[str, Any]:
+        data = self.read(repo_id, path)
+        return {"type": "file", "oid": git_blob_sha1(data), "size": len(data), "path": path}
+
+
+def _split_repo(parts: list[str]) -> tuple[str, list[str]]:
+    return "/".join(parts[:2]), parts[2:]
+
+
+def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+            return
+
+        def do_HEAD(self) -> None:
+            self._route(head=True)
+
+        def do_GET(self) -> None:
+            self._route(head=False)
+
+        def do_POST(self) -> None:
+            self._route(head=False)
+
+        def _route(self, head: bool) -> None:
+            url = urlsplit(self.path)
+            hub.requests.append((self.command, url.path))
+            parts = [unquote(p) for p in url.path.strip("/").split("/")]
+            if parts[:2] == ["api", "models"] and len(parts) >= 4:
+                repo_id, rest = _split_repo(parts[2:])
+                self._api(repo_id, rest, parse_qs(url.query))
+            elif len(parts) >= 5 and parts[2] == "resolve":
+                self._resolve(f"{parts[0]}/{parts[1]}", "/".join(parts[4:]), head)
+            else:
+                self._send(404, {"error": "Not found"}, code="EntryNotFound")
+
+        def _api(self, repo_id: str, rest: list[str], query: dict[str, list[str]]) -> None:
+            if hub.repo_dir(repo_id) is None:
+                self._send(404, {"error": "Repository not found"}, code="RepoNotFound")
+                return
+            if repo_id in hub.gated and "authorization" not in {k.lower() for k in self.headers}:
+                self._send(401, {"error": "Access to this model is restricted"}, code="GatedRepo")
+                return
+            sha = hub.commit(repo_id)
+            if not rest or rest[0] == "revision":
+                files = hub.files(repo_id)
+                self._send(
+                    200,
+                    {
+                        "_id": sha[:24], "id": repo_id, "modelId": repo_id, "sha": sha,
+                        "private": False, "gated": False, "disabled": False, "downloads": 0,
+                        "likes": 0, "tags": [], "lastModified": "2026-01-01T00:00:00.000Z",
+                        "createdAt": "2026-01-01T00:00:00.000Z",
+                        "siblings": [{"rfilename": f} for f in files],
+                        "cardData": hub.card_data(repo_id),
+                    },
+                )  # fmt: skip
+            elif rest[0] == "tree":
+                prefix = "/".join(rest[2:])
+                entries = [
+                    hub.entry(repo_id, f) for f in hub.files(repo_id) if not prefix or f.startswith(prefix + "/")
+                ]
+                self._send(200, entries)
+            elif rest[0] == "paths-info":
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length).decode()
+                form = parse_qs(body)
+                paths = form.get("paths", []) or (json.loads(body).get("paths", []) if body.startswith("{") else [])
+                known = set(hub.files(repo_id))
+                self._send(200, [hub.entry(repo_id, p) for p in paths if p in known])
+            else:
+                self._send(404, {"error": "Not found"})
+
+        def _resolve(self, repo_id: str, path: str, head: bool) -> None:
+            if hub.repo_dir(repo_id) is None:
+                self._send(404, {"error": "Repository not found"}, code="RepoNotFound", head=head)
+                return
+            sha = hub.commit(repo_id)
+            if path not in hub.files(repo_id):
+                self._send(404, {"error": "Entry not found"}, code="EntryNotFound", head=head, commit=sha)
+                return
+            data = hub.read(repo_id, path)
+            self.send_response(200)
+            self.send_header("X-Repo-Commit", sha)
+            self.send_header("ETag", f'"{git_blob_sha1(data)}"')
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Content-Type", "application/octet-stream")
+            self.end_headers()
+            if not head:
+                self.wfile.write(data)
+
+        def _send(
+            self, status: int, body: Any, *, code: str | None = None, head: bool = False, commit: str | None = None
+        ) -> None:
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(payload)))
+            if code:
+                self.send_header("X-Error-Code", code)
+                self.send_header("X-Error-Message", str(body.get("error", "")))
+            if commit:
+                self.send_header("X-Repo-Commit", commit)
+            self.end_headers()
+            if not head:
+                self.wfile.write(payload)
+
+    return Handler
+
+
+def serve(root: Path) -> Iterator[FakeHub]:
+    """Start a FakeHub on an ephemeral loopback port for the duration of the generator."""
+    hub = FakeHub(root=root)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(hub))
+    hub.endpoint = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hub
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
