@@ -1,4 +1,4 @@
-"""Loads a repository's `.reviewbot.toml` into a Policy; a broken file gives findings, never an exception."""
+"""Loads `.reviewbot.toml` into a Policy; a broken file gives findings, never an exception."""
 
 from __future__ import annotations
 
@@ -32,11 +32,14 @@ class _Problems:
         line = self.line_of(table, key)
         self.findings.append(
             Finding(
-                CHECK, "policy-invalid", Severity.MEDIUM, POLICY_FILE,
+                CHECK,
+                "policy-invalid",
+                Severity.MEDIUM,
+                POLICY_FILE,
                 f"{POLICY_FILE} line {line}: {message}" if line else f"{POLICY_FILE}: {message}",
                 location=f"line {line}" if line else None,
             )
-        )  # fmt: skip
+        )
 
     def line_of(self, table: str, key: str | None) -> int | None:
         """tomllib keeps no positions: find the key under its [table] header by scanning lines."""
@@ -63,7 +66,15 @@ def load_policy(root: Path) -> tuple[Policy, list[Finding]]:
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        return Policy(), [Finding(CHECK, "policy-invalid", Severity.MEDIUM, POLICY_FILE, f"cannot read {POLICY_FILE} ({exc})")]
+        return Policy(), [
+            Finding(
+                CHECK,
+                "policy-invalid",
+                Severity.MEDIUM,
+                POLICY_FILE,
+                f"cannot read {POLICY_FILE} ({exc})",
+            )
+        ]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -71,11 +82,14 @@ def load_policy(root: Path) -> tuple[Policy, list[Finding]]:
         where = f" line {match.group(1)}" if match else ""
         return Policy(), [
             Finding(
-                CHECK, "policy-invalid", Severity.MEDIUM, POLICY_FILE,
+                CHECK,
+                "policy-invalid",
+                Severity.MEDIUM,
+                POLICY_FILE,
                 f"{POLICY_FILE}{where} is not valid TOML ({exc}); the default policy applies",
                 location=f"line {match.group(1)}" if match else None,
             )
-        ]  # fmt: skip
+        ]
     problems = _Problems(text)
     for table, value in data.items():
         if table not in _KNOWN:
@@ -92,7 +106,11 @@ def load_policy(root: Path) -> tuple[Policy, list[Finding]]:
         if item.lower() in hub_ids() or check_expression(item).valid:
             good_allowed.append(item)
         else:
-            problems.add(f"`{item}` in [licence] allowed is neither a Hub licence id nor valid SPDX", "licence", "allowed")
+            problems.add(
+                f"`{item}` in [licence] allowed is neither a Hub licence id nor valid SPDX",
+                "licence",
+                "allowed",
+            )
     exempt = _strings(licence, "header-exempt", "licence", problems)
     overrides = {}
     for rule, level in _table(data, "severity").items():
@@ -101,15 +119,20 @@ def load_policy(root: Path) -> tuple[Policy, list[Finding]]:
         except ValueError:
             problems.add(
                 f"severity `{level}` for `{rule}` is not one of info, low, medium, high, critical",
-                "severity", rule,
-            )  # fmt: skip
+                "severity",
+                rule,
+            )
     weights = _table(data, "weights")
     imports = []
     for item in _strings(weights, "allowed-imports", "weights", problems):
         if _IMPORT.match(item):
             imports.append(item)
         else:
-            problems.add(f"`{item}` is not a `module.name` (or `module.*`) import", "weights", "allowed-imports")
+            problems.add(
+                f"`{item}` is not a `module.name` (or `module.*`) import",
+                "weights",
+                "allowed-imports",
+            )
     thresholds: dict[str, float] = {}
     for key, value in _table(data, "evals").items():
         if isinstance(value, bool) or not isinstance(value, int | float):

@@ -1,11 +1,122 @@
-"""Service commands of the CLI (`serve`, `recheck`). STUB — being written (service engineers)."""
+"""Service commands of the CLI: ``serve`` runs the web receiver, ``recheck`` re-reviews one PR."""
 
 from __future__ import annotations
 
 import argparse
-from typing import Any
+import re
+import sys
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from reviewbot.models import ContributionRef
+
+_TARGET = re.compile(
+    r"^(?P<platform>github|hf):(?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(?P<number>[1-9]\d*)$"
+)
+TARGET_HELP = "github:OWNER/REPO#N or hf:ORG/MODEL#N"
 
 
 def add_service_commands(sub: Any) -> None:
     """Register subcommands on the `reviewbot` parser; imports stay inside each command."""
-    _ = (sub, argparse)
+    serve = sub.add_parser(
+        "serve",
+        help="run the webhook receiver (reviews in-process without REDIS_URL, queued with it)",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    serve.set_defaults(func=_cmd_serve)
+
+    recheck = sub.add_parser(
+        "recheck", help="review a pull request again: queued with REDIS_URL, else run here"
+    )
+    recheck.add_argument("target", metavar="TARGET", help=TARGET_HELP)
+    recheck.add_argument(
+        "--inline", action="store_true", help="run the review in this process, not on the queue"
+    )
+    recheck.set_defaults(func=_cmd_recheck)
+
+
+def parse_target(text: str) -> ContributionRef:
+    """``github:OWNER/REPO#N`` / ``hf:ORG/MODEL#N`` → a ref with no head sha (review the head)."""
+    from reviewbot.cli import UsageError
+    from reviewbot.models import ContributionRef, Platform
+
+    match = _TARGET.match(text.strip())
+    if match is None:
+        raise UsageError(f"bad target {text!r}: expected {TARGET_HELP}")
+    return ContributionRef(Platform(match["platform"]), match["repo"], int(match["number"]))
+
+
+def _settings() -> Any:
+    from reviewbot.cli import UsageError
+    from reviewbot.config import ConfigError, load_settings
+
+    try:
+        return load_settings()
+    except ConfigError as exc:
+        raise UsageError(f"configuration: {exc}") from None
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from reviewbot.cli import UsageError
+    from reviewbot.config import ConfigError
+
+    settings = _settings()
+    try:
+        settings.require_serving()
+    except ConfigError as exc:
+        raise UsageError(f"configuration: {exc}") from None
+
+    import uvicorn
+
+    from reviewbot import logs
+    from reviewbot.web import create_app
+
+    logs.configure(settings.reviewbot_log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=args.host,
+        port=args.port,
+        log_level=settings.reviewbot_log_level.lower(),
+        proxy_headers=False,  # no proxy is assumed; X-Forwarded-* would be anyone's to forge
+    )
+    return 0
+
+
+def _cmd_recheck(args: argparse.Namespace) -> int:
+    from reviewbot.cli import UsageError
+    from reviewbot.config import ConfigError
+
+    ref = parse_target(args.target)
+    settings = _settings()
+    try:
+        settings.require_platform(ref.platform)
+    except ConfigError as exc:
+        raise UsageError(f"configuration: {exc}") from None
+
+    from reviewbot import logs
+
+    logs.configure(settings.reviewbot_log_level)
+    # The operator holds the credentials, so no requester permission check applies
+    # (requested_by=None). Without a queue there is nothing to enqueue on: review right here.
+    if args.inline or not settings.redis_url:
+        from reviewbot.service import review_contribution
+
+        result = review_contribution(ref, reason="recheck", requested_by=None)
+        status = getattr(result, "status", "done")
+        verdict = getattr(result, "verdict", None)
+        print(f"{ref.display}: {status}" + (f" ({verdict})" if verdict else ""))
+        return 1 if status == "error" else 0
+
+    from reviewbot import dispatch
+
+    dispatch.configure(redis_url=settings.redis_url)
+    try:
+        dispatch.submit(ref, reason="recheck", requested_by=None)
+    except dispatch.DispatchError as exc:
+        print(f"reviewbot: error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        dispatch.shutdown(wait=True)
+    print(f"{ref.display}: queued on 'reviews'")
+    return 0

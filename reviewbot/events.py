@@ -10,6 +10,7 @@ Routing rules, GitHub:
   The payload has no head sha: the worker reviews the current head.
 * ``check_run`` / ``check_suite`` rerequested → re-check of the linked pull requests (a check run
   from a fork lists none; then its ``external_id``, when it is a ``ContributionRef.key``, names it).
+  ``requested_by`` stays None: GitHub shows the re-run button to writers only.
 * Anything a bot did (``type == "Bot"``, a ``[bot]`` login, our own login) is ignored, so the bot
   never answers itself. Installation events are only logged.
 
@@ -191,7 +192,7 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
             if match is None or match["repo"] != repo:
                 return _ignore(f"{event} is not linked to a pull request")
             numbers, head_sha = [int(match["num"])], match["sha"]
-        requester = str(payload["sender"]["login"]) if payload.get("sender") else None
+        # The re-run button needs write access already: no requester for the worker to check.
         return _queue(
             *(
                 Submission(
@@ -199,7 +200,6 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
                         Platform.GITHUB, repo, n, head_sha, Kind.PULL_REQUEST, installation_id
                     ),
                     Reason.RECHECK,
-                    requester,
                 )
                 for n in dict.fromkeys(numbers)
             )

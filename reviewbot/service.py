@@ -100,12 +100,7 @@ def review_contribution(
     """
     if reason not in ("review", "recheck"):
         raise ValueError(f"unknown reason {reason!r}")
-    if platform is None:
-        if settings is None:
-            from reviewbot.config import load_settings
-
-            settings = load_settings()
-        platform = make_platform(ref.platform, settings)
+    platform = platform or _platform_for(ref, settings)
     with logs.bind(review=ref.display, reason=reason):
         outcome = _review(ref, platform, reason=reason, requested_by=requested_by)
     verdict = outcome.verdict if outcome.status in ("posted", "error") else "skipped"
@@ -119,12 +114,42 @@ def review_contribution(
     return outcome
 
 
+def post_error(
+    ref: ContributionRef,
+    message: str,
+    *,
+    platform: PlatformClient | None = None,
+    settings: Settings | None = None,
+) -> Outcome:
+    """Post an "error" verdict (a review that timed out, say) unless the head moved on."""
+    client = platform or _platform_for(ref, settings)
+    head = client.head_sha(ref)
+    if ref.head_sha and ref.head_sha != head:
+        return Outcome("superseded", ref.key, head_sha=ref.head_sha, detail=f"head is now {head}")
+    ref = replace(ref, head_sha=head)
+    client.publish(ref, _error_publication(ref, head, message))
+    metrics.REVIEWS.labels(platform=ref.platform.value, verdict="error").inc()
+    log.warning("review error posted: %s", message, extra={"key": ref.key})
+    return Outcome("error", ref.key, verdict="error", head_sha=head, detail=message)
+
+
+def _platform_for(ref: ContributionRef, settings: Settings | None) -> PlatformClient:
+    if settings is None:
+        from reviewbot.config import load_settings
+
+        settings = load_settings()
+    return make_platform(ref.platform, settings)
+
+
 def _review(
     ref: ContributionRef, client: PlatformClient, *, reason: str, requested_by: str | None
 ) -> Outcome:
-    if reason == "recheck" and requested_by is not None:
-        if not client.may_recheck(ref, requested_by):
-            return Outcome("refused", ref.key, detail="re-check asked by a non-collaborator")
+    if (
+        reason == "recheck"
+        and requested_by is not None
+        and not client.may_recheck(ref, requested_by)
+    ):
+        return Outcome("refused", ref.key, detail="re-check asked by a non-collaborator")
     skip = client.skip_reason(ref)
     if skip is not None:
         return Outcome("skipped", ref.key, detail=skip)
@@ -145,7 +170,7 @@ def _review(
         if client.head_sha(ref) != head:
             client.cancel(ref, head)
             return Outcome("superseded", ref.key, head_sha=head, detail="pushed during review")
-        client.publish(ref, _error_publication(ref, head, exc))
+        client.publish(ref, _error_publication(ref, head, str(exc)))
         return Outcome("error", ref.key, verdict="error", head_sha=head, detail=str(exc))
 
     # The review may have taken minutes: a push in between makes this verdict stale.
@@ -239,10 +264,10 @@ def build_publication(
     )
 
 
-def _error_publication(ref: ContributionRef, head: str, exc: PermanentError) -> Publication:
+def _error_publication(ref: ContributionRef, head: str, message: str) -> Publication:
     body = (
         f"{MARKER}\n❔ **reviewbot: error** — the review of {md(subject_of(ref))} at "
-        f"`{head[:12]}` could not be completed: {md(str(exc))}\n\n"
+        f"`{head[:12]}` could not be completed: {md(message)}\n\n"
         "<sub>Nothing was merged or changed. Comment `/reviewbot recheck` to try again.</sub>\n"
     )
     return Publication(

@@ -1,1 +1,1 @@
-"""Celery app and thin tasks over reviewbot's plain functions."""
+"""Celery workers: thin tasks over the plain functions in reviewbot.service."""

@@ -54,10 +54,19 @@ def _mixed_checkpoint() -> dict[str, object]:
             ("c", torch.randn(4, dtype=torch.complex64)),
         ]
     )
-    optim = {"state": {0: {"step": torch.tensor(10.0), "exp_avg": torch.zeros(16)}},
-             "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0]}]}
-    return {"model": model, "optimizer": optim, "epoch": 3, "best": 0.91,
-            "tags": {"a", "b"}, "shape": torch.Size([16, 16]), "note": "ok"}
+    optim = {
+        "state": {0: {"step": torch.tensor(10.0), "exp_avg": torch.zeros(16)}},
+        "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0]}],
+    }
+    return {
+        "model": model,
+        "optimizer": optim,
+        "epoch": 3,
+        "best": 0.91,
+        "tags": {"a", "b"},
+        "shape": torch.Size([16, 16]),
+        "note": "ok",
+    }
 
 
 def _benign(root: Path, quick: bool) -> list[tuple[Sample, Callable[[Path], None]]]:
@@ -88,34 +97,60 @@ def _benign(root: Path, quick: bool) -> list[tuple[Sample, Callable[[Path], None
         _torch_save({f"t.{i}": torch.full((4,), float(i)) for i in range(50_000)}, p)
 
     items: list[tuple[Sample, Callable[[Path], None]]] = [
-        (Sample("benign/zip_10mb.pt", "benign", "small zip", "torch.save zip, 10 MB"),
-         lambda p: _torch_save(_state_dict(10 * MB, 24), p)),
-        (Sample("benign/zip_100mb.pt", "benign", "100 MB zip", "torch.save zip, 100 MB"),
-         lambda p: _torch_save(_state_dict(100 * MB, 100), p)),
-        (Sample("benign/legacy_10mb.pt", "benign", "small legacy", "torch.save legacy, 10 MB"),
-         lambda p: _torch_save(_state_dict(10 * MB, 24), p, legacy=True)),
-        (Sample("benign/mixed_dtypes.pt", "benign", "small zip",
-                "bf16/fp16/bool/complex/quantized/Parameter/optimizer state"),
-         lambda p: _torch_save(_mixed_checkpoint(), p)),
+        (
+            Sample("benign/zip_10mb.pt", "benign", "small zip", "torch.save zip, 10 MB"),
+            lambda p: _torch_save(_state_dict(10 * MB, 24), p),
+        ),
+        (
+            Sample("benign/zip_100mb.pt", "benign", "100 MB zip", "torch.save zip, 100 MB"),
+            lambda p: _torch_save(_state_dict(100 * MB, 100), p),
+        ),
+        (
+            Sample("benign/legacy_10mb.pt", "benign", "small legacy", "torch.save legacy, 10 MB"),
+            lambda p: _torch_save(_state_dict(10 * MB, 24), p, legacy=True),
+        ),
+        (
+            Sample(
+                "benign/mixed_dtypes.pt",
+                "benign",
+                "small zip",
+                "bf16/fp16/bool/complex/quantized/Parameter/optimizer state",
+            ),
+            lambda p: _torch_save(_mixed_checkpoint(), p),
+        ),
         (Sample("benign/tensors_50k.pt", "benign", "50k-tensor", "50,000 tensors, zip"), fifty_k),
         (Sample("benign/array.npy", "benign", "npy", "float32 .npy, 10 MB"), npy),
         (Sample("benign/arrays.npz", "benign", "npy", "numeric .npz"), npz),
         (Sample("benign/model.safetensors", "benign", "safetensors", "safetensors, 10 MB"), st),
-        (Sample("benign/training_args.bin", "warn", "small zip", "transformers TrainingArguments"),
-         training_args),
-        (Sample("benign/gguf/model.gguf", "benign", "other", "GGUF, ordinary chat template"),
-         lambda p: p.write_bytes(formats.gguf(formats.BENIGN_TEMPLATE))),
-        (Sample("benign/tok/tokenizer_config.json", "benign", "other", "ordinary chat template"),
-         lambda p: p.write_bytes(formats.tokenizer_config(formats.BENIGN_TEMPLATE))),
-        (Sample("benign/dense.h5", "benign", "other", "Keras HDF5, Dense layers only"),
-         lambda p: formats.keras_h5(p, lambda_layer=False)),
+        (
+            Sample(
+                "benign/training_args.bin", "warn", "small zip", "transformers TrainingArguments"
+            ),
+            training_args,
+        ),
+        (
+            Sample("benign/gguf/model.gguf", "benign", "other", "GGUF, ordinary chat template"),
+            lambda p: p.write_bytes(formats.gguf(formats.BENIGN_TEMPLATE)),
+        ),
+        (
+            Sample("benign/tok/tokenizer_config.json", "benign", "other", "ordinary chat template"),
+            lambda p: p.write_bytes(formats.tokenizer_config(formats.BENIGN_TEMPLATE)),
+        ),
+        (
+            Sample("benign/dense.h5", "benign", "other", "Keras HDF5, Dense layers only"),
+            lambda p: formats.keras_h5(p, lambda_layer=False),
+        ),
     ]
     if not quick:
         items += [
-            (Sample("benign/zip_1gb.pt", "benign", "1 GB zip", "torch.save zip, 1 GB"),
-             lambda p: _torch_save(_state_dict(1024 * MB, 256), p)),
-            (Sample("benign/legacy_1gb.pt", "benign", "1 GB legacy", "torch.save legacy, 1 GB"),
-             lambda p: _torch_save(_state_dict(1024 * MB, 256), p, legacy=True)),
+            (
+                Sample("benign/zip_1gb.pt", "benign", "1 GB zip", "torch.save zip, 1 GB"),
+                lambda p: _torch_save(_state_dict(1024 * MB, 256), p),
+            ),
+            (
+                Sample("benign/legacy_1gb.pt", "benign", "1 GB legacy", "torch.save legacy, 1 GB"),
+                lambda p: _torch_save(_state_dict(1024 * MB, 256), p, legacy=True),
+            ),
         ]
     return items
 
@@ -155,52 +190,118 @@ def _hostile(root: Path, bench_python: Path | None) -> list[tuple[Sample, Callab
     osp = pickles.os_system_pickle()
     add("hostile/zip_exec.pt", "hostile container", "torch zip, builtins.exec", torch_zip_exec)
     add("hostile/zip_exec.ckpt", "hostile container", ".ckpt that is a torch zip", torch_zip_exec)
-    add("hostile/legacy_main_pickle.pt", "hostile container",
-        "legacy torch, os.system in the main pickle", torch_legacy)
-    add("hostile/zip_crc_mismatch.pt", "hostile container", "zip CRC mismatch",
-        lambda p: p.write_bytes(formats.patch_zip(zip_bytes(), "data.pkl", crc=True)))
-    add("hostile/zip_name_mismatch.pt", "hostile container", "local name ≠ central name",
+    add(
+        "hostile/legacy_main_pickle.pt",
+        "hostile container",
+        "legacy torch, os.system in the main pickle",
+        torch_legacy,
+    )
+    add(
+        "hostile/zip_crc_mismatch.pt",
+        "hostile container",
+        "zip CRC mismatch",
+        lambda p: p.write_bytes(formats.patch_zip(zip_bytes(), "data.pkl", crc=True)),
+    )
+    add(
+        "hostile/zip_name_mismatch.pt",
+        "hostile container",
+        "local name ≠ central name",
         lambda p: p.write_bytes(
-            formats.patch_zip(zip_bytes(), "data.pkl", local_name=_renamed(zip_bytes()))))
-    add("hostile/zip_flag_0x1.pt", "hostile container", "zip flag 0x1 (encrypted bit)",
-        lambda p: p.write_bytes(formats.patch_zip(zip_bytes(), "data.pkl", flags=0x1)))
-    add("hostile/zip_flag_0x20.pt", "hostile container", "zip flag 0x20 (patched data)",
-        lambda p: p.write_bytes(formats.patch_zip(zip_bytes(), "data.pkl", flags=0x20)))
-    add("hostile/zip_nonpickle_member.pt", "hostile container", "zip member with non-pickle name",
-        _write(formats.nested_pickle_zip()))
-    add("hostile/ta/training_args.bin", "hostile pickle", "raw pickle named training_args.bin",
-        _write(osp))
-    add("hostile/pickle_named.safetensors", "hostile pickle", "pickle named .safetensors",
-        _write(osp))
+            formats.patch_zip(zip_bytes(), "data.pkl", local_name=_renamed(zip_bytes()))
+        ),
+    )
+    add(
+        "hostile/zip_flag_0x1.pt",
+        "hostile container",
+        "zip flag 0x1 (encrypted bit)",
+        lambda p: p.write_bytes(formats.patch_zip(zip_bytes(), "data.pkl", flags=0x1)),
+    )
+    add(
+        "hostile/zip_flag_0x20.pt",
+        "hostile container",
+        "zip flag 0x20 (patched data)",
+        lambda p: p.write_bytes(formats.patch_zip(zip_bytes(), "data.pkl", flags=0x20)),
+    )
+    add(
+        "hostile/zip_nonpickle_member.pt",
+        "hostile container",
+        "zip member with non-pickle name",
+        _write(formats.nested_pickle_zip()),
+    )
+    add(
+        "hostile/ta/training_args.bin",
+        "hostile pickle",
+        "raw pickle named training_args.bin",
+        _write(osp),
+    )
+    add(
+        "hostile/pickle_named.safetensors",
+        "hostile pickle",
+        "pickle named .safetensors",
+        _write(osp),
+    )
     add("hostile/model.pth.tar", "hostile pickle", "pickle named .pth.tar", _write(osp))
     add("hostile/model.p", "hostile pickle", "pickle named .p", _write(osp))
     add("hostile/noext/model", "hostile pickle", "pickle without extension", _write(osp))
     add("hostile/object.npy", "hostile container", "object .npy", _write(formats.object_npy()))
-    add("hostile/object_member.npz", "hostile container", "object .npy inside .npz",
-        formats.object_npz)
-    add("hostile/array_then_payload.joblib", "hostile container",
-        "joblib, array before the payload", formats.joblib_array_then_payload)
-    add("hostile/lambda.h5", "hostile container", "Keras .h5 Lambda (h5py model_config)",
-        lambda p: formats.keras_h5(p, lambda_layer=True))
-    add("hostile/lambda.keras", "hostile container", "Keras v3 .keras Lambda",
-        _write(formats.keras_zip(lambda_layer=True)))
-    add("hostile/chat_template.gguf", "hostile container", "GGUF chat-template escape",
-        _write(formats.gguf(formats.ESCAPE_TEMPLATE)))
-    add("hostile/tok/tokenizer_config.json", "hostile container",
+    add(
+        "hostile/object_member.npz",
+        "hostile container",
+        "object .npy inside .npz",
+        formats.object_npz,
+    )
+    add(
+        "hostile/array_then_payload.joblib",
+        "hostile container",
+        "joblib, array before the payload",
+        formats.joblib_array_then_payload,
+    )
+    add(
+        "hostile/lambda.h5",
+        "hostile container",
+        "Keras .h5 Lambda (h5py model_config)",
+        lambda p: formats.keras_h5(p, lambda_layer=True),
+    )
+    add(
+        "hostile/lambda.keras",
+        "hostile container",
+        "Keras v3 .keras Lambda",
+        _write(formats.keras_zip(lambda_layer=True)),
+    )
+    add(
+        "hostile/chat_template.gguf",
+        "hostile container",
+        "GGUF chat-template escape",
+        _write(formats.gguf(formats.ESCAPE_TEMPLATE)),
+    )
+    add(
+        "hostile/tok/tokenizer_config.json",
+        "hostile container",
         "tokenizer_config.json chat-template escape",
-        _write(formats.tokenizer_config(formats.ESCAPE_TEMPLATE)))
-    add("hostile/st_out_of_bounds.safetensors", "hostile container",
-        "safetensors range past EOF (malformed)", _write(formats.safetensors_bad("out_of_bounds")))
-    add("hostile/st_overlap.safetensors", "hostile container",
-        "safetensors overlapping ranges (malformed)", _write(formats.safetensors_bad("overlap")))
+        _write(formats.tokenizer_config(formats.ESCAPE_TEMPLATE)),
+    )
+    add(
+        "hostile/st_out_of_bounds.safetensors",
+        "hostile container",
+        "safetensors range past EOF (malformed)",
+        _write(formats.safetensors_bad("out_of_bounds")),
+    )
+    add(
+        "hostile/st_overlap.safetensors",
+        "hostile container",
+        "safetensors overlapping ranges (malformed)",
+        _write(formats.safetensors_bad("overlap")),
+    )
     if bench_python is not None:
 
         def seven(p: Path) -> None:
             src = root / "hostile" / "_7z_member.pkl"
             src.write_bytes(osp)
             here = Path(__file__).resolve().parent
-            subprocess.run([str(bench_python), str(here / "sevenzip.py"), str(p), "data.pkl",
-                            str(src)], check=True)
+            subprocess.run(
+                [str(bench_python), str(here / "sevenzip.py"), str(p), "data.pkl", str(src)],
+                check=True,
+            )
             src.unlink()
 
         add("hostile/archive.7z", "hostile container", "7z holding a pickle", seven)

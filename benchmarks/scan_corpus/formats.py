@@ -38,8 +38,14 @@ def _central_entries(data: bytes) -> list[tuple[int, int, str]]:
     return out
 
 
-def patch_zip(data: bytes, member_suffix: str, *, crc: bool = False, flags: int = 0,
-              local_name: str | None = None) -> bytes:
+def patch_zip(
+    data: bytes,
+    member_suffix: str,
+    *,
+    crc: bool = False,
+    flags: int = 0,
+    local_name: str | None = None,
+) -> bytes:
     """Patch the entry ending in ``member_suffix``: wrong CRC, extra flag bits or a local name."""
     buf = bytearray(data)
     for central, local, name in _central_entries(data):
@@ -96,8 +102,11 @@ def gguf(template: str, architecture: str = "llama") -> bytes:
 
 def tokenizer_config(template: str) -> bytes:
     """A Hugging Face ``tokenizer_config.json`` with a chat template."""
-    cfg = {"tokenizer_class": "PreTrainedTokenizerFast", "model_max_length": 4096,
-           "chat_template": template}
+    cfg = {
+        "tokenizer_class": "PreTrainedTokenizerFast",
+        "model_max_length": 4096,
+        "chat_template": template,
+    }
     return json.dumps(cfg, indent=2).encode()
 
 
@@ -109,9 +118,19 @@ def keras_config(lambda_layer: bool) -> str:
     ]
     if lambda_layer:
         code = base64.b64encode(b"\xe3" + CMD.encode()).decode()
-        layers.append({"class_name": "Lambda", "config": {
-            "name": "lambda", "function": [code, None, None], "function_type": "lambda",
-            "module": "builtins", "output_shape": None, "arguments": {}}})
+        layers.append(
+            {
+                "class_name": "Lambda",
+                "config": {
+                    "name": "lambda",
+                    "function": [code, None, None],
+                    "function_type": "lambda",
+                    "module": "builtins",
+                    "output_shape": None,
+                    "arguments": {},
+                },
+            }
+        )
     return json.dumps({"class_name": "Sequential", "config": {"name": "seq", "layers": layers}})
 
 
@@ -129,8 +148,9 @@ def keras_h5(path: Path, lambda_layer: bool) -> None:
 def keras_zip(lambda_layer: bool) -> bytes:
     """A Keras v3 ``.keras`` archive."""
     meta = json.dumps({"keras_version": "3.3.3", "date_saved": "2026-11-22@00:00:00"})
-    return plain_zip({"metadata.json": meta.encode(),
-                      "config.json": keras_config(lambda_layer).encode()})
+    return plain_zip(
+        {"metadata.json": meta.encode(), "config.json": keras_config(lambda_layer).encode()}
+    )
 
 
 def safetensors_bad(kind: str) -> bytes:
@@ -139,8 +159,10 @@ def safetensors_bad(kind: str) -> bytes:
         header = {"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 1 << 30]}}
         data = b"\x00" * 16
     else:
-        header = {"a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
-                  "b": {"dtype": "F32", "shape": [4], "data_offsets": [8, 24]}}
+        header = {
+            "a": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]},
+            "b": {"dtype": "F32", "shape": [4], "data_offsets": [8, 24]},
+        }
         data = b"\x00" * 24
     raw = json.dumps(header).encode()
     return struct.pack("<Q", len(raw)) + raw + data

@@ -146,10 +146,21 @@ def hand_assembled() -> dict[str, bytes]:
     f["numpy_build_attrs.pkl"] = (
         P4
         + glob("numpy", "prod")
-        + b"N}(" + u("a") + u("os") + u("b") + u("system") + b"u\x86b0"
-        + glob("numpy", "prod.a") + b"\x94" + b"0"
-        + glob("numpy", "prod.b") + b"\x94" + b"0"
-        + b"h\x00h\x01\x93" + cmd + b"\x85R."
+        + b"N}("
+        + u("a")
+        + u("os")
+        + u("b")
+        + u("system")
+        + b"u\x86b0"
+        + glob("numpy", "prod.a")
+        + b"\x94"
+        + b"0"
+        + glob("numpy", "prod.b")
+        + b"\x94"
+        + b"0"
+        + b"h\x00h\x01\x93"
+        + cmd
+        + b"\x85R."
     )
     # Payload first, then a BINGET of a key that was never stored.
     f["missing_memo_after_payload.pkl"] = P4 + call1(sglob("os", "system"), cmd) + b"h\x63."

@@ -9,7 +9,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from checks.evals.safetensors_reader import SafetensorsFile, TensorInfo, to_float32
+from checks.evals.safetensors_reader import (
+    CHUNK_ELEMENTS,
+    SafetensorsFile,
+    TensorInfo,
+    to_float32,
+)
 from checks.evals.weightset import WeightSet
 
 FINGERPRINT_SAMPLES = 64
@@ -39,6 +44,16 @@ class Analysis:
 
 def _decode(raw: npt.NDArray[Any], dtype: str) -> npt.NDArray[np.floating[Any]]:
     return raw if dtype == "F64" else to_float32(raw, dtype)
+
+
+def _sq(x: npt.NDArray[np.floating[Any]]) -> float:
+    """Sum of squares; float32 BLAS first, float64 again only when huge values overflowed it."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.dot(x, x))
+        if math.isinf(total):
+            wide = x.astype(np.float64)
+            total = float(np.dot(wide, wide))
+    return total
 
 
 def _count_nonfinite(f: SafetensorsFile, info: TensorInfo) -> tuple[int, int]:
@@ -98,15 +113,18 @@ def _compare(
     braw = bf.raw(bi) if bf is not None and bi is not None else None
     limit = ci.numel if rows is None else rows * (ci.numel // max(ci.shape[0], 1))
     cc = bb = dd = 0.0
+    scratch = np.empty(CHUNK_ELEMENTS, dtype=np.float64 if ci.dtype == "F64" else np.float32)
     for i, j in cf.float_chunks(ci):
         c = _decode(craw[i:j], ci.dtype)
-        cc += float(np.dot(c, c))
+        cc += _sq(c)
         if braw is not None and bi is not None and i < limit:
             k = min(j, limit)
             b = _decode(braw[i:k], bi.dtype)
-            d = c[: k - i] - b
-            bb += float(np.dot(b, b))
-            dd += float(np.dot(d, d))
+            bb += _sq(b)  # while b is in cache: the subtraction below reads it again
+            d = scratch[: k - i]
+            with np.errstate(over="ignore", invalid="ignore"):
+                np.subtract(c[: k - i], b, out=d, casting="unsafe")
+            dd += _sq(d)
             out.bytes_read += (k - i) * (bi.nbytes // max(bi.numel, 1))
     if not math.isfinite(cc):
         nan, inf = _count_nonfinite(cf, ci)

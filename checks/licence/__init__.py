@@ -1,1 +1,1 @@
-"""The licence check: SPDX headers, LICENSE texts, the model card and what a fine-tune owes its base."""
+"""The licence check: SPDX headers, LICENSE texts, the model card and base-model terms."""

@@ -1,4 +1,4 @@
-"""The model card (README.md front matter) read with huggingface_hub's ModelCard: licence and base models."""
+"""The model card (README.md front matter) via huggingface_hub: licence and base models."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ _H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$", re.MULTILINE)
 
 @dataclass(frozen=True)
 class Card:
-    """What the licence check needs from a card. ``error`` is set when the front matter is broken."""
+    """The licence facts of a card from a card; ``error`` is set when the front matter is broken."""
 
     licence: str | None = None
     licence_name: str | None = None
@@ -48,15 +48,15 @@ def licence_key(licence: str | None, name: str | None = None) -> str | None:
 
 
 def parse_card(text: str) -> Card:
-    # Imported here: huggingface_hub costs a quarter second and a tree without a card never needs it.
-    import yaml
+    # Imported here: huggingface_hub costs 0.25 s; a tree without a card never needs it.
+    import yaml  # type: ignore[import-untyped]
     from huggingface_hub import ModelCard
 
     try:
         card = ModelCard(text, ignore_metadata_errors=True)
     except (ValueError, yaml.YAMLError) as exc:
         return Card(body=text, error=f"the front matter is not a YAML mapping ({_first_line(exc)})")
-    data: dict[str, Any] = card.data.to_dict()
+    data: dict[str, Any] = card.data.to_dict()  # type: ignore[no-untyped-call]
     licence = data.get("license")
     if isinstance(licence, list):  # some cards list several; all of them apply
         licence = " AND ".join(str(x) for x in licence)
@@ -112,12 +112,17 @@ def card_findings(card: Card | None, check: str) -> list[Finding]:
         ]
     low = card.licence.strip().lower()
     if low == "other":
-        missing = [k for k, v in (("license_name", card.licence_name), ("license_link", card.licence_link)) if not v]
+        missing = [
+            k
+            for k, v in (("license_name", card.licence_name), ("license_link", card.licence_link))
+            if not v
+        ]
         if missing:
             return [
                 finding(
                     "card-licence-invalid",
-                    f"`license: other` needs {' and '.join(f'`{m}:`' for m in missing)} in the front matter",
+                    f"`license: other` needs {' and '.join(f'`{m}:`' for m in missing)} "
+                    "in the front matter",
                 )
             ]
         return []

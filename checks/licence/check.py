@@ -1,4 +1,4 @@
-"""The licence check: card licence, LICENSE texts, SPDX headers and base-model inheritance, in one pass."""
+"""The licence check: card licence, LICENSE texts, SPDX headers and base-model terms."""
 
 from __future__ import annotations
 
@@ -32,18 +32,39 @@ class LicenceCheck:
         policy_ids = frozenset().union(*(_ids_of(a) for a in contribution.policy.allowed_licences))
         files = licence_files(root)
         result.findings.extend(
-            licence_file_findings(files, declared or frozenset(contribution.policy.allowed_licences), self.name)
+            licence_file_findings(
+                files, declared or frozenset(contribution.policy.allowed_licences), self.name
+            )
         )
         for entry in files:
-            what = f"{entry.match.key} ({entry.match.method} {entry.match.score:.0%})" if entry.match else "not identified"
+            what = (
+                f"{entry.match.key} ({entry.match.method} {entry.match.score:.0%})"
+                if entry.match
+                else "not identified"
+            )
             result.notes.append(f"{entry.path}: {what}")
         identified = {e.match.key for e in files if e.match and check_expression(e.match.key).valid}
+        # REUSE names each text after its id: LICENSES/GPL-3.0-or-later.txt declares that licence.
+        identified |= {
+            stem
+            for e in files
+            if e.path.startswith("LICENSES/")
+            if check_expression(stem := e.path.split("/", 1)[1].rsplit(".", 1)[0]).valid
+        }
 
         allowed = policy_ids | declared | ({k for k in identified} if not declared else set())
         suggestion = _suggestion(declared, contribution.policy.allowed_licences, identified)
         annotations, reuse_error = load_reuse_toml(root)
         if reuse_error:
-            result.findings.append(Finding(self.name, "licence-reuse-toml-invalid", Severity.MEDIUM, "REUSE.toml", reuse_error))
+            result.findings.append(
+                Finding(
+                    self.name,
+                    "licence-reuse-toml-invalid",
+                    Severity.MEDIUM,
+                    "REUSE.toml",
+                    reuse_error,
+                )
+            )
         candidates = [f for f in contribution.files if not is_licence_metadata(f)]
         chosen, ignored, exempt = select(root, candidates, contribution.policy.header_exempt)
         rules = HeaderRules(
@@ -55,24 +76,31 @@ class LicenceCheck:
         stats = check_headers(root, chosen, rules)
         result.findings.extend(stats.findings)
         result.notes.append(
-            f"headers: {stats.checked} files checked, {stats.covered_elsewhere} covered by sidecar, "
+            f"headers: {stats.checked} files checked, {stats.covered_elsewhere} covered by "
+            "sidecar, "
             f"REUSE.toml or card, {stats.no_syntax} without comment syntax skipped, "
             f"{ignored} gitignored, {exempt} exempt by policy; allowed: "
             f"{', '.join(sorted(allowed)) or 'any valid SPDX expression'}"
         )
 
-        bases = check_bases(root, card, contribution.base_cards, contribution.base, contribution.model_id)
+        bases = check_bases(
+            root, card, contribution.base_cards, contribution.base, contribution.model_id
+        )
         result.findings.extend(bases.findings)
         result.notes.extend(bases.notes)
 
         if POLICY_FILE in contribution.files:
             result.findings.append(
                 Finding(
-                    self.name, "policy-changed", Severity.MEDIUM, POLICY_FILE,
-                    "this contribution changes the review policy; a maintainer must approve it, and "
+                    self.name,
+                    "policy-changed",
+                    Severity.MEDIUM,
+                    POLICY_FILE,
+                    "this contribution changes the review policy; a maintainer must approve it, "
+                    "and "
                     "the bot applies the target branch's policy, not this one",
                 )
-            )  # fmt: skip
+            )
         if progress is not None:
             for rel in chosen:
                 progress(rel)
@@ -100,7 +128,11 @@ def _declared_ids(card: Card | None) -> frozenset[str]:
 def _suggestion(declared: frozenset[str], policy: frozenset[str], identified: set[str]) -> str:
     for pool in (declared, frozenset().union(*(_ids_of(p) for p in policy)), identified):
         if pool:
-            return " AND ".join(sorted(pool)) if len(pool) > 1 and pool is declared else sorted(pool)[0]
+            return (
+                " AND ".join(sorted(pool))
+                if len(pool) > 1 and pool is declared
+                else sorted(pool)[0]
+            )
     return "<SPDX-ID>"
 
 

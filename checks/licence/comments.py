@@ -33,9 +33,7 @@ VIM = CommentStyle("vim", '"')
 
 _BY_SUFFIX: dict[str, CommentStyle] = {
     # Python, shell and configuration files
-    **dict.fromkeys(
-        (".py", ".pyi", ".pyx", ".pxd", ".sh", ".bash", ".zsh", ".fish", ".ksh"), HASH
-    ),
+    **dict.fromkeys((".py", ".pyi", ".pyx", ".pxd", ".sh", ".bash", ".zsh", ".fish", ".ksh"), HASH),
     **dict.fromkeys((".yaml", ".yml", ".toml", ".cfg", ".ini", ".conf", ".cmake"), HASH),
     **dict.fromkeys((".r", ".rb", ".pl", ".pm", ".ps1", ".mk", ".nix", ".tf", ".graphql"), HASH),
     **dict.fromkeys((".jl", ".ex", ".exs", ".nim", ".cr", ".dockerfile", ".bzl", ".star"), HASH),

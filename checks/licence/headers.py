@@ -1,4 +1,4 @@
-"""The header rule: each source, script and config file carries a valid, allowed SPDX line (REUSE)."""
+"""The header rule: each source, script and config file carries a valid, allowed SPDX line."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.findings import Finding, Severity
-from checks.licence.comments import TAG, UNCOMMENTABLE_SUFFIXES, WEIGHT_SUFFIXES, style_for, suffix_of
+from checks.licence.comments import (
+    TAG,
+    UNCOMMENTABLE_SUFFIXES,
+    WEIGHT_SUFFIXES,
+    style_for,
+    suffix_of,
+)
 from checks.licence.reuse_toml import Annotation, annotation_for
 from checks.licence.spdx import check_expression, satisfied_by
 from checks.licence.tags import Tag, find_tags
@@ -66,7 +72,9 @@ def _check_file(root: Path, rel: str, rules: HeaderRules, stats: HeaderStats) ->
             return
         stats.covered_elsewhere += 1
         if annotation is not None:
-            stats.findings.extend(_judge(rel, Tag(0, annotation.expression, True, ""), "", rules, "REUSE.toml"))
+            stats.findings.extend(
+                _judge(rel, Tag(0, annotation.expression, True, ""), "", rules, "REUSE.toml")
+            )
         elif not rules.card_covers:
             stats.findings.append(_missing_coverage(rel, rules, weights=suffix in WEIGHT_SUFFIXES))
         return
@@ -74,7 +82,9 @@ def _check_file(root: Path, rel: str, rules: HeaderRules, stats: HeaderStats) ->
     text = head.decode("utf-8", errors="replace")
     tags = find_tags(text)
     if annotation is not None and (annotation.precedence == "override" or not tags):
-        stats.findings.extend(_judge(rel, Tag(0, annotation.expression, True, ""), "", rules, "REUSE.toml"))
+        stats.findings.extend(
+            _judge(rel, Tag(0, annotation.expression, True, ""), "", rules, "REUSE.toml")
+        )
         return
     if not tags:
         if rel == "README.md" and rules.card_covers:
@@ -82,11 +92,15 @@ def _check_file(root: Path, rel: str, rules: HeaderRules, stats: HeaderStats) ->
         fix = style.line(rules.suggestion)
         stats.findings.append(
             Finding(
-                CHECK, "licence-header-missing", Severity.MEDIUM, rel,
+                CHECK,
+                "licence-header-missing",
+                Severity.MEDIUM,
+                rel,
                 f"no SPDX licence header; add this line {_where(text)}: {fix}",
-                location="line 1", extra={"fix": fix},
+                location="line 1",
+                extra={"fix": fix},
             )
-        )  # fmt: skip
+        )
         return
     for tag in tags:
         stats.findings.extend(_judge(rel, tag, style.line("{}"), rules))
@@ -97,63 +111,91 @@ def _judge(
 ) -> list[Finding]:
     where = f"line {tag.line}" if tag.line else source
     origin = f" in {source}" if source else ""
-    fix_for = (lambda e: template.format(e)) if template else (lambda e: f'SPDX-License-Identifier = "{e}"')
+
+    def fix_for(expression: str) -> str:
+        return (
+            template.format(expression) if template else f'SPDX-License-Identifier = "{expression}"'
+        )
+
     checked = check_expression(tag.expression)
     if not checked.valid:
         fix = fix_for(rules.suggestion)
         return [
             Finding(
-                CHECK, "licence-header-invalid", Severity.MEDIUM, rel,
+                CHECK,
+                "licence-header-invalid",
+                Severity.MEDIUM,
+                rel,
                 f"`{tag.expression or '(empty)'}`{origin} is not a valid SPDX expression "
                 f"({'; '.join(checked.errors)}); write it as: {fix}",
-                location=where, extra={"fix": fix},
+                location=where,
+                extra={"fix": fix},
             )
-        ]  # fmt: skip
+        ]
     out: list[Finding] = []
     assert checked.normalized is not None
     if not tag.canonical:
         fix = fix_for(checked.normalized)
         out.append(
             Finding(
-                CHECK, "licence-header-invalid", Severity.MEDIUM, rel,
-                f"the tag is spelt `{tag.raw.split(':')[0].strip(' #/*<!-;')}`; REUSE tools only read "
+                CHECK,
+                "licence-header-invalid",
+                Severity.MEDIUM,
+                rel,
+                f"the tag is spelt `{tag.raw.split(':')[0].strip(' #/*<!-;')}`; "
+                f"REUSE tools only read "
                 f"`{TAG}` exactly; write: {fix}",
-                location=where, extra={"fix": fix},
+                location=where,
+                extra={"fix": fix},
             )
-        )  # fmt: skip
+        )
     if checked.deprecated:
         olds = ", ".join(f"{old} → {new}" for old, new in checked.deprecated)
         fix = fix_for(checked.normalized)
         out.append(
             Finding(
-                CHECK, "licence-header-deprecated", Severity.LOW, rel,
+                CHECK,
+                "licence-header-deprecated",
+                Severity.LOW,
+                rel,
                 f"deprecated SPDX id(s){origin} ({olds}); write: {fix}",
-                location=where, extra={"fix": fix},
+                location=where,
+                extra={"fix": fix},
             )
-        )  # fmt: skip
+        )
     if rules.allowed and not satisfied_by(checked, rules.allowed):
         fix = fix_for(rules.suggestion)
         out.append(
             Finding(
-                CHECK, "licence-header-mismatch", Severity.MEDIUM, rel,
+                CHECK,
+                "licence-header-mismatch",
+                Severity.MEDIUM,
+                rel,
                 f"`{checked.normalized}`{origin} is not among the repository's licences "
                 f"({', '.join(sorted(rules.allowed))}); if the file is ours, write: {fix}",
-                location=where, extra={"fix": fix},
+                location=where,
+                extra={"fix": fix},
             )
-        )  # fmt: skip
+        )
     return out
 
 
-def _missing_coverage(rel: str, rules: HeaderRules, *, weights: bool = False, sidecar: bool = False) -> Finding:
+def _missing_coverage(
+    rel: str, rules: HeaderRules, *, weights: bool = False, sidecar: bool = False
+) -> Finding:
     target = rel[: -len(".license")] if sidecar else rel
     fix = f"{TAG} {rules.suggestion}"
     what = "weight file" if weights else "file"
     return Finding(
-        CHECK, "licence-coverage-missing", Severity.MEDIUM if weights else Severity.LOW, rel,
-        f"this {what} cannot hold a header and nothing declares its licence; add `{target}.license` "
+        CHECK,
+        "licence-coverage-missing",
+        Severity.MEDIUM if weights else Severity.LOW,
+        rel,
+        f"this {what} cannot hold a header and nothing declares its licence; "
+        f"add `{target}.license` "
         f"containing `{fix}`, a REUSE.toml annotation, or `license:` in the model card",
         extra={"fix": fix},
-    )  # fmt: skip
+    )
 
 
 def _where(text: str) -> str:

@@ -1,4 +1,4 @@
-"""The repository's LICENSE/COPYING files: present, identified, and in agreement with the declared licence."""
+"""The LICENSE/COPYING files: present, identified, and agreeing with the declared licence."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ class LicenceFile:
 
 def licence_files(root: Path) -> list[LicenceFile]:
     found: list[LicenceFile] = []
-    candidates = [p for p in root.iterdir() if p.is_file() and (_NAME.match(p.name) or _VARIANT.match(p.name))]
+    candidates = [
+        p for p in root.iterdir() if p.is_file() and (_NAME.match(p.name) or _VARIANT.match(p.name))
+    ]
     licences_dir = root / "LICENSES"
     if licences_dir.is_dir():
         candidates += [p for p in licences_dir.iterdir() if p.is_file()]
@@ -44,15 +46,18 @@ def licence_file_findings(
     files: list[LicenceFile], declared: frozenset[str], check: str
 ) -> list[Finding]:
     """``declared``: licence keys the card or policy declares (Hub ids or SPDX ids)."""
-    if not any(_NAME.match(Path(f.path).name) or f.path.startswith("LICENSES/") for f in files):
-        if not files:
-            return [
-                Finding(
-                    check, "licence-file-missing", Severity.MEDIUM, "LICENSE",
-                    "there is no LICENSE, LICENSE.md, LICENSE.txt or COPYING file; add the full text "
-                    "of the licence the model card declares",
-                )
-            ]  # fmt: skip
+    if not files:
+        return [
+            Finding(
+                check,
+                "licence-file-missing",
+                Severity.MEDIUM,
+                "LICENSE",
+                "there is no LICENSE, LICENSE.md, LICENSE.txt or COPYING file; "
+                "add the full text "
+                "of the licence the model card declares",
+            )
+        ]
     out: list[Finding] = []
     wanted = {family(d) for d in declared}
     for entry in files:
@@ -61,11 +66,14 @@ def licence_file_findings(
         if family(entry.match.key) not in wanted and not entry.path.startswith("LICENSES/"):
             out.append(
                 Finding(
-                    check, "licence-file-mismatch", Severity.MEDIUM, entry.path,
+                    check,
+                    "licence-file-mismatch",
+                    Severity.MEDIUM,
+                    entry.path,
                     f"{entry.path} holds the {entry.match.key} text "
                     f"({entry.match.method} match {entry.match.score:.0%}), but the repository "
                     f"declares {', '.join(sorted(declared))}",
                     extra={"identified": entry.match.key},
                 )
-            )  # fmt: skip
+            )
     return out

@@ -53,17 +53,25 @@ def check_bases(
     local = base_dir / CARD if base_dir is not None else None
     for base in bases:
         text, source = base_cards.get(base), "from the Hub"
-        if text is None and local is not None and local.is_file() and (len(bases) == 1 or base == bases[0]):
+        if (
+            text is None
+            and local is not None
+            and local.is_file()
+            and (len(bases) == 1 or base == bases[0])
+        ):
             text, source = local.read_text("utf-8", errors="replace"), "from the --base folder"
         if text is None:
             out.findings.append(
                 Finding(
-                    CHECK, "base-licence-unavailable", Severity.MEDIUM, CARD,
+                    CHECK,
+                    "base-licence-unavailable",
+                    Severity.MEDIUM,
+                    CARD,
                     f"could not read the card of base model {base}, so its licence terms were not "
                     "checked; review them by hand or rerun when the Hub is reachable",
                     extra={"base_model": base},
                 )
-            )  # fmt: skip
+            )
             out.notes.append(f"base model {base}: licence unknown (card not available)")
             continue
         base_card = parse_card(text)
@@ -73,13 +81,16 @@ def check_bases(
         if terms is None:
             out.findings.append(
                 Finding(
-                    CHECK, "base-licence-unknown", Severity.LOW, CARD,
+                    CHECK,
+                    "base-licence-unknown",
+                    Severity.LOW,
+                    CARD,
                     f"base model {base} declares "
                     + (f"`{key}`, whose terms reviewbot does not know" if key else "no licence")
                     + "; check by hand what a derivative owes it",
                     extra={"base_model": base, "base_licence": key},
                 )
-            )  # fmt: skip
+            )
             continue
         out.findings.extend(_judge(base, key or "", terms, child, docs, card, model_id, base_dir))
     return out
@@ -101,35 +112,52 @@ def _judge(
         declared = f"`license: {child}`" if child else "no licence"
         found.append(
             Finding(
-                CHECK, "base-licence-conflict", Severity.HIGH, CARD,
+                CHECK,
+                "base-licence-conflict",
+                Severity.HIGH,
+                CARD,
                 f"base model {base} is under the {terms.title} ({key}); this contribution declares "
                 f"{declared}, but a derivative must carry {terms.requirement}",
                 extra=extra,
             )
-        )  # fmt: skip
+        )
     obligations = list(terms.obligations)
     if key == "apache-2.0" and base_dir is not None and any(base_dir.glob("NOTICE*")):
         obligations.append(
-            Obligation("the base's NOTICE file kept", Where.NOTICE_FILE, re.compile(r"\S"),
-                       "copy the base model's NOTICE file into the contribution", Severity.MEDIUM)  # fmt: skip
+            Obligation(
+                "the base's NOTICE file kept",
+                Where.NOTICE_FILE,
+                re.compile(r"\S"),
+                "copy the base model's NOTICE file into the contribution",
+                Severity.MEDIUM,
+            )
         )
     for ob in obligations:
         met, detail = _met(ob, docs, card, model_id)
         if not met:
             found.append(
                 Finding(
-                    CHECK, "base-obligation-missing", ob.severity, _path_for(ob),
+                    CHECK,
+                    "base-obligation-missing",
+                    ob.severity,
+                    _path_for(ob),
                     f"base model {base} ({key}) requires {ob.what} in {ob.where.value}{detail}; "
                     f"fix: {ob.fix}",
                     extra={**extra, "obligation": ob.what, "fix": ob.fix},
                 )
-            )  # fmt: skip
+            )
     return found
 
 
-def _met(ob: Obligation, docs: Mapping[str, str], card: Card | None, model_id: str | None) -> tuple[bool, str]:
+def _met(
+    ob: Obligation, docs: Mapping[str, str], card: Card | None, model_id: str | None
+) -> tuple[bool, str]:
     if ob.where is Where.NAME:
-        names = [model_id.rsplit("/", 1)[-1]] if model_id else ([card.model_name] if card and card.model_name else [])
+        names = (
+            [model_id.rsplit("/", 1)[-1]]
+            if model_id
+            else ([card.model_name] if card and card.model_name else [])
+        )
         if not names:
             return False, " (the model's name is unknown: set `model_name:` in the card)"
         return any(ob.pattern.search(n) for n in names), f" (the name is “{names[0]}”)"

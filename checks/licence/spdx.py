@@ -1,4 +1,4 @@
-"""SPDX expressions through license-expression, which raises on some malformed input instead of reporting it."""
+"""SPDX expressions via license-expression, which raises on some malformed input: caught here."""
 
 from __future__ import annotations
 

@@ -26,7 +26,7 @@ class Tag:
 
 
 def find_tags(text: str) -> list[Tag]:
-    """Tags that open a comment: nothing but comment marks or punctuation before them on the line."""
+    """Tags that open a comment: only comment marks or punctuation before them on the line."""
     tags: list[Tag] = []
     for match in _TAG.finditer(text):
         if _LETTER.search(match.group("before")):

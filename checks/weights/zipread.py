@@ -102,6 +102,8 @@ def read_directory(
     zip64 = _read_zip64(source, eocd_pos, anomalies)
     if zip64 is not None:
         count, cd_size, cd_offset, end_of_records = zip64
+    if cd_size > source.size:
+        raise ZipFormatError("the central directory is larger than the file")
     if cd_size > max_directory_bytes:
         raise LimitExceeded(f"central directory of {cd_size} bytes exceeds {max_directory_bytes}")
     shift = _directory_shift(source, cd_offset, end_of_records - cd_size - cd_offset, anomalies)

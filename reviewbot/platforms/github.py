@@ -19,8 +19,8 @@ from github import Auth, Github, GithubIntegration
 from github.CheckRun import CheckRun
 from github.GithubException import (
     GithubException,
-    RateLimitExceededException,
     RateLimitExceededExceedsMaxWait,
+    RateLimitExceededException,
 )
 from github.GithubRetry import GithubRetry
 from github.IssueComment import IssueComment
@@ -62,6 +62,8 @@ LFS_POINTER = re.compile(
 _PATCH_OID = re.compile(r"^\+oid sha256:([0-9a-f]{64})$", re.MULTILINE)
 _PATCH_SIZE = re.compile(r"^\+size ([0-9]+)$", re.MULTILINE)
 _CHUNK = 1 << 20
+# Longest wait PyGithub may sleep in-process for a rate limit; beyond it the task retries later.
+MAX_RATE_LIMIT_WAIT = 30.0
 # Refresh an installation token this long before GitHub expires it (tokens live an hour).
 TOKEN_MARGIN = timedelta(minutes=5)
 
@@ -111,14 +113,16 @@ class GitHubPlatform:
         app_id: int | str,
         private_key: str,
         api_url: str = DEFAULT_API_URL,
-        max_rate_limit_wait: float = 30.0,
+        max_rate_limit_wait: float | None = None,
         http_retries: int = 2,
         timeout: int = 30,
     ) -> None:
         self.app_id = int(app_id)
         self._private_key = private_key
         self.api_url = api_url.rstrip("/")
-        self.max_rate_limit_wait = max_rate_limit_wait
+        self.max_rate_limit_wait = (
+            MAX_RATE_LIMIT_WAIT if max_rate_limit_wait is None else max_rate_limit_wait
+        )
         self.http_retries = http_retries
         self.timeout = timeout
         self._clients: dict[int, tuple[Github, str]] = {}

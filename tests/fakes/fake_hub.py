@@ -1,4 +1,4 @@
-"""A fake Hugging Face Hub on 127.0.0.1 serving model repos from folders, for huggingface_hub's real client.
+"""A fake Hugging Face Hub on 127.0.0.1 serving repos from folders to huggingface_hub's client.
 
 Routes (those huggingface_hub 2.x calls): ``GET /api/models/{id}[/revision/{rev}]`` (model_info with
 ``sha``, ``siblings`` and ``cardData``), ``GET /api/models/{id}/tree/{rev}[/{path}]``,
@@ -70,7 +70,9 @@ class FakeHub:
 
         if "README.md" not in self.files(repo_id):
             return None
-        card = ModelCard(self.read(repo_id, "README.md").decode("utf-8"), ignore_metadata_errors=True)
+        card = ModelCard(
+            self.read(repo_id, "README.md").decode("utf-8"), ignore_metadata_errors=True
+        )
         return card.data.to_dict()
 
     def entry(self, repo_id: str, path: str) -> dict[str, Any]:
@@ -123,25 +125,37 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 self._send(
                     200,
                     {
-                        "_id": sha[:24], "id": repo_id, "modelId": repo_id, "sha": sha,
-                        "private": False, "gated": False, "disabled": False, "downloads": 0,
-                        "likes": 0, "tags": [], "lastModified": "2026-01-01T00:00:00.000Z",
+                        "_id": sha[:24],
+                        "id": repo_id,
+                        "modelId": repo_id,
+                        "sha": sha,
+                        "private": False,
+                        "gated": False,
+                        "disabled": False,
+                        "downloads": 0,
+                        "likes": 0,
+                        "tags": [],
+                        "lastModified": "2026-01-01T00:00:00.000Z",
                         "createdAt": "2026-01-01T00:00:00.000Z",
                         "siblings": [{"rfilename": f} for f in files],
                         "cardData": hub.card_data(repo_id),
                     },
-                )  # fmt: skip
+                )
             elif rest[0] == "tree":
                 prefix = "/".join(rest[2:])
                 entries = [
-                    hub.entry(repo_id, f) for f in hub.files(repo_id) if not prefix or f.startswith(prefix + "/")
+                    hub.entry(repo_id, f)
+                    for f in hub.files(repo_id)
+                    if not prefix or f.startswith(prefix + "/")
                 ]
                 self._send(200, entries)
             elif rest[0] == "paths-info":
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode()
                 form = parse_qs(body)
-                paths = form.get("paths", []) or (json.loads(body).get("paths", []) if body.startswith("{") else [])
+                paths = form.get("paths", []) or (
+                    json.loads(body).get("paths", []) if body.startswith("{") else []
+                )
                 known = set(hub.files(repo_id))
                 self._send(200, [hub.entry(repo_id, p) for p in paths if p in known])
             else:
@@ -153,7 +167,9 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 return
             sha = hub.commit(repo_id)
             if path not in hub.files(repo_id):
-                self._send(404, {"error": "Entry not found"}, code="EntryNotFound", head=head, commit=sha)
+                self._send(
+                    404, {"error": "Entry not found"}, code="EntryNotFound", head=head, commit=sha
+                )
                 return
             data = hub.read(repo_id, path)
             self.send_response(200)
@@ -166,7 +182,13 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 self.wfile.write(data)
 
         def _send(
-            self, status: int, body: Any, *, code: str | None = None, head: bool = False, commit: str | None = None
+            self,
+            status: int,
+            body: Any,
+            *,
+            code: str | None = None,
+            head: bool = False,
+            commit: str | None = None,
         ) -> None:
             payload = json.dumps(body).encode()
             self.send_response(status)

@@ -1,0 +1,268 @@
+"""Hugging Face Hub pull requests (``refs/pr/N``) and new fine-tunes, through huggingface_hub."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+from huggingface_hub.hf_api import RepoFile
+
+from reviewbot.errors import (
+    PermanentError,
+    PlatformError,
+    TransientError,
+    error_for_status,
+    parse_retry_after,
+)
+from reviewbot.models import ContributionRef, Kind
+from reviewbot.platforms.base import ChangedFile, FileListing, Publication, safe_destination
+from reviewbot.render.markdown import MARKER
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+# The discussion reviewbot opens on a new fine-tune (it has no pull request to comment on).
+NEW_MODEL_TITLE = "reviewbot review of this fine-tune"
+_CHUNK = 1 << 20
+# Transport failures across huggingface_hub's HTTP stacks (requests, httpx, httpx2), by name so
+# that this module does not pin one of them.
+_TRANSIENT_NAMES = frozenset(
+    {"ConnectionError", "ConnectError", "TransportError", "TimeoutException", "Timeout",
+     "ReadTimeout", "ConnectTimeout", "RemoteProtocolError", "ReadError", "ChunkedEncodingError"}
+)  # fmt: skip
+
+
+def pr_revision(number: int) -> str:
+    return f"refs/pr/{number}"
+
+
+def base_models(card_data: Any, tags: Iterable[str] | None) -> list[str]:
+    """Base model ids a repository declares: card ``base_model`` (a str or a list), or tags."""
+    found: list[str] = []
+    declared = None
+    if card_data is not None:
+        declared = card_data.get("base_model") if hasattr(card_data, "get") else None
+    if isinstance(declared, str):
+        found.append(declared)
+    elif isinstance(declared, list):
+        found.extend(str(d) for d in declared)
+    for tag in tags or ():
+        # "base_model:<id>" and "base_model:<relation>:<id>" (finetune, adapter, quantized, merge)
+        if tag.startswith("base_model:"):
+            found.append(tag.split(":")[-1])
+    return list(dict.fromkeys(found))
+
+
+class HubPlatform:
+    """One Hub endpoint, one token; ``watched`` lists the base models whose fine-tunes we review."""
+
+    name = "hf"
+
+    def __init__(
+        self,
+        *,
+        endpoint: str = DEFAULT_ENDPOINT,
+        token: str | None = None,
+        watched: Iterable[str] = (),
+    ) -> None:
+        self.endpoint = endpoint.rstrip("/")
+        self._token = token
+        self.watched = frozenset(watched)
+        self.api = HfApi(endpoint=self.endpoint, token=token)
+        self._me: str | None = None
+
+    def _revision(self, ref: ContributionRef) -> str | None:
+        return None if ref.kind is Kind.NEW_MODEL else pr_revision(ref.number)
+
+    def whoami(self) -> str:
+        if self._me is None:
+            with _hub_errors():
+                self._me = str(self.api.whoami()["name"])
+        return self._me
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def head_sha(self, ref: ContributionRef) -> str:
+        with _hub_errors():
+            sha = self.api.model_info(ref.repo, revision=self._revision(ref)).sha
+        if not sha:
+            raise PermanentError(f"the Hub reports no commit for {ref.display}")
+        return sha
+
+    def skip_reason(self, ref: ContributionRef) -> str | None:
+        with _hub_errors():
+            if ref.kind is Kind.NEW_MODEL:
+                info = self.api.model_info(ref.repo)
+                declared = base_models(info.card_data, info.tags)
+                if not any(b in self.watched for b in declared):
+                    return "not a fine-tune of a watched model"
+                return None
+            details = self.api.get_discussion_details(ref.repo, ref.number)
+        if not details.is_pull_request:
+            return "the discussion is not a pull request"
+        if details.status != "open":
+            return f"the pull request is {details.status}"
+        return None
+
+    def list_changed_files(self, ref: ContributionRef, head_sha: str) -> FileListing:
+        with _hub_errors():
+            entries = [
+                e
+                for e in self.api.list_repo_tree(ref.repo, recursive=True, revision=head_sha)
+                if isinstance(e, RepoFile)  # files only, not folders
+            ]
+            unchanged: dict[str, str] = {}
+            if ref.kind is Kind.PULL_REQUEST and entries:
+                base = self.api.get_discussion_details(ref.repo, ref.number).target_branch
+                for info in self.api.get_paths_info(
+                    ref.repo, [e.path for e in entries], revision=base or "main"
+                ):
+                    blob = getattr(info, "blob_id", None)
+                    if blob is not None:
+                        unchanged[info.path] = blob
+        files = []
+        for entry in entries:
+            blob = entry.blob_id
+            if unchanged.get(entry.path) == blob:
+                continue  # same blob on the target branch: not part of this pull request
+            lfs = getattr(entry, "lfs", None)
+            files.append(
+                ChangedFile(
+                    path=entry.path,
+                    status="modified" if entry.path in unchanged else "added",
+                    size=int(entry.size),
+                    lfs_sha256=str(lfs.sha256) if lfs is not None else None,
+                )
+            )
+        return FileListing(files=files, total=len(files))
+
+    def download(
+        self, ref: ContributionRef, head_sha: str, files: list[ChangedFile], workdir: Path
+    ) -> dict[str, str]:
+        known: dict[str, str] = {}
+        # huggingface_hub keeps metadata beside what it downloads: keep that out of the
+        # reviewed folder by downloading into a private cache and moving each file over.
+        with tempfile.TemporaryDirectory(dir=workdir.parent, prefix="hf-cache-") as cache:
+            for file in files:
+                dest = safe_destination(workdir, file.path)
+                with _hub_errors():
+                    cached = hf_hub_download(
+                        ref.repo,
+                        file.path,
+                        revision=head_sha,  # the exact commit reviewed, not the moving ref
+                        cache_dir=cache,
+                        endpoint=self.endpoint,
+                        token=self._token,
+                    )
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(Path(cached).resolve()), dest)
+                if file.lfs_sha256 is not None:
+                    if _sha256(dest) != file.lfs_sha256:
+                        # fail closed: what we would review is not what the Hub lists
+                        raise PermanentError(f"{file.path} does not match its LFS sha256")
+                    known[file.path] = file.lfs_sha256
+        return known
+
+    # -- verdict ----------------------------------------------------------------------------
+
+    def _discussion_num(self, ref: ContributionRef) -> int | None:
+        if ref.kind is Kind.PULL_REQUEST:
+            return ref.number
+        with _hub_errors():
+            for discussion in self.api.get_repo_discussions(
+                ref.repo, author=self.whoami(), discussion_type="discussion"
+            ):
+                if discussion.title == NEW_MODEL_TITLE:
+                    return int(discussion.num)
+        return None
+
+    def _sticky(self, ref: ContributionRef) -> tuple[int | None, str | None, str | None]:
+        """(discussion number, comment id, comment text) of the bot's verdict, if posted."""
+        num = self._discussion_num(ref)
+        if num is None:
+            return None, None, None
+        me = self.whoami()
+        with _hub_errors():
+            details = self.api.get_discussion_details(ref.repo, num)
+        for event in details.events:
+            content = getattr(event, "content", None)
+            if (
+                event.type == "comment"
+                and event.author == me
+                and isinstance(content, str)
+                and content.startswith(MARKER)
+            ):
+                return num, event.id, content
+        return num, None, None
+
+    def find_verdict(self, ref: ContributionRef) -> str | None:
+        return self._sticky(ref)[2]
+
+    def begin(self, ref: ContributionRef, head_sha: str) -> None:
+        """The Hub has no check runs: nothing to show until the verdict is posted."""
+
+    def cancel(self, ref: ContributionRef, head_sha: str) -> None:
+        """Nothing was opened by ``begin``."""
+
+    def publish(self, ref: ContributionRef, publication: Publication) -> None:
+        num, comment_id, text = self._sticky(ref)
+        with _hub_errors():
+            if num is None:
+                self.api.create_discussion(
+                    ref.repo, title=NEW_MODEL_TITLE, description=publication.body
+                )
+            elif comment_id is None:
+                self.api.comment_discussion(ref.repo, num, publication.body)
+            elif text != publication.body:
+                self.api.edit_discussion_comment(ref.repo, num, comment_id, publication.body)
+
+    def may_recheck(self, ref: ContributionRef, user: str) -> bool:
+        """Anyone: see reviewbot.service for why (ids only, no permission API, edit in place)."""
+        return True
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _is_transport_error(exc: BaseException) -> bool:
+    return any(cls.__name__ in _TRANSIENT_NAMES for cls in type(exc).__mro__)
+
+
+@contextmanager
+def _hub_errors() -> Iterator[None]:
+    """Map huggingface_hub failures onto TransientError / PermanentError."""
+    try:
+        yield
+    except PlatformError:
+        raise
+    except HfHubHTTPError as exc:
+        response = exc.response
+        status = int(response.status_code) if response is not None else 0
+        if status == 0:
+            raise TransientError(f"Hub unreachable: {type(exc).__name__}") from exc
+        retry_after = parse_retry_after(
+            response.headers.get("Retry-After") if response is not None else None
+        )
+        raise error_for_status(
+            status, f"Hub: {type(exc).__name__}", retry_after=retry_after
+        ) from exc
+    except LocalEntryNotFoundError as exc:
+        # hf_hub_download's wording for "the Hub could not be reached and nothing is cached"
+        raise TransientError("Hub unreachable while downloading") from exc
+    except Exception as exc:
+        if _is_transport_error(exc):
+            raise TransientError(f"Hub unreachable: {type(exc).__name__}") from exc
+        raise

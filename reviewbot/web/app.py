@@ -1,0 +1,83 @@
+"""Assemble the FastAPI app from the settings: receiver state, routes, lifespan."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import redis
+from fastapi import FastAPI
+
+from reviewbot import dispatch, logs
+from reviewbot.config import Settings
+from reviewbot.dedup import DeliveryLedger, MemoryLedger, RedisLedger
+from reviewbot.events import RoutingPolicy
+from reviewbot.web import github, health, huggingface, metrics
+from reviewbot.web.receiver import Receiver
+
+log = logging.getLogger(__name__)
+
+
+def create_app(
+    settings: Settings,
+    *,
+    dispatcher: dispatch.Dispatcher | None = None,
+    ledger: DeliveryLedger | None = None,
+) -> FastAPI:
+    """Build the receiver. Without ``dispatcher``/``ledger`` they follow ``settings.redis_url``."""
+    for secret in (settings.github_webhook_secret, settings.hf_webhook_secret, settings.hf_token):
+        if secret is not None:
+            logs.register_secret(secret.get_secret_value())
+    client = (
+        redis.Redis.from_url(settings.redis_url, socket_connect_timeout=1, socket_timeout=2)
+        if settings.redis_url
+        else None
+    )
+    owned = dispatcher is None
+    if dispatcher is None:
+        dispatcher = dispatch.configure(
+            redis_url=settings.redis_url,
+            workers=settings.reviewbot_workers,
+            max_pending=settings.reviewbot_max_pending,
+        )
+    if ledger is None:
+        ttl = settings.reviewbot_dedup_ttl_seconds
+        ledger = RedisLedger(client, ttl) if client is not None else MemoryLedger(ttl)
+    policy = RoutingPolicy(
+        recheck_command=settings.reviewbot_recheck_command,
+        review_drafts=settings.reviewbot_review_drafts,
+        bot_login=settings.reviewbot_bot_login,
+        app_id=settings.github_app_id,
+        watched_models=settings.reviewbot_watched_models,
+    )
+    receiver = Receiver(settings, policy, ledger, dispatcher, client)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        log.info(
+            "reviewbot receiver ready",
+            extra={
+                "mode": receiver.dispatcher.mode,
+                "github": settings.github_enabled,
+                "huggingface": settings.hf_enabled,
+            },
+        )
+        yield
+        if owned:
+            # Embedded jobs already accepted finish before the process exits.
+            dispatch.shutdown(wait=True)
+        if client is not None:
+            client.close()
+
+    app = FastAPI(
+        title="reviewbot",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.receiver = receiver
+    for module in (github, huggingface, health, metrics):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,104 @@
+"""What every webhook route shares: the capped body read, dedup + submit, the JSON answer."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import redis
+from fastapi import Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from reviewbot import dispatch
+from reviewbot.config import MAX_WEBHOOK_BYTES, Settings
+from reviewbot.dedup import DeliveryLedger
+from reviewbot.events import Decision, Outcome, RoutingPolicy
+
+log = logging.getLogger(__name__)
+
+_SAFE_ID = re.compile(r"[^A-Za-z0-9._:-]")
+
+
+class TooLarge(Exception):
+    """The body is over the cap (declared or streamed)."""
+
+
+class BadLength(Exception):
+    """Content-Length is not a number."""
+
+
+def safe_id(value: str | None) -> str:
+    """A header value fit for logs and keys: unverified input, so trimmed and restricted."""
+    return _SAFE_ID.sub("", value or "")[:80]
+
+
+async def read_body(request: Request, limit: int = MAX_WEBHOOK_BYTES) -> bytes:
+    """Read the body; one over ``limit`` is refused before reading (declared) or while (chunked)."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise BadLength
+        if int(declared) > limit:
+            raise TooLarge
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def answer(status: int, outcome: Outcome, note: str = "", **extra: Any) -> JSONResponse:
+    """The JSON every webhook answer carries; never a secret, never the payload."""
+    body: dict[str, Any] = {"outcome": outcome.value}
+    if note:
+        body["detail"] = note
+    body.update(extra)
+    headers = {"Retry-After": "30"} if status == 503 else None
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+@dataclass
+class Receiver:
+    """Per-app state the routes share."""
+
+    settings: Settings
+    policy: RoutingPolicy
+    ledger: DeliveryLedger
+    dispatcher: dispatch.Dispatcher
+    redis: redis.Redis | None
+
+    async def accept(self, delivery_key: str, decision: Decision) -> tuple[int, Outcome, str]:
+        """Claim the delivery, then submit its jobs; (status, outcome, note) for the answer."""
+        if not decision.submissions:
+            return 202, decision.outcome, decision.note
+        # Redis and the Celery publish are blocking calls: keep them off the event loop.
+        return await run_in_threadpool(self._accept_sync, delivery_key, decision)
+
+    def _accept_sync(self, delivery_key: str, decision: Decision) -> tuple[int, Outcome, str]:
+        try:
+            if not self.ledger.claim(delivery_key):
+                log.info("duplicate delivery ignored")
+                return 202, Outcome.DUPLICATE, "delivery already accepted"
+        except redis.RedisError as exc:
+            log.error("dedup store unavailable", extra={"error": type(exc).__name__})
+            return 503, Outcome.UNAVAILABLE, "the queue is unavailable; redeliver later"
+        try:
+            for sub in decision.submissions:
+                self.dispatcher.submit(
+                    sub.ref, reason=sub.reason.value, requested_by=sub.requested_by
+                )
+        except dispatch.DispatchError as exc:
+            log.error("could not submit review", extra={"error": str(exc)})
+            # Forget the claim so the sender's redelivery is not mistaken for a duplicate.
+            try:
+                self.ledger.release(delivery_key)
+            except redis.RedisError:
+                log.error("could not release the delivery claim")
+            return 503, Outcome.UNAVAILABLE, "the queue is unavailable; redeliver later"
+        return 202, Outcome.QUEUED, ""

@@ -1,0 +1,685 @@
+"""A stateful fake GitHub REST API on 127.0.0.1 for PyGithub's real client (and Git LFS).
+
+Responses are built from real recorded GitHub responses in ``../shared/fixtures/github-api`` with
+every ``api.github.com`` / ``github.com`` URL rewritten to the fake's own address: PyGithub refuses
+to follow a URL on another host. Routes: installation tokens (JWT checked against the App's
+public key), repository installation, repos, pulls, pull files (paginated with ``Link``), contents
+(raw) at a commit, collaborator permission, users by id, issue comments list/create/edit, check
+runs list/create/update (at most 50 annotations per request, as GitHub), issue labels, the LFS
+batch endpoint and its object downloads. Every request is recorded; ``fail`` injects errors.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import re
+import secrets
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+import jwt
+
+REPLAY = "fixtures/github-api/github_rest_pygithub-replaydata"
+BOT_LOGIN = "reviewbot[bot]"
+PER_PAGE_MAX = 100
+FILES_CAP = 3000  # GitHub's pull-request files endpoint never lists more
+
+
+def lfs_pointer(data: bytes) -> bytes:
+    oid = hashlib.sha256(data).hexdigest()
+    return (
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(data)}\n"
+    ).encode()
+
+
+@dataclass
+class Recorded:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    body: Any
+    status: int = 0
+
+
+@dataclass
+class Failure:
+    method: str
+    pattern: re.Pattern[str]
+    status: int
+    times: int
+    headers: dict[str, str]
+    body: dict[str, Any]
+
+
+@dataclass
+class Pull:
+    number: int
+    head_sha: str
+    files: dict[str, bytes]  # path -> blob as committed (an LFS pointer for LFS files)
+    status: dict[str, str]
+    state: str = "open"
+    listed_total: int | None = None  # pretend the PR changes more files than it lists
+
+
+@dataclass
+class Repo:
+    full_name: str
+    id: int
+    installation_id: int
+    pulls: dict[int, Pull] = field(default_factory=dict)
+    blobs: dict[str, dict[str, bytes]] = field(default_factory=dict)  # sha -> path -> blob
+    comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+    check_runs: list[dict[str, Any]] = field(default_factory=list)
+    labels: dict[int, list[str]] = field(default_factory=dict)
+    permissions: dict[str, str] = field(default_factory=dict)
+
+
+class FakeGitHub:
+    """State of the fake: repositories, pull requests, what the bot posted, and a request log."""
+
+    def __init__(self, shared: Path, app_id: int, public_key_pem: str) -> None:
+        self.shared = shared
+        self.app_id = app_id
+        self.public_key = public_key_pem
+        self.base_url = ""
+        self.repos: dict[str, Repo] = {}
+        self.lfs_objects: dict[str, bytes] = {}
+        self.tokens: dict[str, datetime] = {}
+        self.users: dict[int, str] = {}
+        self.log: list[Recorded] = []
+        self.failures: list[Failure] = []
+        self.lock = threading.RLock()
+        self._ids = iter(range(5_000_000, 10**9))
+        self._templates = self._load_templates()
+
+    # -- seeding ----------------------------------------------------------------------------
+
+    def _load_templates(self) -> dict[str, Any]:
+        def replay(name: str, index: int = 0) -> Any:
+            data = json.loads((self.shared / REPLAY / f"{name}.json").read_text("utf-8"))
+            return data[index]["response_body"]
+
+        return {
+            "token": replay("GithubIntegration.testGetAccessToken"),
+            "installation": replay("GithubIntegration.testGetRepoInstallation"),
+            "repo": replay("PullRequest.setUp", 0),
+            "pull": replay("PullRequest.setUp", 1),
+            "file": replay("PullRequest.testGetFiles")[0],
+            "comment": replay("PullRequest.testCreateIssueComment"),
+            "check_run": replay("CheckRun.testCreateCheckRunCompleted"),
+            "permission": replay("Repository.testCollaboratorPermission"),
+            "label": replay("Issue.testAddAndRemoveLabelsWithStringArguments")[0],
+        }
+
+    def _template(self, name: str) -> Any:
+        return self._rewrite(copy.deepcopy(self._templates[name]))
+
+    def _rewrite(self, value: Any) -> Any:
+        """Point every recorded URL at this server, as PyGithub insists on one host."""
+        if isinstance(value, dict):
+            return {k: self._rewrite(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._rewrite(v) for v in value]
+        if isinstance(value, str):
+            for host in ("https://api.github.com", "https://github.com"):
+                value = value.replace(host, self.base_url)
+        return value
+
+    def _next_id(self) -> int:
+        return next(self._ids)
+
+    def add_repo(
+        self,
+        full_name: str,
+        *,
+        installation_id: int = 4242,
+        permissions: Mapping[str, str] | None = None,
+    ) -> Repo:
+        repo = Repo(
+            full_name, self._next_id(), installation_id, permissions=dict(permissions or {})
+        )
+        self.repos[full_name] = repo
+        return repo
+
+    def open_pull(
+        self,
+        full_name: str,
+        number: int,
+        files: Mapping[str, bytes],
+        *,
+        lfs: frozenset[str] = frozenset(),
+    ) -> str:
+        """Open a pull request whose head adds ``files``; paths in ``lfs`` are stored in LFS."""
+        repo = self.repos[full_name]
+        pull = Pull(number, "", {}, {})
+        repo.pulls[number] = pull
+        return self.push(full_name, number, files, lfs=lfs)
+
+    def push(
+        self,
+        full_name: str,
+        number: int,
+        files: Mapping[str, bytes],
+        *,
+        lfs: frozenset[str] = frozenset(),
+        removed: frozenset[str] = frozenset(),
+    ) -> str:
+        """A new commit on the pull request's head; returns its sha."""
+        with self.lock:
+            repo = self.repos[full_name]
+            pull = repo.pulls[number]
+            blobs = dict(pull.files)
+            for path, data in files.items():
+                if path in lfs:
+                    self.lfs_objects[hashlib.sha256(data).hexdigest()] = data
+                    data = lfs_pointer(data)
+                pull.status[path] = "modified" if path in blobs else "added"
+                blobs[path] = data
+            for path in removed:
+                blobs.pop(path, None)
+                pull.status[path] = "removed"
+            sha = hashlib.sha1(
+                json.dumps(
+                    sorted((p, hashlib.sha256(b).hexdigest()) for p, b in blobs.items())
+                ).encode()
+                + secrets.token_bytes(8),
+                usedforsecurity=False,
+            ).hexdigest()
+            pull.files, pull.head_sha = blobs, sha
+            repo.blobs[sha] = blobs
+            return sha
+
+    def fail(
+        self,
+        method: str,
+        path_regex: str,
+        status: int,
+        *,
+        times: int = 1,
+        headers: Mapping[str, str] | None = None,
+        body: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Answer the next ``times`` matching requests with ``status`` instead."""
+        with self.lock:
+            self.failures.append(
+                Failure(
+                    method,
+                    re.compile(path_regex),
+                    status,
+                    times,
+                    dict(headers or {}),
+                    dict(body or {"message": "Server Error"}),
+                )
+            )
+
+    # -- what tests assert on ---------------------------------------------------------------
+
+    def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        return self.repos[full_name].comments.get(number, [])
+
+    def labels(self, full_name: str, number: int) -> list[str]:
+        return self.repos[full_name].labels.get(number, [])
+
+    def runs(self, full_name: str, head_sha: str | None = None) -> list[dict[str, Any]]:
+        runs = self.repos[full_name].check_runs
+        return [r for r in runs if head_sha is None or r["head_sha"] == head_sha]
+
+    def requests(self, method: str, path_regex: str) -> list[Recorded]:
+        pattern = re.compile(path_regex)
+        return [r for r in self.log if r.method == method and pattern.search(r.path)]
+
+
+def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+            return
+
+        def do_GET(self) -> None:
+            self._dispatch()
+
+        def do_POST(self) -> None:
+            self._dispatch()
+
+        def do_PATCH(self) -> None:
+            self._dispatch()
+
+        def do_DELETE(self) -> None:
+            self._dispatch()
+
+        # -- plumbing ---------------------------------------------------------------------
+
+        def _dispatch(self) -> None:
+            url = urlsplit(self.path)
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length) if length else b""
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
+            record = Recorded(self.command, url.path, parse_qs(url.query), body)
+            with gh.lock:
+                gh.log.append(record)
+                failure = self._injected(url.path)
+            if failure is not None:
+                self._json(failure.status, failure.body, headers=failure.headers, record=record)
+                return
+            try:
+                self._route(url.path, record)
+            except KeyError:
+                self._json(404, {"message": "Not Found"}, record=record)
+
+        def _injected(self, path: str) -> Failure | None:
+            for failure in gh.failures:
+                if failure.method == self.command and failure.pattern.search(path):
+                    failure.times -= 1
+                    if failure.times <= 0:
+                        gh.failures.remove(failure)
+                    return failure
+            return None
+
+        def _json(
+            self,
+            status: int,
+            body: Any,
+            *,
+            record: Recorded,
+            headers: Mapping[str, str] | None = None,
+        ) -> None:
+            record.status = status
+            payload = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            for key, value in (headers or {}).items():
+                self.send_header(key, value)
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def _bytes(self, data: bytes, *, record: Recorded) -> None:
+            record.status = 200
+            self.send_response(200)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _token_ok(self) -> bool:
+            value = self.headers.get("Authorization", "")
+            token = value.removeprefix("token ").removeprefix("Bearer ")
+            expiry = gh.tokens.get(token)
+            return expiry is not None and expiry > datetime.now(UTC)
+
+        def _jwt_ok(self) -> bool:
+            value = self.headers.get("Authorization", "")
+            if not value.startswith("Bearer "):
+                return False
+            try:
+                claims = jwt.decode(value[7:], gh.public_key, algorithms=["RS256"])
+            except jwt.PyJWTError:
+                return False
+            return str(claims.get("iss")) == str(gh.app_id)
+
+        # -- routes -----------------------------------------------------------------------
+
+        def _route(self, path: str, rec: Recorded) -> None:
+            parts = [unquote(p) for p in path.strip("/").split("/")]
+            method = self.command
+            if parts[:2] == ["app", "installations"] and parts[3:] == ["access_tokens"]:
+                return self._access_token(int(parts[2]), rec)
+            if parts[0] == "lfs-objects" and method == "GET":
+                return self._lfs_object(parts[1], rec)
+            if (
+                len(parts) == 6
+                and parts[1].endswith(".git")
+                and parts[2:]
+                == [
+                    "info",
+                    "lfs",
+                    "objects",
+                    "batch",
+                ]
+            ):
+                return self._lfs_batch(f"{parts[0]}/{parts[1][:-4]}", rec)
+            if parts[0] == "repos" and len(parts) >= 3:
+                repo = gh.repos[f"{parts[1]}/{parts[2]}"]
+                if parts[3:] == ["installation"]:
+                    if not self._jwt_ok():
+                        return self._json(401, {"message": "Bad credentials"}, record=rec)
+                    inst = gh._template("installation")
+                    inst["id"] = repo.installation_id
+                    return self._json(200, inst, record=rec)
+                if not self._token_ok():
+                    return self._json(401, {"message": "Bad credentials"}, record=rec)
+                return self._repo_route(repo, parts[3:], rec)
+            if parts[0] == "user" and len(parts) == 2 and self._token_ok():
+                uid = int(parts[1])
+                return self._json(200, self._user(gh.users[uid], uid), record=rec)
+            self._json(404, {"message": "Not Found"}, record=rec)
+
+        def _access_token(self, installation_id: int, rec: Recorded) -> None:
+            if not self._jwt_ok():
+                return self._json(
+                    401, {"message": "A JSON web token could not be decoded"}, record=rec
+                )
+            body = gh._template("token")
+            token = "ghs_" + secrets.token_hex(18)
+            expires = datetime.now(UTC) + timedelta(hours=1)
+            with gh.lock:
+                gh.tokens[token] = expires
+            body.update(token=token, expires_at=expires.strftime("%Y-%m-%dT%H:%M:%SZ"))
+            self._json(201, body, record=rec)
+
+        def _repo_route(self, repo: Repo, rest: list[str], rec: Recorded) -> None:
+            method = self.command
+            if not rest and method == "GET":
+                return self._json(200, self._repo_json(repo), record=rec)
+            if rest[:1] == ["pulls"] and len(rest) == 2 and method == "GET":
+                return self._json(200, self._pull_json(repo, repo.pulls[int(rest[1])]), record=rec)
+            if rest[:1] == ["pulls"] and rest[2:] == ["files"] and method == "GET":
+                return self._files(repo, repo.pulls[int(rest[1])], rec)
+            if rest[:1] == ["contents"] and method == "GET":
+                return self._contents(repo, "/".join(rest[1:]), rec)
+            if rest[:1] == ["collaborators"] and rest[2:] == ["permission"]:
+                return self._permission(repo, rest[1], rec)
+            if rest[:2] == ["issues", "comments"] and len(rest) == 3 and method == "PATCH":
+                return self._edit_comment(repo, int(rest[2]), rec)
+            if rest[:1] == ["issues"] and rest[2:] == ["comments"]:
+                return self._comments(repo, int(rest[1]), rec)
+            if rest[:1] == ["issues"] and rest[2:3] == ["labels"]:
+                return self._labels(repo, int(rest[1]), rest[3:], rec)
+            if rest[:1] == ["commits"] and rest[2:] == ["check-runs"] and method == "GET":
+                runs = [
+                    r
+                    for r in gh.runs(repo.full_name, rest[1])
+                    if r["name"] in rec.query.get("check_name", [r["name"]])
+                ]
+                body = {"total_count": len(runs), "check_runs": runs}
+                return self._json(200, body, record=rec)
+            if rest == ["check-runs"] and method == "POST":
+                return self._create_run(repo, rec)
+            if rest[:1] == ["check-runs"] and len(rest) == 2 and method == "PATCH":
+                return self._update_run(repo, int(rest[1]), rec)
+            self._json(404, {"message": "Not Found"}, record=rec)
+
+        def _repo_json(self, repo: Repo) -> dict[str, Any]:
+            data: dict[str, Any] = gh._template("repo")
+            owner, name = repo.full_name.split("/")
+            api = f"{gh.base_url}/repos/{repo.full_name}"
+            data.update(
+                id=repo.id,
+                name=name,
+                full_name=repo.full_name,
+                url=api,
+                html_url=f"{gh.base_url}/{repo.full_name}",
+                issues_url=api + "/issues{/number}",
+                pulls_url=api + "/pulls{/number}",
+            )
+            data["owner"]["login"] = owner
+            return data
+
+        def _pull_json(self, repo: Repo, pull: Pull) -> dict[str, Any]:
+            data: dict[str, Any] = gh._template("pull")
+            api = f"{gh.base_url}/repos/{repo.full_name}"
+            total = pull.listed_total if pull.listed_total is not None else len(pull.status)
+            data.update(
+                number=pull.number,
+                id=repo.id * 1000 + pull.number,
+                state=pull.state,
+                merged=False,
+                url=f"{api}/pulls/{pull.number}",
+                issue_url=f"{api}/issues/{pull.number}",
+                comments_url=f"{api}/issues/{pull.number}/comments",
+                html_url=f"{gh.base_url}/{repo.full_name}/pull/{pull.number}",
+                changed_files=total,
+            )
+            data["head"]["sha"] = pull.head_sha
+            data["head"]["repo"] = self._repo_json(repo)
+            data["base"]["repo"] = self._repo_json(repo)
+            return data
+
+        def _page(self, items: list[Any], rec: Recorded, path: str) -> None:
+            per_page = min(PER_PAGE_MAX, int(rec.query.get("per_page", ["30"])[0]))
+            page = int(rec.query.get("page", ["1"])[0])
+            chunk = items[(page - 1) * per_page : page * per_page]
+            headers = {}
+            last = max(1, -(-len(items) // per_page))
+            if page < last:
+                link = f"{gh.base_url}{path}?per_page={per_page}&page="
+                headers["Link"] = f'<{link}{page + 1}>; rel="next", <{link}{last}>; rel="last"'
+            self._json(200, chunk, headers=headers, record=rec)
+
+        def _files(self, repo: Repo, pull: Pull, rec: Recorded) -> None:
+            items = []
+            for path, status in sorted(pull.status.items())[:FILES_CAP]:
+                item = gh._template("file")
+                blob = pull.files.get(path, b"")
+                item.update(
+                    filename=path,
+                    status=status,
+                    sha=hashlib.sha1(blob, usedforsecurity=False).hexdigest(),
+                    additions=1,
+                    deletions=0,
+                    changes=1,
+                    raw_url=f"{gh.base_url}/{repo.full_name}/raw/{pull.head_sha}/{quote(path)}",
+                    blob_url=f"{gh.base_url}/{repo.full_name}/blob/{pull.head_sha}/{quote(path)}",
+                    contents_url=f"{gh.base_url}/repos/{repo.full_name}/contents/{quote(path)}",
+                )
+                if blob.startswith(b"version https://git-lfs"):
+                    item["patch"] = "@@ -0,0 +1,3 @@\n" + "".join(
+                        f"+{line}\n" for line in blob.decode().splitlines()
+                    )
+                else:
+                    item.pop("patch", None)  # binary files have no patch
+                items.append(item)
+            self._page(items, rec, urlsplit(self.path).path)
+
+        def _contents(self, repo: Repo, path: str, rec: Recorded) -> None:
+            ref = rec.query.get("ref", [""])[0]
+            blob = repo.blobs[ref][path]
+            if "raw" in self.headers.get("Accept", ""):
+                return self._bytes(blob, record=rec)
+            body = {
+                "type": "file",
+                "encoding": "base64",
+                "size": len(blob),
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "content": base64.b64encode(blob).decode(),
+                "sha": hashlib.sha1(blob, usedforsecurity=False).hexdigest(),
+                "url": f"{gh.base_url}/repos/{repo.full_name}/contents/{quote(path)}?ref={ref}",
+            }
+            self._json(200, body, record=rec)
+
+        def _user(self, login: str, uid: int | None = None) -> dict[str, Any]:
+            user: dict[str, Any] = copy.deepcopy(gh._template("comment")["user"])
+            bot = login.endswith("[bot]")
+            user.update(
+                login=login,
+                id=uid or (abs(hash(login)) % 10**7),
+                type="Bot" if bot else "User",
+                url=f"{gh.base_url}/users/{quote(login)}",
+            )
+            return user
+
+        def _permission(self, repo: Repo, login: str, rec: Recorded) -> None:
+            if login.startswith("ghost"):
+                return self._json(404, {"message": "Not Found"}, record=rec)
+            data = gh._template("permission")
+            # a public repository answers "read" for anyone who is not a collaborator
+            level = repo.permissions.get(login, "read")
+            data["permission"] = "write" if level == "maintain" else level
+            data["role_name"] = level
+            data["user"] = self._user(login)
+            self._json(200, data, record=rec)
+
+        def _comments(self, repo: Repo, number: int, rec: Recorded) -> None:
+            comments = repo.comments.setdefault(number, [])
+            if self.command == "GET":
+                return self._page(comments, rec, urlsplit(self.path).path)
+            login = BOT_LOGIN if self._token_ok() else "someone"
+            comment = gh._template("comment")
+            cid = gh._next_id()
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            comment.update(
+                id=cid,
+                body=rec.body["body"],
+                user=self._user(login),
+                created_at=now,
+                updated_at=now,
+                url=f"{gh.base_url}/repos/{repo.full_name}/issues/comments/{cid}",
+                issue_url=f"{gh.base_url}/repos/{repo.full_name}/issues/{number}",
+                html_url=f"{gh.base_url}/{repo.full_name}/pull/{number}#issuecomment-{cid}",
+            )
+            comment["edits"] = 0
+            with gh.lock:
+                comments.append(comment)
+            self._json(201, comment, record=rec)
+
+        def _edit_comment(self, repo: Repo, cid: int, rec: Recorded) -> None:
+            for comments in repo.comments.values():
+                for comment in comments:
+                    if comment["id"] == cid:
+                        comment["body"] = rec.body["body"]
+                        comment["edits"] += 1
+                        comment["updated_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                        return self._json(200, comment, record=rec)
+            self._json(404, {"message": "Not Found"}, record=rec)
+
+        def _labels(self, repo: Repo, number: int, rest: list[str], rec: Recorded) -> None:
+            labels = repo.labels.setdefault(number, [])
+            with gh.lock:
+                if self.command == "POST":
+                    labels.extend(n for n in rec.body if n not in labels)
+                elif self.command == "DELETE" and rest:
+                    if rest[0] not in labels:
+                        return self._json(404, {"message": "Label does not exist"}, record=rec)
+                    labels.remove(rest[0])
+            template = gh._template("label")
+            body = [
+                {
+                    **template,
+                    "name": n,
+                    "url": f"{gh.base_url}/repos/{repo.full_name}/labels/{quote(n)}",
+                }
+                for n in labels
+            ]
+            self._json(200, body, record=rec)
+
+        def _create_run(self, repo: Repo, rec: Recorded) -> None:
+            run: dict[str, Any] = gh._template("check_run")
+            rid = gh._next_id()
+            body = rec.body
+            run.update(
+                id=rid,
+                name=body["name"],
+                head_sha=body["head_sha"],
+                external_id=body.get("external_id"),
+                status=body.get("status", "queued"),
+                conclusion=body.get("conclusion"),
+                started_at=body.get("started_at"),
+                completed_at=body.get("completed_at"),
+                url=f"{gh.base_url}/repos/{repo.full_name}/check-runs/{rid}",
+                output={"title": None, "summary": None, "annotations_count": 0},
+                pull_requests=[],
+            )
+            run["annotations"] = []
+            run["requests"] = 1
+            if not self._apply_output(run, body.get("output"), rec):
+                return
+            with gh.lock:
+                repo.check_runs.append(run)
+            self._json(201, run, record=rec)
+
+        def _update_run(self, repo: Repo, rid: int, rec: Recorded) -> None:
+            run = next(r for r in repo.check_runs if r["id"] == rid)
+            body = rec.body
+            if not self._apply_output(run, body.get("output"), rec):
+                return
+            for key in ("status", "conclusion", "completed_at"):
+                if key in body:
+                    run[key] = body[key]
+            if body.get("conclusion"):
+                run["status"] = "completed"
+            run["requests"] += 1
+            self._json(200, run, record=rec)
+
+        def _apply_output(self, run: dict[str, Any], output: Any, rec: Recorded) -> bool:
+            if not output:
+                return True
+            annotations = output.get("annotations") or []
+            if len(annotations) > 50:
+                self._json(
+                    422,
+                    {"message": "Only 50 annotations are allowed per request"},
+                    record=rec,
+                )
+                return False
+            run["annotations"].extend(annotations)  # annotations append, as on GitHub
+            run["output"].update(
+                title=output.get("title"),
+                summary=output.get("summary"),
+                annotations_count=len(run["annotations"]),
+            )
+            return True
+
+        def _lfs_batch(self, full_name: str, rec: Recorded) -> None:
+            value = self.headers.get("Authorization", "")
+            if not value.startswith("Basic "):
+                return self._json(401, {"message": "Credentials needed"}, record=rec)
+            user, _, password = base64.b64decode(value[6:]).decode().partition(":")
+            expiry = gh.tokens.get(password)
+            if user != "x-access-token" or expiry is None:
+                return self._json(401, {"message": "Bad credentials"}, record=rec)
+            objects = []
+            for obj in rec.body["objects"]:
+                oid = obj["oid"]
+                if oid not in gh.lfs_objects:
+                    objects.append({**obj, "error": {"code": 404, "message": "Object not found"}})
+                    continue
+                objects.append(
+                    {
+                        **obj,
+                        "authenticated": True,
+                        "actions": {
+                            "download": {
+                                "href": f"{gh.base_url}/lfs-objects/{oid}",
+                                "header": {"Authorization": f"RemoteAuth {oid[:16]}"},
+                                "expires_in": 3600,
+                            }
+                        },
+                    }
+                )
+            self._json(200, {"transfer": "basic", "objects": objects}, record=rec)
+
+        def _lfs_object(self, oid: str, rec: Recorded) -> None:
+            if self.headers.get("Authorization") != f"RemoteAuth {oid[:16]}":
+                return self._json(403, {"message": "Forbidden"}, record=rec)
+            self._bytes(gh.lfs_objects[oid], record=rec)
+
+    return Handler
+
+
+def serve(shared: Path, app_id: int, public_key_pem: str) -> Iterator[FakeGitHub]:
+    """Start a FakeGitHub on an ephemeral loopback port for the duration of the generator."""
+    gh = FakeGitHub(shared, app_id, public_key_pem)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(gh))
+    gh.base_url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield gh
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

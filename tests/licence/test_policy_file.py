@@ -1,0 +1,56 @@
+"""The `.reviewbot.toml` policy file: values loaded, mistakes reported with their line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from checks.findings import Severity
+from checks.policy_file import load_policy
+
+GOOD = """\
+[licence]
+allowed = ["Apache-2.0", "llama3.1"]
+header-exempt = ["docs/**", "*.ipynb"]
+
+[severity]
+licence-header-missing = "low"
+
+[weights]
+allowed-imports = ["collections.OrderedDict", "numpy.core.*"]
+
+[evals]
+auc_drop_warn = 0.1
+"""
+
+
+def test_loads_every_key(tmp_path: Path) -> None:
+    (tmp_path / ".reviewbot.toml").write_text(GOOD)
+    policy, findings = load_policy(tmp_path)
+    assert findings == []
+    assert policy.allowed_licences == {"Apache-2.0", "llama3.1"}
+    assert policy.header_exempt == ("docs/**", "*.ipynb")
+    assert policy.severity_overrides == {"licence-header-missing": Severity.LOW}
+    assert policy.extra_allowed_imports == {"collections.OrderedDict", "numpy.core.*"}
+    assert policy.eval_thresholds == {"auc_drop_warn": 0.1}
+
+
+def test_no_file_is_the_default_policy(tmp_path: Path) -> None:
+    policy, findings = load_policy(tmp_path)
+    assert findings == [] and policy.allowed_licences == frozenset()
+
+
+def test_invalid_toml_names_the_line(tmp_path: Path) -> None:
+    (tmp_path / ".reviewbot.toml").write_text('[licence]\nallowed = ["MIT"\nheader-exempt = 3\n')
+    _, findings = load_policy(tmp_path)
+    assert [f.rule for f in findings] == ["policy-invalid"]
+    assert findings[0].location is not None and findings[0].location.startswith("line ")
+
+
+def test_bad_values_name_their_lines(tmp_path: Path) -> None:
+    (tmp_path / ".reviewbot.toml").write_text(
+        '[licence]\nallowed = ["MIT AND"]\n\n[severity]\nlicence-header-missing = "loud"\n'
+        '[weights]\nallowed-imports = ["os system"]\n[evals]\nauc = "high"\n[colour]\n'
+    )
+    policy, findings = load_policy(tmp_path)
+    assert [f.location for f in findings] == ["line 10", "line 2", "line 5", "line 7", "line 9"]
+    assert policy.allowed_licences == frozenset() and policy.severity_overrides == {}
