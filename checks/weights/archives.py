@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from checks.findings import Finding, Severity
+from checks.findings import Severity
 from checks.weights import zipread
-from checks.weights.context import LimitExceeded, ScanContext
+from checks.weights.context import DecompressionBudget, LimitExceeded, ScanContext
 from checks.weights.sniff import CODE_CAPABLE, HEAD_BYTES, sniff_bytes
 from checks.weights.source import ByteSource, BytesSource
 
@@ -31,39 +31,10 @@ COMPRESSION_SUFFIXES = frozenset([".gz", ".gzip", ".bz2", ".xz", ".lzma", ".z", 
 # ---------------------------------------------------------------- shared helpers
 
 
-class _Budget:
-    """Bytes one top-level file may decompress in all, across every nested archive."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.left = total
-
-    @property
-    def spent(self) -> bool:
-        return self.left <= 0
-
-    def charge(self, n: int) -> None:
-        self.left -= n
-        if self.left < 0:
-            raise LimitExceeded(f"archives decompress to more than {self.total} bytes in all")
-
-
-# Keyed by the findings list every nested context shares; the list is held so its id stays unique.
-_budgets: dict[int, tuple[list[Finding], _Budget]] = {}
-
-
 @contextmanager
-def _budget(ctx: ScanContext) -> Iterator[_Budget]:
-    held = _budgets.get(id(ctx.findings))
-    if held is not None and held[0] is ctx.findings:
-        yield held[1]
-        return
-    budget = _Budget(ctx.limits.max_total_decompressed)
-    _budgets[id(ctx.findings)] = (ctx.findings, budget)
-    try:
-        yield budget
-    finally:
-        _budgets.pop(id(ctx.findings), None)
+def _budget(ctx: ScanContext) -> Iterator[DecompressionBudget]:
+    assert ctx.budget is not None  # ScanContext always makes one
+    yield ctx.budget
 
 
 def _scan_nested(source: ByteSource, ctx: ScanContext) -> str:
@@ -203,7 +174,7 @@ class _ZipScan:
         source: ByteSource,
         ctx: ScanContext,
         directory: zipread.ZipDirectory,
-        budget: _Budget,
+        budget: DecompressionBudget,
         layout: ZipLayout,
     ) -> None:
         self.source = source
@@ -690,7 +661,7 @@ def scan_compressed(source: ByteSource, ctx: ScanContext, fmt: str) -> None:
 
 
 def _decompress_all(
-    source: ByteSource, fmt: str, ctx: ScanContext, budget: _Budget
+    source: ByteSource, fmt: str, ctx: ScanContext, budget: DecompressionBudget
 ) -> tuple[bytes, int]:
     """Every concatenated stream, as gzip/bz2/lzma readers do; returns data and where it ended."""
     out = bytearray()

@@ -17,6 +17,23 @@ class LimitExceeded(Exception):
     """A parser hit one of its bounds; the caller turns it into a finding."""
 
 
+class DecompressionBudget:
+    """Bytes one top-level file may decompress in all, across every nested archive."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.left = total
+
+    @property
+    def spent(self) -> bool:
+        return self.left <= 0
+
+    def charge(self, n: int) -> None:
+        self.left -= n
+        if self.left < 0:
+            raise LimitExceeded(f"archives decompress to more than {self.total} bytes in all")
+
+
 @dataclass
 class ScanContext:
     """Shared by every parser during one top-level file's scan.
@@ -33,6 +50,12 @@ class ScanContext:
     depth: int = 0
     trail: tuple[str, ...] = ()
     scan_nested: Callable[[ByteSource, ScanContext], str] | None = None
+    # Shared by every nested context, so archives inside archives cannot multiply the work.
+    budget: DecompressionBudget | None = None
+
+    def __post_init__(self) -> None:
+        if self.budget is None:
+            self.budget = DecompressionBudget(self.limits.max_total_decompressed)
 
     def nested(self, member: str) -> ScanContext:
         return ScanContext(
@@ -43,6 +66,7 @@ class ScanContext:
             depth=self.depth + 1,
             trail=(*self.trail, member),
             scan_nested=self.scan_nested,
+            budget=self.budget,
         )
 
     def where(self, detail: str | None = None) -> str | None:

@@ -78,6 +78,11 @@ def _model_config(handle: Any, ctx: ScanContext) -> bytes | None:
     return str(value).encode("utf-8", "replace")  # anything else fails as JSON, loudly
 
 
+def _detail(ctx: ScanContext, where: str) -> str | None:
+    # Inside a .keras archive the trail already ends in config.json; don't say it twice.
+    return None if ctx.trail and ctx.trail[-1] == where else where
+
+
 def _scan_config_text(data: bytes, ctx: ScanContext, where: str) -> None:
     if len(data) > ctx.limits.max_config_bytes:
         raise LimitExceeded(f"Keras {where} of {len(data)} bytes")
@@ -89,13 +94,13 @@ def _scan_config_text(data: bytes, ctx: ScanContext, where: str) -> None:
             Severity.HIGH,
             f"the Keras {where} is not valid JSON ({type(exc).__name__}); a loader may misread "
             "it and it cannot be checked",
-            detail=where,
+            detail=_detail(ctx, where),
         )
         return
     reported = 0
     for severity, rule, message in _findings(config):
         if reported < MAX_REPORTED:
-            ctx.report(rule, severity, message, detail=where)
+            ctx.report(rule, severity, message, detail=_detail(ctx, where))
         reported += 1
     if reported > MAX_REPORTED:
         ctx.report(EXTERNAL, Severity.HIGH, f"{reported - MAX_REPORTED} more findings not listed")
