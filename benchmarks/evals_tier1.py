@@ -36,7 +36,7 @@ def build(folder: Path) -> tuple[Path, Path]:
     (folder / "base").mkdir()
     (folder / "contrib").mkdir()
     save_file(base, str(folder / "base" / "model.safetensors"))
-    for k, v in base.items():
+    for v in base.values():
         v += rng.standard_normal(v.shape, dtype=np.float32) * 0.0002
     save_file(base, str(folder / "contrib" / "model.safetensors"))
     return folder / "base", folder / "contrib"
@@ -79,8 +79,10 @@ def main() -> None:
         size = sum(p.stat().st_size for p in files)
         names = ["model.safetensors"]
         scan = lambda: analyse(load_weights(contrib_dir, names), None)  # noqa: E731
-        delta = lambda: analyse(load_weights(contrib_dir, names), load_weights(base_dir, names))  # noqa: E731
-        print(f"machine: {os.cpu_count()} cores, {_cpu()}, python {sys.version.split()[0]}, {platform.system()}")
+        delta = lambda: analyse(  # noqa: E731
+            load_weights(contrib_dir, names), load_weights(base_dir, names)
+        )
+        print(f"machine: {os.cpu_count()} cores, {_cpu()}, python {sys.version.split()[0]}")
         print(f"two fp32 checkpoints of {files[0].stat().st_size / 1e6:.0f} MB each")
         for cache in ("cold", "warm"):
             cold = cache == "cold"
@@ -91,8 +93,9 @@ def main() -> None:
             one = files[0].stat().st_size
             print(
                 f"{cache}: raw read 1 file {one / t_scan_raw / 1e9:.2f} GB/s, NaN scan "
-                f"{one / t_scan / 1e9:.2f} GB/s ({t_scan_raw / t_scan:.2f}x of raw); raw read 2 files "
-                f"{size / t_raw / 1e9:.2f} GB/s, scan+delta {size / t_delta / 1e9:.2f} GB/s "
+                f"{one / t_scan / 1e9:.2f} GB/s ({t_scan_raw / t_scan:.2f}x of raw); "
+                f"raw read 2 files {size / t_raw / 1e9:.2f} GB/s, "
+                f"scan+delta {size / t_delta / 1e9:.2f} GB/s "
                 f"({t_raw / t_delta:.2f}x of raw)"
             )
 

@@ -13,9 +13,9 @@ from safetensors.numpy import load_file, save_file
 from transformers import GPT2Config, GPT2LMHeadModel
 
 from benchmarks.evals_tier1 import _cpu
+from checks.base import Contribution
 from checks.evals.model_check import ModelEvalCheck
 from reviewbot.files import contribution_files
-from checks.base import Contribution
 from tests.evals.builders import train_tokenizer
 
 

@@ -48,9 +48,15 @@ def timed(cmd: list[str], runs: int) -> list[float]:
     times = []
     for _ in range(runs):
         start = time.perf_counter()
-        subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        subprocess.run(
+            cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False
+        )
         times.append(time.perf_counter() - start)
     return times
+
+
+def _runs(times: list[float]) -> list[float]:
+    return [round(t, 2) for t in times]
 
 
 def cpu_model() -> str:
@@ -72,11 +78,11 @@ def main() -> int:
     ours = timed([sys.executable, "-m", "checks.licence", str(WORK)], args.runs)
     print(f"machine: {os.cpu_count()} CPUs, {cpu_model()}; {time.strftime('%Y-%m-%d')}")
     print(f"tree: {args.files} files; runs: {args.runs}")
-    print(f"reviewbot licence check: median {statistics.median(ours):.2f} s  {[round(t, 2) for t in ours]}")
+    print(f"reviewbot licence check: median {statistics.median(ours):.2f} s  {_runs(ours)}")
     if REUSE.exists():
         theirs = timed([str(REUSE), "--root", str(WORK), "lint"], args.runs)
         ratio = statistics.median(theirs) / statistics.median(ours)
-        print(f"reuse lint:              median {statistics.median(theirs):.2f} s  {[round(t, 2) for t in theirs]}")
+        print(f"reuse lint:              median {statistics.median(theirs):.2f} s  {_runs(theirs)}")
         print(f"ratio reuse / ours: {ratio:.1f}x")
     else:
         print("reuse lint: not installed (python -m venv benchmarks/.venv-reuse && "

@@ -130,11 +130,13 @@ def make_tools(versions: dict[str, str], only: set[str] | None) -> list[Tool]:
     if "picklescan" in versions:
         exe = str(BENCH_BIN / "picklescan")
         rule = "exit 1, or 'Dangerous globals: N>0' in the summary; passes on exit 0"
-        tools.append(Tool("picklescan", lambda p: [exe, "-p", str(p)], rule, picklescan_flagged))
+        tools.append(
+            Tool("picklescan", lambda p, exe=exe: [exe, "-p", str(p)], rule, picklescan_flagged)
+        )
         tools.append(
             Tool(
                 "picklescan --strict",
-                lambda p: [exe, "--strict", "-p", str(p)],
+                lambda p, exe=exe: [exe, "--strict", "-p", str(p)],
                 rule + " (suspicious globals promoted to dangerous)",
                 picklescan_flagged,
             )
@@ -144,7 +146,7 @@ def make_tools(versions: dict[str, str], only: set[str] | None) -> list[Tool]:
         tools.append(
             Tool(
                 "modelscan",
-                lambda p: [exe, "-p", str(p)],
+                lambda p, exe=exe: [exe, "-p", str(p)],
                 "exit 1 (issues found); 2/3 are errors or 'no supported files', not a catch",
             )
         )
@@ -153,7 +155,13 @@ def make_tools(versions: dict[str, str], only: set[str] | None) -> list[Tool]:
         tools.append(
             Tool(
                 "fickling",
-                lambda p: [exe, "--check-safety", "--json-output", str(fickling_json), str(p)],
+                lambda p, exe=exe: [
+                    exe,
+                    "--check-safety",
+                    "--json-output",
+                    str(fickling_json),
+                    str(p),
+                ],
                 "CLI --check-safety exits 1; exit 2 (cannot parse) is an error, not a catch",
             )
         )
@@ -162,7 +170,7 @@ def make_tools(versions: dict[str, str], only: set[str] | None) -> list[Tool]:
         tools.append(
             Tool(
                 "modelaudit",
-                lambda p: [exe, "scan", "--no-cache", "--format", "json", str(p)],
+                lambda p, exe=exe: [exe, "scan", "--no-cache", "--format", "json", str(p)],
                 "exit 1 (security issues found); exit 2 (scan errors) is not a catch",
             )
         )

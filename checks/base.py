@@ -25,7 +25,7 @@ class Contribution:
     # Content hashes the platform already knows (a Git LFS oid is a sha256), by relative path.
     known_sha256: dict[str, str] = field(default_factory=dict)
     compute_sha256: bool = False
-    # Base model id → its model card text, fetched by the app (reviewbot.base_model) for the licence check.
+    # Base model id → its card text, fetched by reviewbot.base_model for the licence check.
     base_cards: Mapping[str, str] = field(default_factory=dict)
     # The contribution's own model id on the Hub ("org/name"), when known: licences constrain names.
     model_id: str | None = None

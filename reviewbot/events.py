@@ -6,7 +6,7 @@ Routing rules, GitHub:
   unless ``REVIEWBOT_REVIEW_DRAFTS`` is on, and ``ready_for_review`` reviews them.
 * ``issue_comment`` created on a pull request whose first line is the re-check command →
   re-check, ``requested_by`` = the commenter. The permission check needs an API call, so the worker
-  makes it (write, maintain, admin re-run; anyone else gets a polite refusal from the worker).
+  makes it (write, maintain, admin re-run; anyone else is ignored without a reply, and logged).
   The payload has no head sha: the worker reviews the current head.
 * ``check_run`` / ``check_suite`` rerequested → re-check of the linked pull requests (a check run
   from a fork lists none; then its ``external_id``, when it is a ``ContributionRef.key``, names it).

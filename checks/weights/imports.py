@@ -89,7 +89,7 @@ def _tables() -> _Tables:
 def _parse(raw: dict[str, Any]) -> _Tables:
     meta = raw["metadata"]
     metadata = [(_Patterns.of(meta["names"]), meta["reason"])]
-    for key, sub in meta.items():
+    for sub in meta.values():
         if isinstance(sub, dict):
             metadata.append((_Patterns.of(sub["names"]), sub["reason"]))
     prefixes: dict[str, _Danger] = {}
@@ -177,17 +177,17 @@ class ImportPolicy:
 def _critical(module: str, name: str) -> _Danger | None:
     tables = _tables()
     segments = name.split(".")
-    for seg in segments:
-        if _is_dunder(seg):
-            return _Danger("introspection", f"reaches the special attribute {seg}")
-        hit = tables.segments.get(seg)
-        if hit is not None:
-            return hit
     # The full path, then every tail of the name: getattr walks a dotted name through modules
     # that other modules import (('pathlib', 'os.system') is os.system).
     candidates = [f"{module}.{name}"] + [".".join(segments[i:]) for i in range(len(segments))]
     for candidate in candidates:
         hit = _longest_prefix(candidate, tables.prefixes)
+        if hit is not None:
+            return hit
+    for seg in segments:
+        if _is_dunder(seg):
+            return _Danger("introspection", f"reaches the special attribute {seg}")
+        hit = tables.segments.get(seg)
         if hit is not None:
             return hit
     return None

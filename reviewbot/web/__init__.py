@@ -6,7 +6,7 @@ import sys
 from typing import Any
 
 from reviewbot.config import ConfigError
-from reviewbot.web.app import create_app
+from reviewbot.web.factory import create_app
 
 __all__ = ["create_app"]
 

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 
 from reviewbot import logs, metrics
 from reviewbot.events import Outcome, route_github
-from reviewbot.web.receiver import BadLength, Receiver, TooLarge, answer, read_body, safe_id
+from reviewbot.web.receiver import Answer, BadLength, Receiver, TooLarge, answer, read_body, safe_id
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -35,13 +35,12 @@ async def github_webhook(request: Request) -> Response:
     delivery = safe_id(request.headers.get("x-github-delivery"))
     with logs.bind(delivery=delivery or None, platform="github"):
         event, response = await _handle(request, receiver, delivery)
-    outcome = json.loads(bytes(response.body))["outcome"]
-    metrics.DELIVERIES.labels("github", event, outcome).inc()
+    metrics.DELIVERIES.labels("github", event, response.outcome.value).inc()
     metrics.WEBHOOK_SECONDS.labels("github").observe(time.perf_counter() - started)
     return response
 
 
-async def _handle(request: Request, receiver: Receiver, delivery: str) -> tuple[str, Response]:
+async def _handle(request: Request, receiver: Receiver, delivery: str) -> tuple[str, Answer]:
     secret = receiver.settings.github_webhook_secret
     if secret is None:
         return UNVERIFIED, answer(404, Outcome.IGNORED, "GitHub is not configured")

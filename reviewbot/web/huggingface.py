@@ -20,7 +20,7 @@ from pydantic import ValidationError
 
 from reviewbot import logs, metrics
 from reviewbot.events import Outcome, hf_event_name, route_huggingface
-from reviewbot.web.receiver import BadLength, Receiver, TooLarge, answer, read_body
+from reviewbot.web.receiver import Answer, BadLength, Receiver, TooLarge, answer, read_body
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -33,13 +33,12 @@ async def huggingface_webhook(request: Request) -> Response:
     receiver: Receiver = request.app.state.receiver
     started = time.perf_counter()
     event, response = await _handle(request, receiver)
-    outcome = json.loads(bytes(response.body))["outcome"]
-    metrics.DELIVERIES.labels("hf", event, outcome).inc()
+    metrics.DELIVERIES.labels("hf", event, response.outcome.value).inc()
     metrics.WEBHOOK_SECONDS.labels("hf").observe(time.perf_counter() - started)
     return response
 
 
-async def _handle(request: Request, receiver: Receiver) -> tuple[str, Response]:
+async def _handle(request: Request, receiver: Receiver) -> tuple[str, Answer]:
     secret = receiver.settings.hf_webhook_secret
     if secret is None:
         return UNVERIFIED, answer(404, Outcome.IGNORED, "the Hugging Face Hub is not configured")

@@ -53,14 +53,22 @@ async def read_body(request: Request, limit: int = MAX_WEBHOOK_BYTES) -> bytes:
     return b"".join(chunks)
 
 
-def answer(status: int, outcome: Outcome, note: str = "", **extra: Any) -> JSONResponse:
+class Answer(JSONResponse):
+    """A webhook answer that remembers its outcome for the deliveries metric."""
+
+    outcome: Outcome
+
+
+def answer(status: int, outcome: Outcome, note: str = "", **extra: Any) -> Answer:
     """The JSON every webhook answer carries; never a secret, never the payload."""
     body: dict[str, Any] = {"outcome": outcome.value}
     if note:
         body["detail"] = note
     body.update(extra)
     headers = {"Retry-After": "30"} if status == 503 else None
-    return JSONResponse(body, status_code=status, headers=headers)
+    response = Answer(body, status_code=status, headers=headers)
+    response.outcome = outcome
+    return response
 
 
 @dataclass

@@ -135,7 +135,8 @@ def test_without_torch_it_says_what_to_install(
         "from pathlib import Path\n"
         "from checks.evals.model_check import ModelEvalCheck\n"
         "from tests.evals.builders import contribution\n"
-        f"c = contribution(Path({str(minilm_variants['copy'])!r}), Path({str(minilm)!r}), run_model_evals=True)\n"
+        f"c = contribution(Path({str(minilm_variants['copy'])!r}), Path({str(minilm)!r}),"
+        " run_model_evals=True)\n"
         "print(ModelEvalCheck().run(c).notes)"
     )
     out = subprocess.run(

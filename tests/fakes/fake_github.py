@@ -98,6 +98,9 @@ class FakeGitHub:
         self.log: list[Recorded] = []
         self.failures: list[Failure] = []
         self.lock = threading.RLock()
+        self._hold: re.Pattern[str] | None = None
+        self._held = 0
+        self._release = threading.Event()
         self._ids = iter(range(5_000_000, 10**9))
         self._templates = self._load_templates()
 
@@ -221,6 +224,18 @@ class FakeGitHub:
                 )
             )
 
+    def hold(self, path_regex: str) -> None:
+        """Stall matching requests until ``release``: a review frozen mid-download."""
+        self._release.clear()
+        self._hold, self._held = re.compile(path_regex), 0
+
+    def held(self) -> int:
+        return self._held
+
+    def release(self) -> None:
+        self._hold = None
+        self._release.set()
+
     # -- what tests assert on ---------------------------------------------------------------
 
     def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
@@ -268,6 +283,12 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             except ValueError:
                 body = None
             record = Recorded(self.command, url.path, parse_qs(url.query), body)
+            hold = gh._hold
+            if hold is not None and hold.search(url.path):
+                gh._held += 1
+                gh._release.wait(timeout=60)
+                self.close_connection = True
+                return  # the client that asked is gone by now: answer nothing
             with gh.lock:
                 gh.log.append(record)
                 failure = self._injected(url.path)

@@ -4,15 +4,23 @@ Routes (those huggingface_hub 2.x calls): ``GET /api/models/{id}[/revision/{rev}
 ``sha``, ``siblings`` and ``cardData``), ``GET /api/models/{id}/tree/{rev}[/{path}]``,
 ``POST /api/models/{id}/paths-info/{rev}``, and ``HEAD``/``GET /{id}/resolve/{rev}/{path}`` with
 ``X-Repo-Commit``, ``ETag`` and ``Content-Length``. Every request is logged in ``FakeHub.requests``.
+
+Pull requests (added for the service tests): ``open_pr`` layers files over a repo as ``refs/pr/N``
+with a commit of its own, served by the revision, tree, paths-info and resolve routes (weights
+carry ``lfs`` with their sha256); ``GET /api/models/{id}/discussions[/{num}]``,
+``POST .../discussions`` (create), ``POST .../discussions/{num}/comment`` and
+``POST .../comment/{id}/edit``, and ``GET /api/whoami-v2``. Unknown revisions serve the main files.
 """
 
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -31,6 +39,69 @@ class FakeHub:
     endpoint: str = ""
     requests: list[tuple[str, str]] = field(default_factory=list)
     gated: set[str] = field(default_factory=set)
+    # Pull requests: repo id -> number -> files layered over the main files.
+    prs: dict[str, dict[int, dict[str, bytes]]] = field(default_factory=dict)
+    discussions: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
+    user: str = "reviewbot"  # whose token the client holds (whoami)
+    lfs_suffixes: tuple[str, ...] = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf")
+    _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+
+    def open_pr(
+        self, repo_id: str, files: Mapping[str, bytes], *, author: str = "contributor"
+    ) -> int:
+        """A pull request adding or changing ``files``; returns its number."""
+        number = max(self.discussions.get(repo_id, {}), default=0) + 1
+        self.prs.setdefault(repo_id, {})[number] = dict(files)
+        self._discussion(repo_id, number, f"PR {number}", author, is_pr=True)
+        return number
+
+    def push_pr(self, repo_id: str, number: int, files: Mapping[str, bytes]) -> str:
+        self.prs[repo_id][number].update(files)
+        return self.commit_at(repo_id, f"refs/pr/{number}")
+
+    def _discussion(
+        self, repo_id: str, number: int, title: str, author: str, *, is_pr: bool
+    ) -> dict[str, Any]:
+        discussion = {
+            "num": number, "title": title, "status": "open", "isPullRequest": is_pr,
+            "createdAt": _now(), "author": {"name": author},
+            "repo": {"name": repo_id, "type": "model"}, "changes": {"base": "refs/heads/main"},
+            "filesWithConflicts": [], "events": [],
+        }  # fmt: skip
+        self.discussions.setdefault(repo_id, {})[number] = discussion
+        return discussion
+
+    def comments(self, repo_id: str, number: int) -> list[dict[str, Any]]:
+        events = self.discussions[repo_id][number]["events"]
+        return [e for e in events if e["type"] == "comment"]
+
+    def snapshot(self, repo_id: str, rev: str | None) -> dict[str, bytes]:
+        """Files at ``rev``: a PR ref or a PR's commit layers its files over main."""
+        files = {p: self.read(repo_id, p) for p in self.files(repo_id)}
+        for number, overlay in self.prs.get(repo_id, {}).items():
+            ref = f"refs/pr/{number}"
+            if rev == ref or rev == _commit_of(repo_id, {**files, **overlay}):
+                return {**files, **overlay}
+        return files
+
+    def commit_at(self, repo_id: str, rev: str | None) -> str:
+        return _commit_of(repo_id, self.snapshot(repo_id, rev))
+
+    def entry_at(self, repo_id: str, rev: str | None, path: str) -> dict[str, Any]:
+        data = self.snapshot(repo_id, rev)[path]
+        entry: dict[str, Any] = {
+            "type": "file",
+            "oid": git_blob_sha1(data),
+            "size": len(data),
+            "path": path,
+        }
+        if path.endswith(self.lfs_suffixes):
+            entry["lfs"] = {
+                "oid": hashlib.sha256(data).hexdigest(),
+                "size": len(data),
+                "pointerSize": 134,
+            }
+        return entry
 
     def add_repo(self, repo_id: str, files: Mapping[str, str | bytes]) -> Path:
         folder = self.root / repo_id
@@ -80,6 +151,17 @@ class FakeHub:
         return {"type": "file", "oid": git_blob_sha1(data), "size": len(data), "path": path}
 
 
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _commit_of(repo_id: str, files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha1(repo_id.encode(), usedforsecurity=False)
+    for path in sorted(files):
+        digest.update(path.encode() + git_blob_sha1(files[path]).encode())
+    return digest.hexdigest()
+
+
 def _split_repo(parts: list[str]) -> tuple[str, list[str]]:
     return "/".join(parts[:2]), parts[2:]
 
@@ -104,11 +186,13 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             hub.requests.append((self.command, url.path))
             parts = [unquote(p) for p in url.path.strip("/").split("/")]
-            if parts[:2] == ["api", "models"] and len(parts) >= 4:
+            if parts == ["api", "whoami-v2"]:
+                self._send(200, {"type": "user", "name": hub.user, "orgs": []})
+            elif parts[:2] == ["api", "models"] and len(parts) >= 4:
                 repo_id, rest = _split_repo(parts[2:])
                 self._api(repo_id, rest, parse_qs(url.query))
             elif len(parts) >= 5 and parts[2] == "resolve":
-                self._resolve(f"{parts[0]}/{parts[1]}", "/".join(parts[4:]), head)
+                self._resolve(f"{parts[0]}/{parts[1]}", "/".join(parts[4:]), head, parts[3])
             else:
                 self._send(404, {"error": "Not found"}, code="EntryNotFound")
 
@@ -119,9 +203,17 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             if repo_id in hub.gated and "authorization" not in {k.lower() for k in self.headers}:
                 self._send(401, {"error": "Access to this model is restricted"}, code="GatedRepo")
                 return
-            sha = hub.commit(repo_id)
+            if rest and rest[0] == "discussions":
+                self._discussions(repo_id, rest[1:], query)
+                return
+            rev = (
+                rest[1]
+                if len(rest) >= 2 and rest[0] in ("revision", "tree", "paths-info")
+                else None
+            )
+            sha = hub.commit_at(repo_id, rev)
             if not rest or rest[0] == "revision":
-                files = hub.files(repo_id)
+                files = sorted(hub.snapshot(repo_id, rev))
                 self._send(
                     200,
                     {
@@ -156,22 +248,23 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 paths = form.get("paths", []) or (
                     json.loads(body).get("paths", []) if body.startswith("{") else []
                 )
-                known = set(hub.files(repo_id))
-                self._send(200, [hub.entry(repo_id, p) for p in paths if p in known])
+                known = set(hub.snapshot(repo_id, rev))
+                self._send(200, [hub.entry_at(repo_id, rev, p) for p in paths if p in known])
             else:
                 self._send(404, {"error": "Not found"})
 
-        def _resolve(self, repo_id: str, path: str, head: bool) -> None:
+        def _resolve(self, repo_id: str, path: str, head: bool, rev: str | None = None) -> None:
             if hub.repo_dir(repo_id) is None:
                 self._send(404, {"error": "Repository not found"}, code="RepoNotFound", head=head)
                 return
-            sha = hub.commit(repo_id)
-            if path not in hub.files(repo_id):
+            files = hub.snapshot(repo_id, rev)
+            sha = _commit_of(repo_id, files)
+            if path not in files:
                 self._send(
                     404, {"error": "Entry not found"}, code="EntryNotFound", head=head, commit=sha
                 )
                 return
-            data = hub.read(repo_id, path)
+            data = files[path]
             self.send_response(200)
             self.send_header("X-Repo-Commit", sha)
             self.send_header("ETag", f'"{git_blob_sha1(data)}"')
@@ -180,6 +273,52 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             if not head:
                 self.wfile.write(data)
+
+        def _discussions(self, repo_id: str, rest: list[str], query: dict[str, list[str]]) -> None:
+            threads = hub.discussions.setdefault(repo_id, {})
+            body: dict[str, Any] = {}
+            if self.command == "POST":
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(length) or b"{}")
+            if not rest and self.command == "GET":
+                author = query.get("author", [None])[0]
+                found = [
+                    {k: v for k, v in d.items() if k != "events"}
+                    for d in threads.values()
+                    if author is None or d["author"]["name"] == author
+                ]
+                self._send(200, {"discussions": found, "count": len(found), "start": 0})
+            elif not rest and self.command == "POST":
+                number = max(threads, default=0) + 1
+                discussion = hub._discussion(repo_id, number, body["title"], hub.user, is_pr=False)
+                discussion["events"].append(self._comment_event(body.get("description", "")))
+                self._send(200, {"num": number})
+            elif len(rest) == 1 and self.command == "GET":
+                self._send(200, threads[int(rest[0])])
+            elif rest[1:] == ["comment"] and self.command == "POST":
+                event = self._comment_event(body["comment"])
+                threads[int(rest[0])]["events"].append(event)
+                self._send(200, {"newMessage": event})
+            elif rest[1:2] == ["comment"] and rest[3:] == ["edit"] and self.command == "POST":
+                for event in threads[int(rest[0])]["events"]:
+                    if event["id"] == rest[2]:
+                        if event["author"]["name"] != hub.user:
+                            self._send(403, {"error": "not your comment"})
+                            return
+                        event["data"]["latest"]["raw"] = body["content"]
+                        event["data"]["edited"] = True
+                        self._send(200, {"updatedComment": event})
+                        return
+                self._send(404, {"error": "Comment not found"})
+            else:
+                self._send(404, {"error": "Not found"})
+
+        def _comment_event(self, text: str) -> dict[str, Any]:
+            return {
+                "id": f"c{next(hub._ids):08d}", "type": "comment", "createdAt": _now(),
+                "author": {"name": hub.user},
+                "data": {"edited": False, "hidden": False, "latest": {"raw": text, "html": text}},
+            }  # fmt: skip
 
         def _send(
             self,

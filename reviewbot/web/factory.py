@@ -1,4 +1,4 @@
-"""Assemble the FastAPI app from the settings: receiver state, routes, lifespan."""
+"""Build the FastAPI app from the settings: receiver state, routes, lifespan."""
 
 from __future__ import annotations
 

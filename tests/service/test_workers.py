@@ -1,0 +1,221 @@
+"""A real Celery worker process on a private Redis reviews pull requests on the fake GitHub."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery import Celery
+
+from reviewbot.models import ContributionRef, Platform
+from reviewbot.sample import build_sample
+from tests.conftest import ROOT
+from tests.fakes.fake_github import FakeGitHub
+from tests.service.conftest import APP_ID, CLEAN_CARD
+
+pytestmark = pytest.mark.slow
+REPO_COUNTER = iter(range(1, 10_000))
+
+
+class Worker:
+    """``celery worker`` as a subprocess; restartable, so a test can kill it mid-task."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env, self.log = env, log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with self.log.open("ab") as out:  # the child keeps its own descriptor
+            self.proc = subprocess.Popen(
+                [
+                    sys.executable, "-m", "celery", "-A", "tests.service.worker_app", "worker",
+                    "-Q", "reviews", "--pool", "solo", "--concurrency", "1",
+                    "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
+                ],
+                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while b"ready." not in self.log.read_bytes():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("worker did not start:\n" + self.log.read_text()[-3000:])
+            time.sleep(0.1)
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.proc = None
+
+
+@pytest.fixture(scope="module")
+def worker_env(redis_url: str, github: FakeGitHub, app_keys: tuple[str, str]) -> dict[str, str]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "HF_", "REVIEWBOT_"))
+    }
+    env.update(
+        REDIS_URL=redis_url,
+        GITHUB_APP_ID=str(APP_ID),
+        GITHUB_PRIVATE_KEY=app_keys[0],
+        GITHUB_WEBHOOK_SECRET="test-webhook-secret",
+        GITHUB_API_URL=github.base_url,
+        PYTHONPATH=str(ROOT),
+    )
+    return env
+
+
+@pytest.fixture(scope="module")
+def worker(
+    worker_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Worker]:
+    proc = Worker(worker_env, tmp_path_factory.mktemp("worker") / "worker.log")
+    proc.start()
+    yield proc
+    proc.stop()
+
+
+@pytest.fixture(scope="module")
+def client(redis_url: str) -> Iterator[Celery]:
+    """What the dispatcher does: send by task name, JSON, no import of the workers package."""
+    app = Celery("test-client", broker=redis_url)
+    app.conf.task_serializer = "json"
+    yield app
+    app.close()
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    folder = build_sample(tmp_path_factory.mktemp("sample") / "contribution")
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def enqueue(client: Celery, ref: ContributionRef, **extra: Any) -> None:
+    client.send_task("reviewbot.review", kwargs={**ref.to_dict(), **extra}, queue="reviews")
+
+
+def wait_for(check: Callable[[], bool], timeout: float = 30.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or check}")
+        time.sleep(0.1)
+
+
+def new_repo(github: FakeGitHub, **permissions: str) -> str:
+    name = f"acme/model-{next(REPO_COUNTER)}"
+    github.add_repo(name, permissions=permissions)
+    return name
+
+
+def labelled(github: FakeGitHub, repo: str, number: int, old: str | None = None) -> bool:
+    return any(label != old for label in github.labels(repo, number))
+
+
+def test_hostile_pull_request_fails_once_and_rerun_edits(
+    worker: Worker, client: Celery, github: FakeGitHub, sample: dict[str, bytes]
+) -> None:
+    repo = new_repo(github)
+    lfs = frozenset({"pytorch_model.bin", "model.safetensors", "training_args.bin"})
+    sha = github.open_pull(repo, 1, sample, lfs=lfs)
+    ref = ContributionRef(Platform.GITHUB, repo, 1, head_sha=sha, installation_id=4242)
+    enqueue(client, ref, reason="review", requested_by=None)
+    wait_for(lambda: labelled(github, repo, 1), what="the verdict label")
+
+    [comment] = github.comments(repo, 1)
+    assert comment["body"].startswith("<!-- reviewbot:verdict -->")
+    assert "reviewbot: fail" in comment["body"] and sha[:12] in comment["body"]
+    assert comment["user"]["type"] == "Bot"
+    [run] = github.runs(repo, sha)
+    assert run["conclusion"] == "failure" and run["annotations"]
+    assert github.labels(repo, 1) == ["reviewbot: fail"]
+    patches = github.requests("PATCH", r"/check-runs/") + github.requests("POST", r"/check-runs$")
+    assert all(len((r.body.get("output") or {}).get("annotations", [])) <= 50 for r in patches)
+
+    # The same delivery again: the verdict for this sha is already there, nothing changes.
+    enqueue(client, ref)
+    # A new push, with the hostile files gone: the same comment is edited, the label replaced.
+    clean = {"README.md": CLEAN_CARD, "LICENSE": sample.get("LICENSE", b"Apache License 2.0\n")}
+    sha2 = github.push(repo, 1, clean, removed=frozenset(sample) - {"README.md"})
+    enqueue(client, ref.__class__(Platform.GITHUB, repo, 1, head_sha=sha2, installation_id=4242))
+    wait_for(lambda: labelled(github, repo, 1, "reviewbot: fail"), what="the new label")
+    [comment] = github.comments(repo, 1)
+    assert comment["edits"] == 1 and sha2[:12] in comment["body"]
+    assert len(github.runs(repo, sha)) == 1
+    assert github.labels(repo, 1) in (["reviewbot: pass"], ["reviewbot: warn"])
+
+
+def test_superseded_head_posts_nothing(worker: Worker, client: Celery, github: FakeGitHub) -> None:
+    repo = new_repo(github)
+    old = github.open_pull(repo, 2, {"README.md": CLEAN_CARD})
+    new = github.push(repo, 2, {"notes.txt": b"later\n"})
+    enqueue(client, ContributionRef(Platform.GITHUB, repo, 2, head_sha=old, installation_id=4242))
+    enqueue(client, ContributionRef(Platform.GITHUB, repo, 2, head_sha=new, installation_id=4242))
+    wait_for(lambda: labelled(github, repo, 2), what="the newer head's review")
+    assert github.runs(repo, old) == []
+    [comment] = github.comments(repo, 2)
+    assert new[:12] in comment["body"] and comment["edits"] == 0
+
+
+def test_recheck_needs_write_permission(worker: Worker, client: Celery, github: FakeGitHub) -> None:
+    repo = new_repo(github, maintainer="maintain")
+    sha = github.open_pull(repo, 3, {"README.md": CLEAN_CARD})
+    ref = ContributionRef(Platform.GITHUB, repo, 3, installation_id=4242)
+    enqueue(client, ref, reason="recheck", requested_by="passer-by")
+    enqueue(client, ref, reason="recheck", requested_by="maintainer")
+    wait_for(lambda: labelled(github, repo, 3), what="the maintainer's re-check")
+    assert len(github.runs(repo, sha)) == 1
+    assert len(github.comments(repo, 3)) == 1
+    asked = [r.path.rsplit("/", 2)[-2] for r in github.requests("GET", r"/collaborators/")]
+    assert sorted(asked) == ["maintainer", "passer-by"]
+
+
+def test_outage_and_rate_limit_are_retried(
+    worker: Worker, client: Celery, github: FakeGitHub
+) -> None:
+    repo = new_repo(github)
+    sha = github.open_pull(repo, 4, {"README.md": CLEAN_CARD})
+    # More 502s than PyGithub's own retries: the task itself must retry with backoff.
+    github.fail("GET", rf"^/repos/{repo}/pulls/4$", 502, times=4)
+    # Then a primary rate limit whose reset is further away than the worker may sleep.
+    reset = int(time.time()) + 3
+    github.fail(
+        "POST",
+        rf"^/repos/{repo}/issues/4/comments$",
+        403,
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
+        body={"message": "API rate limit exceeded for installation ID 4242."},
+    )
+    enqueue(client, ContributionRef(Platform.GITHUB, repo, 4, head_sha=sha, installation_id=4242))
+    wait_for(lambda: labelled(github, repo, 4), timeout=60, what="the retried review")
+    assert len(github.comments(repo, 4)) == 1
+    assert len(github.requests("POST", rf"^/repos/{repo}/issues/4/comments$")) == 2
+    assert len(github.runs(repo, sha)) == 1
+
+
+def test_worker_killed_mid_review_completes_once_after_restart(
+    worker: Worker, client: Celery, github: FakeGitHub
+) -> None:
+    repo = new_repo(github)
+    sha = github.open_pull(repo, 5, {"README.md": CLEAN_CARD})
+    # Hold the review at its download: answer that request only after the worker is dead.
+    github.hold(rf"^/repos/{repo}/contents/")
+    enqueue(client, ContributionRef(Platform.GITHUB, repo, 5, head_sha=sha, installation_id=4242))
+    wait_for(lambda: github.held() > 0, what="the review to reach its download")
+    worker.stop(signal.SIGKILL)
+    github.release()
+    worker.start()
+    wait_for(lambda: labelled(github, repo, 5), timeout=60, what="the redelivered review")
+    assert len(github.comments(repo, 5)) == 1
+    assert len(github.runs(repo, sha)) == 1  # the in-progress run was reused, not duplicated

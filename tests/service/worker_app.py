@@ -1,0 +1,21 @@
+"""The Celery app as the worker tests run it: production settings, shorter waits.
+
+Only two numbers change, so that a test run does not wait out production-sized delays: the
+longest in-process rate-limit sleep (a longer one becomes a task retry with a countdown) and
+Redis's visibility timeout (how soon a message held by a killed worker is handed out again).
+"""
+
+from __future__ import annotations
+
+from reviewbot.platforms import github as github_platform
+from workers.app import app
+
+github_platform.MAX_RATE_LIMIT_WAIT = 1.0
+app.conf.broker_transport_options = {
+    "visibility_timeout": 10,
+    # sweep for messages of dead workers every second, not every 100 s
+    "unacked_restore_interval": 1,
+    "unacked_restore_throttle": 1,
+}
+
+__all__ = ["app"]
