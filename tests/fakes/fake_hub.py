@@ -236,8 +236,8 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             elif rest[0] == "tree":
                 prefix = "/".join(rest[2:])
                 entries = [
-                    hub.entry(repo_id, f)
-                    for f in hub.files(repo_id)
+                    hub.entry_at(repo_id, rev, f)
+                    for f in sorted(hub.snapshot(repo_id, rev))
                     if not prefix or f.startswith(prefix + "/")
                 ]
                 self._send(200, entries)

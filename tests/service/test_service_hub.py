@@ -1,4 +1,4 @@
-"""The service against the fake Hub: refs/pr/N files with LFS sha256, one comment edited in place."""
+"""The service against the fake Hub: refs/pr/N files with LFS sha256, one comment edited."""
 
 from __future__ import annotations
 
