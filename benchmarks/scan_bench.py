@@ -320,22 +320,33 @@ def report(
             )
     has_rb = any(t.name == "reviewbot" for t in tools)
     head = "| class (files) | " + " | ".join(t.name for t in tools)
-    say(head + (" | reviewbot ÷ fastest peer |" if has_rb and peers else " |"))
-    say("|---" * (len(tools) + 1 + (1 if has_rb and peers else 0)) + "|")
+    ratio_cols = " | reviewbot ÷ fastest peer | reviewbot ÷ fastest right peer |"
+    say(head + (ratio_cols if has_rb and peers else " |"))
+    say("|---" * (len(tools) + 1 + (2 if has_rb and peers else 0)) + "|")
     for c in classes:
         n = sum(1 for s in samples if s.cls == c)
         row = [fmt_s(*medians[(t.name, c)]) for t in tools]
         extra = ""
         if has_rb and peers:
             rb = medians[("reviewbot", c)][0]
-            peer_times = [
-                medians[(t.name, c)][0] for t in peers if medians[(t.name, c)][0] is not None
+            in_class = [x for x in samples if x.cls == c]
+            right = [
+                t
+                for t in peers
+                if all(symbol(x, results[(t.name, x.rel)]) == "✓" for x in in_class)
             ]
-            fastest = min((x for x in peer_times if x is not None), default=None)
-            extra = f" | {rb / fastest:.2f}×" if rb and fastest else " | –"
+            cells = []
+            for group in (peers, right):
+                times = [medians[(t.name, c)][0] for t in group]
+                fastest = min((x for x in times if x is not None), default=None)
+                cells.append(f"{rb / fastest:.2f}×" if rb and fastest else "–")
+            extra = " | " + " | ".join(cells)
         say(f"| {c} ({n}) | " + " | ".join(row) + extra + " |")
     say("")
-    say("Median whole-process seconds per file (all runs of every file in the class).")
+    say(
+        "Median whole-process seconds per file (all runs of every file in the class). "
+        "A right peer gave the right verdict on every file of the class; error exits are fast."
+    )
     say("")
     if has_rb:
         rb = {s.rel: results[("reviewbot", s.rel)] for s in samples}
@@ -395,6 +406,9 @@ def main() -> int:
     ap.add_argument("--only", action="append", help="run only this tool (repeatable)")
     ap.add_argument("--reps", type=int, default=None, help="repetitions (default 3, quick 1)")
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds per scan")
+    ap.add_argument(
+        "--report", action="store_true", help="print the tables again from the last full run"
+    )
     args = ap.parse_args()
     reps = args.reps or (1 if args.quick else 3)
     only = {o.strip() for item in args.only or [] for o in item.split(",")} or None
@@ -410,15 +424,46 @@ def main() -> int:
     samples = build(CORPUS, args.quick, seven_py)
     tools = make_tools(versions, only)
     print(f"{len(samples)} files x {len(tools)} tools x {reps} reps", file=sys.stderr)
+    saved = WORK / "results.json"
+    if args.report and saved.exists():
+        raw_in = json.loads(saved.read_text())
+        versions = raw_in.pop("__versions__", versions)
+        reps = raw_in.pop("__reps__", reps)
+        results = {}
+        for key, val in raw_in.items():
+            tool_name, rel = key.split("::", 1)
+            results[(tool_name, rel)] = Outcome(
+                val["times"],
+                val["rc"],
+                val["flagged"],
+                val.get("timed_out", False),
+                val["detail"],
+                val.get("rules", []),
+            )
+        names = {t for t, _ in results}
+        tools = [t for t in make_tools(versions, None) if t.name in names]
+        print(report(tools, samples, results, versions, reps))
+        return 0
     results = run_all(tools, samples, reps, args.timeout)
     text = report(tools, samples, results, versions, reps)
     print(text)
     (WORK / ("results-quick.md" if args.quick else "results.md")).write_text(text + "\n")
     raw = {
-        f"{tool}::{rel}": {"times": r.times, "rc": r.rc, "flagged": r.flagged, "detail": r.detail}
+        f"{tool}::{rel}": {
+            "times": r.times,
+            "rc": r.rc,
+            "flagged": r.flagged,
+            "timed_out": r.timed_out,
+            "detail": r.detail,
+            "rules": r.rules,
+        }
         for (tool, rel), r in results.items()
     }
-    (WORK / "results.json").write_text(json.dumps(raw, indent=1, ensure_ascii=False))
+    if not args.quick and only is None:
+        raw["__versions__"] = versions
+        raw["__reps__"] = reps
+    name = "results.json" if not args.quick and only is None else "results-partial.json"
+    (WORK / name).write_text(json.dumps(raw, indent=1, ensure_ascii=False))
     return 0
 
 
