@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from checks.report import Report
+    from reviewbot.review import HubAccess
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 PROGRESS_THRESHOLD = 8  # files; fewer finish before a bar would be worth drawing
@@ -64,9 +66,23 @@ def _parser() -> argparse.ArgumentParser:
         "review", help="run every check on a local model folder as a contribution"
     )
     review.add_argument("folder", type=Path, metavar="DIR")
-    review.add_argument("--base", type=Path, metavar="DIR", help="the base model's folder")
+    review.add_argument(
+        "--base",
+        metavar="BASE",
+        help="the base model: a local folder, or a Hub id (ORG/NAME[@REVISION]) to download",
+    )
     review.add_argument("--format", choices=("markdown", "json"), default="markdown")
     review.add_argument("--hash", action="store_true", help="fill in each file's sha256")
+    review.add_argument(
+        "--model-evals",
+        action="store_true",
+        help="also run tier-2 evals (torch in a sandbox; needs reviewbot[evals])",
+    )
+    review.add_argument(
+        "--offline",
+        action="store_true",
+        help="never contact the Hub (base models' cards are then not fetched)",
+    )
     review.set_defaults(func=_cmd_review)
 
     demo = sub.add_parser("demo", help="build a sample contribution and print its verdict comment")
@@ -108,13 +124,45 @@ def _cmd_scan(args: argparse.Namespace) -> int:
 def _cmd_review(args: argparse.Namespace) -> int:
     if not args.folder.is_dir():
         raise UsageError(f"not a folder: {args.folder}")
-    if args.base is not None and not args.base.is_dir():
-        raise UsageError(f"--base is not a folder: {args.base}")
-    from reviewbot.review import review_folder
+    from reviewbot.review import HubAccess, review_folder
 
-    report = review_folder(args.folder, base=args.base, compute_sha256=args.hash)
+    hub = (
+        None
+        if args.offline
+        else HubAccess(os.environ.get("HF_ENDPOINT"), os.environ.get("HF_TOKEN"))
+    )
+    base, base_id = _resolve_base(args.base, hub)
+    report = review_folder(
+        args.folder,
+        base=base,
+        base_id=base_id,
+        hub=hub,
+        compute_sha256=args.hash,
+        model_evals=args.model_evals,
+    )
     _emit(report, args.format)
     return _exit_code(report)
+
+
+def _resolve_base(spec: str | None, hub: HubAccess | None) -> tuple[Path | None, str | None]:
+    """A local folder as is; anything else names a Hub model, downloaded (weights as safetensors,
+    config, tokenizer, card) into the Hub cache."""
+    if spec is None:
+        return None, None
+    if Path(spec).is_dir():
+        return Path(spec), None
+    repo_id, _, revision = spec.partition("@")
+    if hub is None or repo_id.count("/") != 1 or Path(spec).exists():
+        raise UsageError(f"--base is neither a folder nor a Hub model id: {spec}")
+    from reviewbot.base_model import download_base
+
+    try:
+        folder = download_base(
+            repo_id, revision=revision or None, endpoint=hub.endpoint, token=hub.token
+        )
+    except Exception as exc:  # any Hub or network failure: a clear error, not a traceback
+        raise UsageError(f"cannot download the base model {repo_id}: {exc}") from None
+    return folder, repo_id
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -126,7 +174,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         f"Built a sample contribution in {folder}/ — its verdict, as it would be posted:\n",
         file=sys.stderr,
     )
-    _emit(review_folder(folder), args.format)
+    _emit(review_folder(folder, hub=None), args.format)
     return EXIT_OK  # the sample is meant to fail; the demo itself succeeded
 
 

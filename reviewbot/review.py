@@ -2,31 +2,72 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from checks.base import Check, Contribution, ProgressCallback
+from checks.findings import Finding
+from checks.licence.card import base_model_ids
 from checks.policy import Policy
+from checks.policy_file import load_policy
 from checks.registry import default_checks
-from checks.report import Report
+from checks.report import CheckSummary, Report
 from checks.runner import run_checks
 from reviewbot.files import contribution_files
+
+
+@dataclass(frozen=True)
+class HubAccess:
+    """Where base models' cards come from; None endpoint means huggingface_hub's default."""
+
+    endpoint: str | None = None
+    token: str | None = None
 
 
 def review_folder(
     root: Path,
     *,
     base: Path | None = None,
+    base_id: str | None = None,
+    model_id: str | None = None,
     policy: Policy | None = None,
+    hub: HubAccess | None = None,
     compute_sha256: bool = False,
+    known_sha256: Mapping[str, str] | None = None,
+    model_evals: bool = False,
     checks: Sequence[Check] | None = None,
     progress: ProgressCallback | None = None,
 ) -> Report:
+    """Run every check on ``root``. With ``hub`` set, the cards of the base models the
+    contribution's card declares are fetched for the licence check (a failure is a note)."""
+    policy_findings: list[Finding] = []
+    if policy is None:
+        policy, policy_findings = load_policy(root)
+    cards: dict[str, str] = {}
+    hub_notes: list[str] = []
+    if hub is not None:
+        ids = [i for i in base_model_ids(root) if base is None or i != base_id]
+        if ids:
+            from reviewbot.base_model import fetch_base_cards
+
+            cards, hub_notes = fetch_base_cards(ids, endpoint=hub.endpoint, token=hub.token)
+    if base is not None and base_id is not None and (base / "README.md").is_file():
+        cards.setdefault(base_id, (base / "README.md").read_text("utf-8", errors="replace"))
     contribution = Contribution(
         root=root,
         files=contribution_files(root),
         base=base,
-        policy=policy or Policy(),
+        policy=policy,
+        known_sha256=dict(known_sha256 or {}),
         compute_sha256=compute_sha256,
+        base_cards=cards,
+        model_id=model_id,
+        base_id=base_id,
+        run_model_evals=model_evals,
     )
-    return run_checks(contribution, checks if checks is not None else default_checks(), progress)
+    report = run_checks(contribution, checks if checks is not None else default_checks(), progress)
+    report.findings.extend(policy_findings)
+    if hub_notes:
+        report.checks.append(CheckSummary("hub", "base models from the Hub", hub_notes))
+    return report
