@@ -25,20 +25,30 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from checks.findings import Finding, Severity
-from checks.report import Report
+from checks.policy import Policy
+from checks.policy_file import POLICY_FILE, load_policy
+from checks.report import CheckSummary, Report
 from reviewbot import logs, metrics
 from reviewbot.errors import PermanentError
 from reviewbot.models import ContributionRef, Kind, Platform
 from reviewbot.platforms.base import Annotation, AnnotationLevel, Publication
 from reviewbot.render.escape import md
 from reviewbot.render.markdown import MARKER, render_markdown
-from reviewbot.review import review_folder
+from reviewbot.review import HubAccess, review_folder
 
 if TYPE_CHECKING:
     from reviewbot.config import Settings
     from reviewbot.platforms.base import FileListing, PlatformClient
 
 log = logging.getLogger(__name__)
+
+# Files the checks read that a contribution seldom changes (card, licence texts, REUSE.toml,
+# ignore rules, configs): top-level names, shell patterns matched in any case.
+CONTEXT_FILES = (
+    "README.md", "LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "LICENCE.md", "LICENCE.txt",
+    "COPYING", "NOTICE*", "REUSE.toml", ".gitignore", "config.json", "tokenizer_config.json",
+)  # fmt: skip
+CONTEXT_MAX_BYTES = 1 << 20  # a card or licence text is kilobytes; more is not context
 
 Reason = Literal["review", "recheck"]
 Status = Literal["posted", "unchanged", "superseded", "skipped", "refused", "error"]
@@ -194,15 +204,29 @@ def _fetch_and_review(
 ) -> tuple[Report, FileListing]:
     listing = client.list_changed_files(ref, head)
     wanted = [f for f in listing.files if f.status != "removed"]
+    notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
+        policy, policy_findings = _base_policy(ref, client, Path(tmp) / "base", notes)
         # the contribution's files keep their repository paths inside this folder
         workdir = Path(tmp) / "contribution"
         workdir.mkdir()
-        known = client.download(ref, head, wanted, workdir)
-        report = review_folder(workdir)
-    for file in report.files:
-        if file.sha256 is None and file.path in known:
-            file.sha256 = known[file.path]
+        known = dict(client.download(ref, head, wanted, workdir))
+        # Unchanged context files at the head too: the card, licence texts and ignore rules say
+        # what the changed files are under, and the review is of the repository as merged.
+        context = client.fetch_paths(ref, head, CONTEXT_FILES, workdir, max_bytes=CONTEXT_MAX_BYTES)
+        known.update(context.sha256)
+        if context.paths:
+            notes.append(f"unchanged files read at the head: {', '.join(context.paths)}")
+        notes.extend(f"{path}: not fetched, {why}" for path, why in context.skipped.items())
+        report = review_folder(
+            workdir,
+            policy=policy,
+            known_sha256=known,
+            model_id=ref.repo if ref.platform is Platform.HF else None,
+            hub=HubAccess(),
+        )
+    report.findings.extend(policy_findings)
+    report.checks.append(CheckSummary("context", "repository context", notes))
     if listing.truncated:
         shown = len(listing.files)
         report.findings.append(
@@ -219,6 +243,30 @@ def _fetch_and_review(
             )
         )
     return report, listing
+
+
+def _base_policy(
+    ref: ContributionRef, client: PlatformClient, folder: Path, notes: list[str]
+) -> tuple[Policy, list[Finding]]:
+    """The policy file as on the branch the contribution merges into, never the contribution's.
+
+    A contributor who could relax the policy in their own pull request could wave their own
+    findings through; the licence check flags such an edit (``policy-changed``) for a human.
+    """
+    base = client.base_revision(ref)
+    if base is None:
+        notes.append(f"no target branch: the default policy applies, not any {POLICY_FILE}")
+        return Policy(), []
+    folder.mkdir()
+    fetched = client.fetch_paths(ref, base, [POLICY_FILE], folder, max_bytes=CONTEXT_MAX_BYTES)
+    for path, why in fetched.skipped.items():
+        notes.append(f"{path} on the target branch: not read, {why}; the default policy applies")
+    if not fetched.paths:
+        if not fetched.skipped:
+            notes.append(f"no {POLICY_FILE} on the target branch: the default policy applies")
+        return Policy(), []
+    notes.append(f"policy: {POLICY_FILE} from the target branch ({base[:40]})")
+    return load_policy(folder)
 
 
 def subject_of(ref: ContributionRef) -> str:

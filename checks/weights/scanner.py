@@ -91,7 +91,8 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         archives.scan_7z(source, ctx)
     elif fmt in ("gzip", "bzip2", "xz", "zlib", "lz4"):
         archives.scan_compressed(source, ctx, fmt)
-    elif fmt == "safetensors":
+    elif fmt == "safetensors" or (fmt == "unknown" and suffix_of(name) == ".safetensors"):
+        # A .safetensors file whose header does not even sniff is a broken one: say what breaks.
         safetensors_header.scan_safetensors(source, ctx)
     elif fmt == "numpy":
         numpy_files.scan_npy(source, ctx)

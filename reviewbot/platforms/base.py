@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
@@ -30,6 +32,15 @@ class FileListing:
     # The platform stopped listing before the end (GitHub lists at most 3,000 files).
     truncated: bool = False
     total: int | None = None
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What ``fetch_paths`` wrote: repository paths, LFS-vouched sha256s, and what it left out."""
+
+    paths: list[str] = field(default_factory=list)
+    sha256: dict[str, str] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # path -> why it was not fetched
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,25 @@ class PlatformClient(Protocol):
         """
         ...
 
+    def base_revision(self, ref: ContributionRef) -> str | None:
+        """The revision the contribution would merge into (its policy applies), or None."""
+        ...
+
+    def fetch_paths(
+        self,
+        ref: ContributionRef,
+        revision: str,
+        names: Sequence[str],
+        workdir: Path,
+        *,
+        max_bytes: int,
+    ) -> Fetched:
+        """Fetch the top-level files at ``revision`` whose names match ``names`` (see
+        ``matches_name``) into ``workdir``; absent ones are simply not fetched, files already in
+        ``workdir`` are kept, and files over ``max_bytes`` are skipped and named in the result.
+        """
+        ...
+
     def find_verdict(self, ref: ContributionRef) -> str | None:
         """The body of the bot's sticky comment, if it has posted one."""
         ...
@@ -109,3 +139,12 @@ def safe_destination(workdir: Path, repo_path: str) -> Path:
     if root not in dest.resolve().parents:
         raise PermanentError(f"refusing a path outside the work dir: {repo_path!r}")
     return dest
+
+
+def matches_name(name: str, patterns: Sequence[str]) -> bool:
+    """Whether a top-level file name matches one of ``patterns`` (shell-style, any case).
+
+    Any case because a licence check reads ``License.txt`` as readily as ``LICENSE.txt``.
+    """
+    folded = name.casefold()
+    return "/" not in name and any(fnmatchcase(folded, p.casefold()) for p in patterns)

@@ -6,7 +6,7 @@ import hashlib
 import logging
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -39,8 +39,10 @@ from reviewbot.models import ContributionRef
 from reviewbot.platforms.base import (
     RECHECK_PERMISSIONS,
     ChangedFile,
+    Fetched,
     FileListing,
     Publication,
+    matches_name,
     safe_destination,
 )
 from reviewbot.render.markdown import MARKER
@@ -116,7 +118,10 @@ class GitHubPlatform:
         max_rate_limit_wait: float | None = None,
         http_retries: int = 2,
         timeout: int = 30,
+        paced: bool = True,
     ) -> None:
+        """``paced=False`` drops PyGithub's pauses between requests (0.25 s, 1 s per write),
+        which spare GitHub's secondary rate limits but only slow down a loopback fake."""
         self.app_id = int(app_id)
         self._private_key = private_key
         self.api_url = api_url.rstrip("/")
@@ -125,6 +130,9 @@ class GitHubPlatform:
         )
         self.http_retries = http_retries
         self.timeout = timeout
+        self._pace: dict[str, Any] = (
+            {} if paced else {"seconds_between_requests": None, "seconds_between_writes": None}
+        )
         self._clients: dict[int, tuple[Github, str]] = {}
 
     # -- auth -------------------------------------------------------------------------------
@@ -150,6 +158,7 @@ class GitHubPlatform:
             base_url=self.api_url,
             retry=self._retry(),
             timeout=self.timeout,
+            **self._pace,
         )
 
     def installation_token(self, installation_id: int) -> str:
@@ -181,6 +190,7 @@ class GitHubPlatform:
             retry=self._retry(),
             timeout=self.timeout,
             per_page=100,
+            **self._pace,
             lazy=True,  # build objects from ids without a GET each; fields load on first use
         )
         self._clients[installation] = (client, token)
@@ -221,23 +231,83 @@ class GitHubPlatform:
                 files.append(_changed_file(item.filename, item.status, item.patch))
         return FileListing(files=files, truncated=total > len(files), total=total)
 
+    def base_revision(self, ref: ContributionRef) -> str | None:
+        pull = self._pull(ref)
+        with _github_errors():
+            return str(pull.base.sha)
+
     def download(
         self, ref: ContributionRef, head_sha: str, files: list[ChangedFile], workdir: Path
     ) -> dict[str, str]:
+        paths = [f.path for f in files if f.status != "removed"]
+        return self._fetch(ref, head_sha, paths, workdir).sha256
+
+    def fetch_paths(
+        self,
+        ref: ContributionRef,
+        revision: str,
+        names: Sequence[str],
+        workdir: Path,
+        *,
+        max_bytes: int,
+    ) -> Fetched:
+        repo = self._repo(ref)
+        with _github_errors():
+            try:
+                # one listing of the top level instead of one request per name that may not exist
+                listing = repo.get_contents("", ref=revision)
+            except GithubException as exc:
+                if exc.status == 404:  # an empty repository, or no such revision
+                    return Fetched()
+                raise
+            entries = listing if isinstance(listing, list) else [listing]
+            wanted = {
+                str(e.path): int(e.size)
+                for e in entries
+                if e.type == "file" and matches_name(str(e.name), names)
+            }
+        skipped = {
+            path: f"larger than {max_bytes:,} bytes"
+            for path, size in wanted.items()
+            if size > max_bytes
+        }
+        paths = [
+            p
+            for p in sorted(wanted)
+            if p not in skipped and not safe_destination(workdir, p).exists()
+        ]
+        fetched = self._fetch(ref, revision, paths, workdir, max_bytes=max_bytes)
+        return Fetched(fetched.paths, fetched.sha256, {**skipped, **fetched.skipped})
+
+    def _fetch(
+        self,
+        ref: ContributionRef,
+        revision: str,
+        paths: list[str],
+        workdir: Path,
+        *,
+        max_bytes: int | None = None,
+    ) -> Fetched:
+        """Contents at ``revision`` into ``workdir``, LFS pointers swapped for their objects.
+
+        With ``max_bytes``, an LFS object larger than that is not fetched: its pointer is
+        removed and the path is named in ``skipped``.
+        """
+        if not paths:
+            return Fetched()
         _, token = self._client(ref)
         with _github_errors():
             html_url = str(self._repo(ref).html_url)
         session = requests.Session()
         session.headers["User-Agent"] = "reviewbot"
         pointers: dict[str, tuple[str, int]] = {}
+        skipped: dict[str, str] = {}
         try:
-            for file in files:
-                if file.status == "removed":
-                    continue
-                dest = safe_destination(workdir, file.path)
+            for path in paths:
+                dest = safe_destination(workdir, path)
                 url = (
-                    f"{self.api_url}/repos/{ref.repo}/contents/{quote(file.path, safe='/')}"
-                    f"?ref={quote(head_sha, safe='')}"
+                    f"{self.api_url}/repos/{ref.repo}/contents/{quote(path, safe='/')}"
+                    f"?ref={quote(revision, safe='')}"
                 )
                 headers = {
                     "Authorization": f"token {token}",
@@ -245,13 +315,22 @@ class GitHubPlatform:
                 }
                 _stream(session, "GET", url, dest, headers=headers, timeout=self.timeout)
                 pointer = _read_pointer(dest)
-                if pointer is not None:
-                    pointers[file.path] = pointer
+                if pointer is None:
+                    continue
+                if max_bytes is not None and pointer[1] > max_bytes:
+                    dest.unlink()  # a pointer is not the file: review nothing rather than it
+                    skipped[path] = f"larger than {max_bytes:,} bytes (Git LFS)"
+                else:
+                    pointers[path] = pointer
             if pointers:
                 self._fetch_lfs(session, html_url, token, pointers, workdir)
         finally:
             session.close()
-        return {path: oid for path, (oid, _size) in pointers.items()}
+        return Fetched(
+            paths=[p for p in paths if p not in skipped],
+            sha256={path: oid for path, (oid, _size) in pointers.items()},
+            skipped=skipped,
+        )
 
     def _fetch_lfs(
         self,

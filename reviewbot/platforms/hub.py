@@ -6,13 +6,18 @@ import hashlib
 import logging
 import shutil
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import HfApi, hf_hub_download
-from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    RevisionNotFoundError,
+)
 from huggingface_hub.hf_api import RepoFile
 
 from reviewbot.errors import (
@@ -23,7 +28,14 @@ from reviewbot.errors import (
     parse_retry_after,
 )
 from reviewbot.models import ContributionRef, Kind
-from reviewbot.platforms.base import ChangedFile, FileListing, Publication, safe_destination
+from reviewbot.platforms.base import (
+    ChangedFile,
+    Fetched,
+    FileListing,
+    Publication,
+    matches_name,
+    safe_destination,
+)
 from reviewbot.render.markdown import MARKER
 
 log = logging.getLogger(__name__)
@@ -144,10 +156,62 @@ class HubPlatform:
             )
         return FileListing(files=files, total=len(files))
 
+    def base_revision(self, ref: ContributionRef) -> str | None:
+        """The pull request's target branch; a new model merges into nothing, so None."""
+        if ref.kind is Kind.NEW_MODEL:
+            return None
+        with _hub_errors():
+            target = self.api.get_discussion_details(ref.repo, ref.number).target_branch
+        return target or "main"
+
     def download(
         self, ref: ContributionRef, head_sha: str, files: list[ChangedFile], workdir: Path
     ) -> dict[str, str]:
+        # the exact commit reviewed, not the moving refs/pr/N
+        return self._fetch(ref, head_sha, files, workdir)
+
+    def fetch_paths(
+        self,
+        ref: ContributionRef,
+        revision: str,
+        names: Sequence[str],
+        workdir: Path,
+        *,
+        max_bytes: int,
+    ) -> Fetched:
+        with _hub_errors():
+            try:
+                # the top level only: one listing instead of one request per name
+                entries = [
+                    e
+                    for e in self.api.list_repo_tree(ref.repo, revision=revision)
+                    if isinstance(e, RepoFile) and matches_name(e.path, names)
+                ]
+            except (RevisionNotFoundError, EntryNotFoundError):
+                return Fetched()
+        wanted: list[ChangedFile] = []
+        skipped: dict[str, str] = {}
+        for entry in sorted(entries, key=lambda e: e.path):
+            if int(entry.size) > max_bytes:
+                skipped[entry.path] = f"larger than {max_bytes:,} bytes"
+            elif not safe_destination(workdir, entry.path).exists():
+                lfs = getattr(entry, "lfs", None)
+                wanted.append(
+                    ChangedFile(
+                        entry.path,
+                        size=int(entry.size),
+                        lfs_sha256=str(lfs.sha256) if lfs is not None else None,
+                    )
+                )
+        known = self._fetch(ref, revision, wanted, workdir)
+        return Fetched([f.path for f in wanted], known, skipped)
+
+    def _fetch(
+        self, ref: ContributionRef, revision: str, files: list[ChangedFile], workdir: Path
+    ) -> dict[str, str]:
         known: dict[str, str] = {}
+        if not files:
+            return known
         # huggingface_hub keeps metadata beside what it downloads: keep that out of the
         # reviewed folder by downloading into a private cache and moving each file over.
         with tempfile.TemporaryDirectory(dir=workdir.parent, prefix="hf-cache-") as cache:
@@ -157,7 +221,7 @@ class HubPlatform:
                     cached = hf_hub_download(
                         ref.repo,
                         file.path,
-                        revision=head_sha,  # the exact commit reviewed, not the moving ref
+                        revision=revision,  # the caller's pin: the head is a commit sha
                         cache_dir=cache,
                         endpoint=self.endpoint,
                         token=self._token,

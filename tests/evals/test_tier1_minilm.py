@@ -11,6 +11,7 @@ from safetensors.numpy import load_file, save_file
 from checks.base import CheckResult
 from checks.evals.check import QuickEvalCheck
 from checks.findings import Severity, Verdict
+from reviewbot.review import review_folder
 from tests.evals.builders import contribution
 from tests.evals.conftest import EMBEDDING, QUERY3
 
@@ -96,10 +97,15 @@ def test_pickle_only_is_not_evaluated(tmp_path: Path) -> None:
     assert result.notes == ["tier 1 skipped: no safetensors (pickle weights only)"]
 
 
-def test_unreadable_file_is_a_finding(tmp_path: Path) -> None:
+def test_unreadable_file_is_a_gap_the_weight_scan_fails(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"\xff" * 8 + b"{}")
     result = run(tmp_path, None)
-    assert rules(result) == {"evals-unreadable"}
+    # The evals only say what they could not read; failing the file is the weight scan's job.
+    assert [(f.rule, f.severity) for f in result.findings] == [("evals-unreadable", Severity.INFO)]
+    assert result.notes == ["tier 1 skipped: no readable safetensors file"]
+    report = review_folder(tmp_path, hub=None)
+    assert report.verdict is Verdict.FAIL
+    assert "safetensors-invalid" in {f.rule for f in report.findings if f.check == "weights"}
 
 
 def _shard(src: Path, dest: Path, *, misfile: str | None = None) -> None:

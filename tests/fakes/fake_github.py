@@ -4,9 +4,11 @@ Responses are built from real recorded GitHub responses in ``../shared/fixtures/
 every ``api.github.com`` / ``github.com`` URL rewritten to the fake's own address: PyGithub refuses
 to follow a URL on another host. Routes: installation tokens (JWT checked against the App's
 public key), repository installation, repos, pulls, pull files (paginated with ``Link``), contents
-(raw) at a commit, collaborator permission, users by id, issue comments list/create/edit, check
-runs list/create/update (at most 50 annotations per request, as GitHub), issue labels, the LFS
-batch endpoint and its object downloads. Every request is recorded; ``fail`` injects errors.
+(raw) at a commit and folder listings, collaborator permission, users by id, issue comments
+list/create/edit, check runs list/create/update (at most 50 annotations per request, as GitHub),
+issue labels, the LFS batch endpoint and its object downloads. ``add_repo(files=...)`` seeds the
+base branch: a pull request's head starts from it and its ``base.sha`` names it. Every request is
+recorded; ``fail`` injects errors.
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ class Repo:
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     labels: dict[int, list[str]] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)
+    base_sha: str = ""  # the base branch's commit that pull requests are opened against
 
 
 class FakeGitHub:
@@ -146,12 +149,35 @@ class FakeGitHub:
         *,
         installation_id: int = 4242,
         permissions: Mapping[str, str] | None = None,
+        files: Mapping[str, bytes] | None = None,
+        lfs: frozenset[str] = frozenset(),
     ) -> Repo:
+        """A repository whose base branch holds ``files`` (paths in ``lfs`` stored in LFS)."""
         repo = Repo(
             full_name, self._next_id(), installation_id, permissions=dict(permissions or {})
         )
+        blobs = {path: self._store(path, data, lfs) for path, data in (files or {}).items()}
+        repo.base_sha = self._commit_sha(blobs)
+        repo.blobs[repo.base_sha] = blobs
         self.repos[full_name] = repo
         return repo
+
+    def _store(self, path: str, data: bytes, lfs: frozenset[str]) -> bytes:
+        """The blob as committed: LFS paths keep their object aside and commit a pointer."""
+        if path not in lfs:
+            return data
+        self.lfs_objects[hashlib.sha256(data).hexdigest()] = data
+        return lfs_pointer(data)
+
+    @staticmethod
+    def _commit_sha(blobs: Mapping[str, bytes]) -> str:
+        return hashlib.sha1(
+            json.dumps(
+                sorted((p, hashlib.sha256(b).hexdigest()) for p, b in blobs.items())
+            ).encode()
+            + secrets.token_bytes(8),
+            usedforsecurity=False,
+        ).hexdigest()
 
     def open_pull(
         self,
@@ -163,7 +189,8 @@ class FakeGitHub:
     ) -> str:
         """Open a pull request whose head adds ``files``; paths in ``lfs`` are stored in LFS."""
         repo = self.repos[full_name]
-        pull = Pull(number, "", {}, {})
+        # the head starts as the base branch: unchanged files are there, but not listed
+        pull = Pull(number, "", dict(repo.blobs.get(repo.base_sha, {})), {})
         repo.pulls[number] = pull
         return self.push(full_name, number, files, lfs=lfs)
 
@@ -182,21 +209,12 @@ class FakeGitHub:
             pull = repo.pulls[number]
             blobs = dict(pull.files)
             for path, data in files.items():
-                if path in lfs:
-                    self.lfs_objects[hashlib.sha256(data).hexdigest()] = data
-                    data = lfs_pointer(data)
                 pull.status[path] = "modified" if path in blobs else "added"
-                blobs[path] = data
+                blobs[path] = self._store(path, data, lfs)
             for path in removed:
                 blobs.pop(path, None)
                 pull.status[path] = "removed"
-            sha = hashlib.sha1(
-                json.dumps(
-                    sorted((p, hashlib.sha256(b).hexdigest()) for p, b in blobs.items())
-                ).encode()
-                + secrets.token_bytes(8),
-                usedforsecurity=False,
-            ).hexdigest()
+            sha = self._commit_sha(blobs)
             pull.files, pull.head_sha = blobs, sha
             repo.blobs[sha] = blobs
             return sha
@@ -465,6 +483,7 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 changed_files=total,
             )
             data["head"]["sha"] = pull.head_sha
+            data["base"]["sha"] = repo.base_sha
             data["head"]["repo"] = self._repo_json(repo)
             data["base"]["repo"] = self._repo_json(repo)
             return data
@@ -507,7 +526,10 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
 
         def _contents(self, repo: Repo, path: str, rec: Recorded) -> None:
             ref = rec.query.get("ref", [""])[0]
-            blob = repo.blobs[ref][path]
+            blobs = repo.blobs[ref]
+            if path not in blobs:
+                return self._listing(repo, ref, blobs, path, rec)
+            blob = blobs[path]
             if "raw" in self.headers.get("Accept", ""):
                 return self._bytes(blob, record=rec)
             body = {
@@ -521,6 +543,33 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 "url": f"{gh.base_url}/repos/{repo.full_name}/contents/{quote(path)}?ref={ref}",
             }
             self._json(200, body, record=rec)
+
+        def _listing(
+            self, repo: Repo, ref: str, blobs: Mapping[str, bytes], folder: str, rec: Recorded
+        ) -> None:
+            """A directory's entries, as GitHub answers a contents request for a folder."""
+            prefix = f"{folder}/" if folder else ""
+            entries: dict[str, dict[str, Any]] = {}
+            for path, blob in sorted(blobs.items()):
+                if not path.startswith(prefix):
+                    continue
+                name, _, deeper = path[len(prefix) :].partition("/")
+                kind = "dir" if deeper else "file"
+                entries.setdefault(
+                    name,
+                    {
+                        "type": kind,
+                        "name": name,
+                        "path": prefix + name,
+                        "size": 0 if deeper else len(blob),
+                        "sha": hashlib.sha1(blob, usedforsecurity=False).hexdigest(),
+                        "url": f"{gh.base_url}/repos/{repo.full_name}/contents/"
+                        f"{quote(prefix + name)}?ref={ref}",
+                    },
+                )
+            if not entries:
+                raise KeyError(folder)  # no such file or folder: 404
+            self._json(200, list(entries.values()), record=rec)
 
         def _user(self, login: str, uid: int | None = None) -> dict[str, Any]:
             user: dict[str, Any] = copy.deepcopy(gh._template("comment")["user"])
