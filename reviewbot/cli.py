@@ -99,7 +99,7 @@ def _parser() -> argparse.ArgumentParser:
 def _cmd_scan(args: argparse.Namespace) -> int:
     from checks.base import FileFacts
     from checks.report import CheckSummary, build_report
-    from checks.weights.imports import ImportPolicy
+    from checks.weights.context import DeferredPolicy
     from reviewbot.files import expand_paths
 
     missing = [str(p) for p in args.paths if not p.exists()]
@@ -108,7 +108,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from checks.weights.scanner import scan_path
 
     files = expand_paths(args.paths)
-    policy = ImportPolicy.default()
+    policy = DeferredPolicy()
     findings, facts = [], []
     with _progress(len(files), enabled=not args.no_progress) as advance:
         for file, display in files:

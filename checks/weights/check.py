@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checks.base import CheckResult, Contribution, FileFacts, ProgressCallback
-from checks.weights.imports import ImportPolicy
+from checks.weights.context import DeferredPolicy
 from checks.weights.limits import Limits
 from checks.weights.scanner import scan_path
 
@@ -18,7 +18,7 @@ class WeightScanCheck:
     def run(
         self, contribution: Contribution, progress: ProgressCallback | None = None
     ) -> CheckResult:
-        policy = ImportPolicy.default(contribution.policy.extra_allowed_imports)
+        policy = DeferredPolicy(contribution.policy.extra_allowed_imports)
         result = CheckResult()
         for rel in contribution.files:
             scan = scan_path(

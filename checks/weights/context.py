@@ -34,6 +34,22 @@ class DecompressionBudget:
             raise LimitExceeded(f"archives decompress to more than {self.total} bytes in all")
 
 
+class DeferredPolicy:
+    """The import policy, loaded the first time a pickle asks (most files never do), so a
+    scan of safetensors or GGUF files never pays for reading the policy data."""
+
+    def __init__(self, extra_allowed: frozenset[str] = frozenset()) -> None:
+        self._extra = extra_allowed
+        self._policy: Any = None
+
+    def classify(self, module: str, name: str) -> Any:
+        if self._policy is None:
+            from checks.weights.imports import ImportPolicy
+
+            self._policy = ImportPolicy.default(self._extra)
+        return self._policy.classify(module, name)
+
+
 @dataclass
 class ScanContext:
     """Shared by every parser during one top-level file's scan.

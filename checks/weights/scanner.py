@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from checks.findings import Finding, Severity
-from checks.weights import archives, gguf, keras, numpy_files, pickle_walk, safetensors_header
-from checks.weights.chat_template import scan_tokenizer_config
 from checks.weights.context import LimitExceeded, ScanContext
-from checks.weights.imports import ImportPolicy
 from checks.weights.limits import Limits
 from checks.weights.sniff import CODE_CAPABLE, EXPECTED_BY_SUFFIX, sniff, suffix_of
 from checks.weights.source import ByteSource, LocalFile
+
+if TYPE_CHECKING:
+    from checks.weights.context import DeferredPolicy
+    from checks.weights.imports import ImportPolicy
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +34,7 @@ class FileScan:
 def scan_path(
     file: Path,
     display: str,
-    policy: ImportPolicy,
+    policy: ImportPolicy | DeferredPolicy,
     limits: Limits | None = None,
     *,
     want_sha256: bool = False,
@@ -81,26 +82,43 @@ def scan_source(source: ByteSource, ctx: ScanContext) -> str:
 
 
 def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
+    # Each parser is imported only when a file needs it: a scan pays for the formats it meets,
+    # and a one-file scan starts as fast as the lightest peer.
     if fmt == "pickle":
+        from checks.weights import pickle_walk
+
         pickle_walk.scan_pickle_source(source, ctx)
-    elif fmt == "zip":
-        return archives.scan_zip(source, ctx)
-    elif fmt == "tar":
-        archives.scan_tar(source, ctx)
-    elif fmt == "7z":
-        archives.scan_7z(source, ctx)
-    elif fmt in ("gzip", "bzip2", "xz", "zlib", "lz4"):
-        archives.scan_compressed(source, ctx, fmt)
+    elif fmt in ("zip", "tar", "7z", "gzip", "bzip2", "xz", "zlib", "lz4"):
+        from checks.weights import archives
+
+        if fmt == "zip":
+            return archives.scan_zip(source, ctx)
+        if fmt == "tar":
+            archives.scan_tar(source, ctx)
+        elif fmt == "7z":
+            archives.scan_7z(source, ctx)
+        else:
+            archives.scan_compressed(source, ctx, fmt)
     elif fmt == "safetensors" or (fmt == "unknown" and suffix_of(name) == ".safetensors"):
         # A .safetensors file whose header does not even sniff is a broken one: say what breaks.
+        from checks.weights import safetensors_header
+
         safetensors_header.scan_safetensors(source, ctx)
     elif fmt == "numpy":
+        from checks.weights import numpy_files
+
         numpy_files.scan_npy(source, ctx)
     elif fmt == "gguf":
+        from checks.weights import gguf
+
         gguf.scan_gguf(source, ctx)
     elif fmt == "hdf5":
+        from checks.weights import keras
+
         keras.scan_hdf5(source, ctx)
     elif fmt == "text" and Path(name).name == "tokenizer_config.json":
+        from checks.weights.chat_template import scan_tokenizer_config
+
         scan_tokenizer_config(source, ctx)
     return fmt
 
@@ -129,6 +147,8 @@ def _check_name(fmt: str, name: str, ctx: ScanContext) -> None:
 
 
 def _sha256(source: ByteSource) -> str:
+    import hashlib
+
     digest = hashlib.sha256()
     view = source.view()
     if view is not None:
