@@ -9,6 +9,17 @@ from pathlib import Path
 from typing import Protocol
 
 
+class SourceReadError(OSError):
+    """The bytes cannot be had (a remote file that is gone, a transfer that broke off)."""
+
+
+def note_read(source: ByteSource, n: int) -> None:
+    """Count ``n`` bytes a parser walked through ``view()`` (read_at counts its own)."""
+    note = getattr(source, "note_read", None)
+    if note is not None:
+        note(n)
+
+
 class ByteSource(Protocol):
     """Random access to a file's bytes. ``read_at`` returns fewer bytes only at the end."""
 
@@ -48,6 +59,9 @@ class LocalFile:
     def view(self) -> memoryview | None:
         return memoryview(self._map) if self._map is not None else memoryview(b"")
 
+    def note_read(self, n: int) -> None:
+        self.bytes_read += n
+
     def close(self) -> None:
         if self._map is not None:
             # A view may still be alive; the map then closes when the view goes.
@@ -82,3 +96,6 @@ class BytesSource:
 
     def view(self) -> memoryview | None:
         return self._data
+
+    def note_read(self, n: int) -> None:
+        self.bytes_read += n

@@ -417,6 +417,9 @@ class SliceSource:
         whole = self._parent.view()
         return None if whole is None else whole[self._offset : self._offset + self._size]
 
+    def note_read(self, n: int) -> None:
+        note_read(self._parent, n)
+
 
 class StreamSource:
     """A compressed member decoded lazily: parsers that read only a header decode only that.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from tests.service.conftest import APP_ID, CLEAN_CARD
 APACHE = (ROOT / "checks" / "licence" / "texts" / "apache-2.0.txt").read_bytes()
 # A pickle that imports a class of the repository's own: unknown to the scanner's allow-list.
 OWN_PICKLE = b"\x80\x02cmypkg.config\nTrainArgs\n)\x81."
+LFS = frozenset({"model.safetensors"})
 MISSING_RULES = {"licence-file-missing", "card-licence-missing"}
 _NUMBERS = iter(range(1, 10_000))
 
@@ -44,7 +46,7 @@ def weights(value: float = 1.0) -> bytes:
 
 def gh_repo(github: FakeGitHub, files: dict[str, bytes]) -> str:
     name = f"acme/context-{next(_NUMBERS)}"
-    github.add_repo(name, files=files, lfs=frozenset({"model.safetensors"}))
+    github.add_repo(name, files=files, lfs=LFS)
     return name
 
 
@@ -52,7 +54,7 @@ def gh_findings(
     github: FakeGitHub, platform: GitHubPlatform, repo: str, files: dict[str, bytes]
 ) -> list[Finding]:
     """Open a pull request changing ``files`` and review it as the service does, unposted."""
-    head = github.open_pull(repo, 1, files, lfs=frozenset({"model.safetensors"}))
+    head = github.open_pull(repo, 1, files, lfs=LFS)
     ref = ContributionRef(Platform.GITHUB, repo, 1, head_sha=head, installation_id=4242)
     report, _listing = _fetch_and_review(ref, platform, head)
     return report.findings
@@ -66,9 +68,7 @@ def test_unchanged_card_and_licence_are_read(github: FakeGitHub, gh: GitHubPlatf
     repo = gh_repo(
         github, {"README.md": CLEAN_CARD, "LICENSE": APACHE, "model.safetensors": weights()}
     )
-    head = github.open_pull(
-        repo, 1, {"model.safetensors": weights(2.0)}, lfs=frozenset({"model.safetensors"})
-    )
+    head = github.open_pull(repo, 1, {"model.safetensors": weights(2.0)}, lfs=LFS)
     # only the weight file is listed as changed; the card and licence come along unlisted
     ref = ContributionRef(Platform.GITHUB, repo, 1, head_sha=head, installation_id=4242)
     outcome = review_contribution(ref, platform=gh)
@@ -90,8 +90,13 @@ def test_without_context_files_they_are_reported_missing(
     github: FakeGitHub, gh: GitHubPlatform
 ) -> None:
     repo = gh_repo(github, {})
-    found = gh_findings(github, gh, repo, {"model.safetensors": weights()})
-    assert rules(found) >= MISSING_RULES
+    head = github.open_pull(repo, 1, {"model.safetensors": weights()}, lfs=LFS)
+    ref = ContributionRef(Platform.GITHUB, repo, 1, head_sha=head, installation_id=4242)
+    report, _listing = _fetch_and_review(ref, gh, head)
+    assert rules(report.findings) >= MISSING_RULES
+    # the LFS oid is the file's sha256: the report names it without hashing the file again
+    [weight] = [f for f in report.files if f.path == "model.safetensors"]
+    assert weight.sha256 == hashlib.sha256(weights()).hexdigest()
 
 
 def test_policy_in_the_pull_request_is_not_applied(github: FakeGitHub, gh: GitHubPlatform) -> None:

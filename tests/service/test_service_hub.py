@@ -49,9 +49,12 @@ def test_hostile_hub_pull_request_fails_and_rerun_edits(
     assert first.status == "posted" and first.verdict == "fail", body
     [comment] = hub.comments("org/model", number)
     assert comment["data"]["latest"]["raw"].startswith("<!-- reviewbot:verdict -->")
-    # Only the pull request's own file was fetched, at the exact commit, not main's unchanged ones.
-    fetched = [p for m, p in hub.requests if m == "GET" and "/resolve/" in p]
-    assert fetched == [f"/org/model/resolve/{first.head_sha}/pytorch_model.bin"]
+    # The pull request's own file plus the unchanged card read for context, at the exact commit;
+    # never main's unchanged weights.
+    fetched = sorted(p for m, p in hub.requests if m == "GET" and "/resolve/" in p)
+    assert fetched == [
+        f"/org/model/resolve/{first.head_sha}/{name}" for name in ("README.md", "pytorch_model.bin")
+    ]
 
     assert review_contribution(ref, platform=platform).status == "unchanged"
     sha2 = hub.push_pr("org/model", number, {"pytorch_model.bin": b"not a pickle any more\n"})
