@@ -42,6 +42,8 @@ class FileFacts:
     path: str
     format: str
     sha256: str | None = None
+    bytes_read: int = 0  # what the scan read (or, remote, transferred); small for big checkpoints
+    full_download: bool = False  # a remote server ignored ranges: the whole file came down
 
 
 @dataclass

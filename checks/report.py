@@ -15,6 +15,8 @@ class FileReport:
     format: str
     sha256: str | None
     verdict: Verdict
+    bytes_read: int = 0
+    full_download: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -22,6 +24,8 @@ class FileReport:
             "format": self.format,
             "sha256": self.sha256,
             "verdict": self.verdict.value,
+            "bytes_read": self.bytes_read,
+            "full_download": self.full_download,
         }
 
 
@@ -42,6 +46,10 @@ class Report:
     def verdict(self) -> Verdict:
         return Verdict.of(f.severity for f in self.findings)
 
+    @property
+    def bytes_read(self) -> int:
+        return sum(f.bytes_read for f in self.files)
+
     def sorted_findings(self) -> list[Finding]:
         """Worst first, then by path, so the reader meets what matters first."""
         return sorted(self.findings, key=lambda f: (-f.severity, f.path, f.rule, f.message))
@@ -51,6 +59,7 @@ class Report:
             "verdict": self.verdict.value,
             "findings": [f.to_dict() for f in self.sorted_findings()],
             "files": [f.to_dict() for f in self.files],
+            "bytes_read": self.bytes_read,
             "checks": [{"name": c.name, "title": c.title, "notes": c.notes} for c in self.checks],
         }
 
@@ -63,9 +72,17 @@ def build_report(
     for fact in facts:
         known = by_path.get(fact.path)
         if known is None or (known.format == "unknown" and fact.format != "unknown"):
+            if known is not None:
+                fact.sha256 = fact.sha256 or known.sha256
+                fact.bytes_read = max(fact.bytes_read, known.bytes_read)
+                fact.full_download = fact.full_download or known.full_download
             by_path[fact.path] = fact
-        elif fact.sha256 and not known.sha256:
+            continue
+        if fact.sha256 and not known.sha256:
             known.sha256 = fact.sha256
+        # Several checks may read the same file; the bytes it took are the most any one read.
+        known.bytes_read = max(known.bytes_read, fact.bytes_read)
+        known.full_download = known.full_download or fact.full_download
     severities: dict[str, list[Severity]] = {}
     for finding in findings:
         severities.setdefault(finding.path, []).append(finding.severity)
@@ -75,6 +92,8 @@ def build_report(
             format=fact.format,
             sha256=fact.sha256,
             verdict=Verdict.of(severities.get(fact.path, [])),
+            bytes_read=fact.bytes_read,
+            full_download=fact.full_download,
         )
         for fact in sorted(by_path.values(), key=lambda f: f.path)
     ]

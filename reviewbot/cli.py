@@ -54,7 +54,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     scan = sub.add_parser("scan", help="scan weight files and folders (recursively)")
-    scan.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    scan.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a file or folder, an http(s):// URL of one file, or hf://ORG/MODEL[@REVISION]",
+    )
     scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
     scan.add_argument(
         "--hash", action="store_true", help="fill in each file's sha256 (reads every byte)"
@@ -102,20 +107,51 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     from checks.weights.context import DeferredPolicy
     from reviewbot.files import expand_paths
 
-    missing = [str(p) for p in args.paths if not p.exists()]
+    # Remote inputs are told apart by prefix here, so a local scan never imports the HTTP stack.
+    remote = [p for p in args.paths if p.startswith(("http://", "https://", "hf://"))]
+    local = [Path(p) for p in args.paths if p not in remote]
+    missing = [str(p) for p in local if not p.exists()]
     if missing:
         raise UsageError(f"no such file or folder: {', '.join(missing)}")
-    from checks.weights.scanner import scan_path
+    if remote:
+        from reviewbot.remote import parse_hub_spec
 
-    files = expand_paths(args.paths)
+        for spec in remote:
+            if spec.startswith("hf://"):
+                try:
+                    parse_hub_spec(spec)
+                except ValueError as exc:
+                    raise UsageError(str(exc)) from None
+    from checks.weights.scanner import FileScan, scan_path
+
+    files = expand_paths(local)
     policy = DeferredPolicy()
-    findings, facts = [], []
+    scans: list[FileScan] = []
     with _progress(len(files), enabled=not args.no_progress) as advance:
         for file, display in files:
-            result = scan_path(file, display, policy, want_sha256=args.hash)
-            findings.extend(result.findings)
-            facts.append(FileFacts(path=display, format=result.format, sha256=result.sha256))
+            scans.append(scan_path(file, display, policy, want_sha256=args.hash))
             advance(display)
+    if remote:
+        from reviewbot.remote import scan_specs
+
+        scans += scan_specs(
+            remote,
+            policy,
+            endpoint=os.environ.get("HF_ENDPOINT") or None,
+            token=os.environ.get("HF_TOKEN") or None,
+            want_sha256=args.hash,
+        )
+    findings = [f for scan in scans for f in scan.findings]
+    facts = [
+        FileFacts(
+            path=scan.path,
+            format=scan.format,
+            sha256=scan.sha256,
+            bytes_read=scan.bytes_read,
+            full_download=scan.full_download,
+        )
+        for scan in scans
+    ]
     report = build_report(findings, facts, [CheckSummary("weights", "weight-file scan")])
     _emit(report, args.format)
     return _exit_code(report)

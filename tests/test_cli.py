@@ -45,9 +45,20 @@ def test_clean_file_passes_with_exit_0(clean_safetensors: Path) -> None:
     report = json.loads(run.stdout)
     assert report["verdict"] == "pass"
     assert report["findings"] == []
+    size = clean_safetensors.stat().st_size
     assert report["files"] == [
-        {"path": str(clean_safetensors), "format": "safetensors", "sha256": None, "verdict": "pass"}
+        {
+            "path": str(clean_safetensors),
+            "format": "safetensors",
+            "sha256": None,
+            "verdict": "pass",
+            "bytes_read": report["files"][0]["bytes_read"],
+            "full_download": False,
+        }
     ]
+    # The header is all a safetensors scan reads; the total is the sum over files.
+    assert 0 < report["files"][0]["bytes_read"] <= size
+    assert report["bytes_read"] == report["files"][0]["bytes_read"]
 
 
 def test_hash_is_filled_only_when_asked(clean_safetensors: Path) -> None:

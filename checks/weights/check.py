@@ -34,6 +34,7 @@ class WeightScanCheck:
                     path=rel,
                     format=scan.format,
                     sha256=contribution.known_sha256.get(rel, scan.sha256),
+                    bytes_read=scan.bytes_read,
                 )
             )
             if progress is not None:

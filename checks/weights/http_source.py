@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import re
-import shutil
 import tempfile
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
 
@@ -62,7 +62,11 @@ class HttpRangeSource:
         self._local: LocalFile | None = None
         self.requests = 0
         self.bytes_read = 0
-        self.fell_back = False
+
+    @property
+    def fell_back(self) -> bool:
+        """Whether the server ignored ``Range`` and the whole file was downloaded."""
+        return self._local is not None
 
     # -- ByteSource --------------------------------------------------------------------------
 
@@ -81,18 +85,18 @@ class HttpRangeSource:
             self.read_at(0, 1)
 
     def read_at(self, offset: int, length: int) -> bytes:
-        if self._local is not None:
-            return self._local.read_at(offset, length)
-        size = self.size
-        if self._local is not None:  # learning the size may itself have fallen back
-            return self._local.read_at(offset, length)
+        size = self.size  # learning the size may itself fall back to a full download
+        if self.fell_back:
+            return self._fallback_read(offset, length)
         if offset < 0 or length <= 0 or offset >= size:
             return b""
         end = min(offset + length, size)
         # A read that starts where the last one ended is a sequential scan: read ahead, doubling.
-        self._ahead = min(max(self._ahead * 2, self._block), MAX_READ_AHEAD) if (
-            offset == self._last_end
-        ) else 0
+        self._ahead = (
+            min(max(self._ahead * 2, self._block), MAX_READ_AHEAD)
+            if (offset == self._last_end)
+            else 0
+        )
         self._last_end = end
         first, last = offset // self._block, (end - 1) // self._block
         got: dict[int, bytes] = {}
@@ -108,12 +112,16 @@ class HttpRangeSource:
             if run_end == last + 1 and self._ahead:
                 run_end = max(run_end, -(-(end + self._ahead) // self._block))
             fetched = self._fetch(run_start * self._block, run_end * self._block)
-            if self._local is not None:  # the server ignored Range: everything is local now
-                return self._local.read_at(offset, length)
+            if fetched is None:  # the server ignored Range: everything is local now
+                return self._fallback_read(offset, length)
             got.update(fetched)
         data = b"".join(got[i] for i in range(first, last + 1))
         start = offset - first * self._block
         return data[start : start + end - offset]
+
+    def _fallback_read(self, offset: int, length: int) -> bytes:
+        assert self._local is not None
+        return self._local.read_at(offset, length)
 
     def view(self) -> memoryview | None:
         return self._local.view() if self._local is not None else None
@@ -134,8 +142,8 @@ class HttpRangeSource:
 
     # -- transfers ---------------------------------------------------------------------------
 
-    def _fetch(self, start: int, stop: int) -> dict[int, bytes]:
-        """Blocks covering [start, stop) (clamped to the file), cached; {} after a fallback."""
+    def _fetch(self, start: int, stop: int) -> dict[int, bytes] | None:
+        """Blocks covering [start, stop) (clamped to the file), cached; None after a fallback."""
         if self._size is not None:
             stop = min(stop, self._size)
         response = self._request({"Range": f"bytes={start}-{stop - 1}"})
@@ -145,7 +153,7 @@ class HttpRangeSource:
                 return {}
             if response.status_code == 200:
                 self._fall_back(response)
-                return {}
+                return None
             if response.status_code != 206:
                 raise SourceReadError(f"HTTP {response.status_code} from {_safe(response.url)}")
             total = _content_range(response.headers.get("Content-Range", ""), start)
@@ -218,7 +226,6 @@ class HttpRangeSource:
                 f"the server ignores range requests and the file ({declared} bytes) is over the "
                 f"{self.max_download_bytes}-byte download bound"
             )
-        self.fell_back = True
         spool = tempfile.NamedTemporaryFile(prefix="reviewbot-", suffix=".download")  # noqa: SIM115
         self._spool = spool
         try:
@@ -233,8 +240,6 @@ class HttpRangeSource:
         except requests.RequestException as exc:
             raise SourceReadError(f"download broke off: {_reason(exc)}") from None
         spool.flush()
-        from pathlib import Path
-
         self._local = LocalFile(Path(spool.name))
         if self._size is not None and self._local.size != self._size:
             raise SourceReadError(
@@ -243,19 +248,23 @@ class HttpRangeSource:
         self._size = self._local.size
         self._cache.clear()
 
-    def download_to(self, out: IO[bytes]) -> None:
+    def download_to(self, write: Callable[[bytes], object]) -> None:
         """The whole file, in order (for hashing): from the fallback copy, or one GET."""
         if self._local is not None:
-            assert self._spool is not None
-            self._spool.seek(0)
-            shutil.copyfileobj(self._spool, out)
+            offset = 0
+            while chunk := self._local.read_at(offset, DOWNLOAD_CHUNK):
+                write(chunk)
+                offset += len(chunk)
             return
         with self._request({}) as response:
             if response.status_code != 200:
                 raise SourceReadError(f"HTTP {response.status_code} from {_safe(response.url)}")
-            for chunk in response.iter_content(DOWNLOAD_CHUNK):
-                out.write(chunk)
-                self.bytes_read += len(chunk)
+            try:
+                for chunk in response.iter_content(DOWNLOAD_CHUNK):
+                    write(chunk)
+                    self.bytes_read += len(chunk)
+            except requests.RequestException as exc:
+                raise SourceReadError(f"download broke off: {_reason(exc)}") from None
 
 
 def _runs(indices: list[int]) -> list[tuple[int, int]]:

@@ -155,6 +155,8 @@ def _scan_object_payload(source: ByteSource, offset: int, ctx: ScanContext) -> N
 
     # numpy.load(allow_pickle=True) unpickles everything after the header.
     view = source.view()
+    if view is None and source.size - offset > ctx.limits.max_member_bytes:
+        raise LimitExceeded(f"object array payload of {source.size - offset} bytes")
     data = view if view is not None else source.read_at(offset, source.size - offset)
     pickle_walk.scan_pickle_bytes(data, ctx, start=offset if view is not None else 0)
 

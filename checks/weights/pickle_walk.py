@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import dataclasses
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +12,7 @@ from typing import Any
 from checks.findings import Severity
 from checks.weights.context import ScanContext
 from checks.weights.limits import Limits
-from checks.weights.source import ByteSource
+from checks.weights.source import ByteSource, note_read
 
 # torch.save's legacy (non-zip) format starts with this pickle of its magic number.
 TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."
@@ -29,6 +30,7 @@ _SHORT_BYTES = 256
 _CHECK_EVERY = 0x3FF  # opcodes between checks of the stack and memo bounds
 _PATCH_ROUNDS = 8  # re-walks that follow the C unpickler across misaligned frames
 _PATCH_MAX_BYTES = 64 << 20
+_FIRST_WINDOW = 64 << 10  # one range block; legacy pickles that need more grow it fourfold
 
 # Opcode bytes the walker needs by name outside its main loop.
 _BINSTRING, _LONG4, _FRAME, _GLOBAL, _INST = 0x54, 0x8B, 0x95, 0x63, 0x69
@@ -756,23 +758,63 @@ def scan_pickle_source(source: ByteSource, ctx: ScanContext) -> None:
     """Scan every pickle stream of a file that sniffed as pickle (torch legacy: the first five)."""
     view = source.view()
     if view is None:
-        if source.size > ctx.limits.max_member_bytes:
+        _scan_unmapped(source, ctx)
+        return
+    legacy = bytes(view[: len(TORCH_LEGACY_MAGIC)]) == TORCH_LEGACY_MAGIC
+    end, _ = _scan_streams(view, ctx, 0, TORCH_LEGACY_STREAMS if legacy else None)
+    # The walk reads up to the end of the last stream, or (when one breaks) the whole file.
+    note_read(source, end if legacy and end > 0 else source.size)
+
+
+def _scan_unmapped(source: ByteSource, ctx: ScanContext) -> None:
+    """A source without a memory map (a remote file): read only as far as the walk needs.
+
+    A plain pickle file is walked to its end whatever it holds, so it is read whole (bounded).
+    torch's legacy format holds five streams and then raw tensor bytes: a prefix that grows
+    fourfold is walked into a scratch context until the five streams end inside it.
+    """
+    limit = ctx.limits.max_member_bytes
+    head = source.read_at(0, min(source.size, _FIRST_WINDOW))
+    legacy = head[: len(TORCH_LEGACY_MAGIC)] == TORCH_LEGACY_MAGIC
+    window = len(head) if legacy else source.size
+    data = bytearray(head)
+    while True:
+        if window > limit:
             ctx.report(
                 "limit-exceeded",
                 Severity.HIGH,
                 f"pickle of {source.size} bytes cannot be mapped and is over the "
-                f"{ctx.limits.max_member_bytes}-byte read limit; not inspected",
+                f"{limit}-byte read limit; not inspected",
             )
             return
-        view = memoryview(source.read_at(0, source.size))
-    legacy = bytes(view[: len(TORCH_LEGACY_MAGIC)]) == TORCH_LEGACY_MAGIC
-    scan_pickle_bytes(view, ctx, max_streams=TORCH_LEGACY_STREAMS if legacy else None)
+        if len(data) < window:
+            data += source.read_at(len(data), window - len(data))
+        if not legacy or len(data) >= source.size:
+            scan_pickle_bytes(data, ctx, max_streams=TORCH_LEGACY_STREAMS if legacy else None)
+            return
+        scratch = dataclasses.replace(ctx, findings=[])
+        end, streams = _scan_streams(memoryview(data), scratch, 0, TORCH_LEGACY_STREAMS)
+        if streams == TORCH_LEGACY_STREAMS and 0 < end <= len(data):
+            ctx.findings.extend(scratch.findings)
+            return
+        window = min(source.size, window * 4)
 
 
 def scan_pickle_bytes(
-    data: bytes | memoryview, ctx: ScanContext, *, start: int = 0, max_streams: int | None = None
+    data: bytes | bytearray | memoryview,
+    ctx: ScanContext,
+    *,
+    start: int = 0,
+    max_streams: int | None = None,
 ) -> int:
     """Scan the pickle streams from ``start`` on; returns the offset past the last complete one."""
+    return _scan_streams(data, ctx, start, max_streams)[0]
+
+
+def _scan_streams(
+    data: bytes | bytearray | memoryview, ctx: ScanContext, start: int, max_streams: int | None
+) -> tuple[int, int]:
+    """The offset past the last complete stream, and how many streams completed."""
     view = memoryview(data)
     if view.format != "B" or view.ndim != 1:
         view = view.cast("B")
@@ -793,7 +835,7 @@ def scan_pickle_bytes(
         if end < 0:
             break
         pos, index = end, index + 1
-    return pos
+    return pos, index
 
 
 def _scan_stream(view: memoryview, start: int, index: int, ctx: ScanContext) -> int:

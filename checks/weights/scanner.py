@@ -11,10 +11,11 @@ from checks.findings import Finding, Severity
 from checks.weights.context import LimitExceeded, ScanContext
 from checks.weights.limits import Limits
 from checks.weights.sniff import CODE_CAPABLE, EXPECTED_BY_SUFFIX, sniff, suffix_of
-from checks.weights.source import ByteSource, LocalFile
+from checks.weights.source import ByteSource, LocalFile, SourceReadError
 
 if TYPE_CHECKING:
     from checks.weights.context import DeferredPolicy
+    from checks.weights.http_source import HttpRangeSource
     from checks.weights.imports import ImportPolicy
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,8 @@ class FileScan:
     findings: list[Finding]
     sha256: str | None = None
     bytes_read: int = 0
+    requests: int = 0  # HTTP requests a remote scan made
+    full_download: bool = False  # the server ignored ranges: the whole file was transferred
 
 
 def scan_path(
@@ -54,10 +57,67 @@ def scan_path(
         return FileScan(display, fmt, ctx.findings, sha, source.bytes_read)
 
 
+def scan_remote(
+    source: HttpRangeSource,
+    display: str,
+    policy: ImportPolicy | DeferredPolicy,
+    limits: Limits | None = None,
+    *,
+    want_sha256: bool = False,
+    sha256: str | None = None,
+) -> FileScan:
+    """Scan one remote file through range requests. Never raises for the file or the network.
+
+    ``sha256`` is the digest the platform already knows (an LFS oid); without it ``want_sha256``
+    downloads the whole file to hash it.
+    """
+    ctx = ScanContext(
+        path=display, policy=policy, limits=limits or Limits(), scan_nested=scan_source
+    )
+    with source:
+        fmt = "unknown"
+        try:
+            source.open()
+        except SourceReadError as exc:
+            ctx.report("unreadable-file", Severity.HIGH, f"cannot fetch the file: {exc}")
+            return FileScan(display, fmt, ctx.findings, sha256, source.bytes_read, source.requests)
+        except LimitExceeded as exc:
+            ctx.report("limit-exceeded", Severity.HIGH, f"scan stopped at a safety bound: {exc}")
+            return FileScan(display, fmt, ctx.findings, sha256, source.bytes_read, source.requests)
+        fmt = scan_source(source, ctx)
+        if want_sha256 and sha256 is None:
+            try:
+                sha256 = _remote_sha256(source)
+            except (SourceReadError, LimitExceeded) as exc:
+                ctx.report("unreadable-file", Severity.MEDIUM, f"cannot hash the file: {exc}")
+        if source.fell_back:
+            ctx.report(
+                "full-download",
+                Severity.INFO,
+                f"the server ignored range requests, so all {source.size} bytes were downloaded "
+                "to scan the file",
+            )
+        return FileScan(
+            display, fmt, ctx.findings, sha256, source.bytes_read, source.requests, source.fell_back
+        )
+
+
+def _remote_sha256(source: HttpRangeSource) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    source.download_to(digest.update)
+    return digest.hexdigest()
+
+
 def scan_source(source: ByteSource, ctx: ScanContext) -> str:
     """Sniff and scan ``source`` (a file or an archive member); returns the format it found."""
     name = ctx.trail[-1] if ctx.trail else ctx.path
-    fmt = sniff(source, name)
+    try:
+        fmt = sniff(source, name)
+    except (SourceReadError, LimitExceeded) as exc:
+        ctx.report("unreadable-file", Severity.HIGH, f"cannot read the file: {exc}")
+        return "unknown"
     if ctx.depth > ctx.limits.max_depth:
         ctx.report(
             "limit-exceeded",
@@ -67,6 +127,8 @@ def scan_source(source: ByteSource, ctx: ScanContext) -> str:
         return fmt
     try:
         fmt = _dispatch(fmt, source, ctx, name)
+    except SourceReadError as exc:  # the bytes went away mid-scan: unreadable, not a parser bug
+        ctx.report("unreadable-file", Severity.HIGH, f"cannot read the file: {exc}")
     except LimitExceeded as exc:
         ctx.report("limit-exceeded", Severity.HIGH, f"scan stopped at a safety bound: {exc}")
     except Exception as exc:  # fail closed: a parser surprise must never read as a pass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import mmap
 import os
@@ -43,7 +44,12 @@ class LocalFile:
         self._map: mmap.mmap | None = None
         if self._size:
             self._map = mmap.mmap(self._fd, 0, access=mmap.ACCESS_READ)
-        self.bytes_read = 0
+        self._spans = _Spans()
+
+    @property
+    def bytes_read(self) -> int:
+        """Distinct bytes the parsers read: a header read twice counts once, as a download would."""
+        return self._spans.total
 
     @property
     def size(self) -> int:
@@ -53,14 +59,14 @@ class LocalFile:
         if self._map is None or offset >= self._size or length <= 0 or offset < 0:
             return b""
         data = self._map[offset : offset + length]
-        self.bytes_read += len(data)
+        self._spans.add(offset, offset + len(data))
         return data
 
     def view(self) -> memoryview | None:
         return memoryview(self._map) if self._map is not None else memoryview(b"")
 
     def note_read(self, n: int) -> None:
-        self.bytes_read += n
+        self._spans.add(0, min(n, self._size))
 
     def close(self) -> None:
         if self._map is not None:
@@ -99,3 +105,26 @@ class BytesSource:
 
     def note_read(self, n: int) -> None:
         self.bytes_read += n
+
+
+class _Spans:
+    """A union of byte ranges, kept merged (parsers mostly read in order, so it stays short)."""
+
+    def __init__(self) -> None:
+        self._starts: list[int] = []
+        self._ends: list[int] = []
+        self.total = 0
+
+    def add(self, start: int, end: int) -> None:
+        if end <= start:
+            return
+        # The first span that ends at or after ``start`` and the first that starts after ``end``.
+        lo = bisect.bisect_left(self._ends, start)
+        hi = bisect.bisect_right(self._starts, end)
+        if lo < hi:
+            start = min(start, self._starts[lo])
+            end = max(end, self._ends[hi - 1])
+            self.total -= sum(self._ends[lo:hi]) - sum(self._starts[lo:hi])
+        self._starts[lo:hi] = [start]
+        self._ends[lo:hi] = [end]
+        self.total += end - start

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from checks.weights.context import LimitExceeded
-from checks.weights.source import ByteSource
+from checks.weights.source import ByteSource, note_read
 
 EOCD_SIG = b"PK\x05\x06"
 ZIP64_LOCATOR_SIG = b"PK\x06\x07"

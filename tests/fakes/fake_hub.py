@@ -4,6 +4,7 @@ Routes (those huggingface_hub 2.x calls): ``GET /api/models/{id}[/revision/{rev}
 ``sha``, ``siblings`` and ``cardData``), ``GET /api/models/{id}/tree/{rev}[/{path}]``,
 ``POST /api/models/{id}/paths-info/{rev}``, and ``HEAD``/``GET /{id}/resolve/{rev}/{path}`` with
 ``X-Repo-Commit``, ``ETag`` and ``Content-Length``. Every request is logged in ``FakeHub.requests``.
+Resolve honours ``Range`` (206 with ``Content-Range``); ``bytes_served`` counts resolve body bytes.
 
 Pull requests (added for the service tests): ``open_pr`` layers files over a repo as ``refs/pr/N``
 with a commit of its own, served by the revision, tree, paths-info and resolve routes (weights
@@ -44,6 +45,7 @@ class FakeHub:
     discussions: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     user: str = "reviewbot"  # whose token the client holds (whoami)
     lfs_suffixes: tuple[str, ...] = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf")
+    bytes_served: int = 0  # resolve body bytes, for range-read bounds
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def open_pr(
@@ -162,6 +164,16 @@ def _commit_of(repo_id: str, files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``bytes=A-B`` or ``bytes=A-`` within the file as [start, end); None serves it whole."""
+    if not header or not header.startswith("bytes="):
+        return None
+    first, _, last = header.removeprefix("bytes=").partition("-")
+    if not first.isdigit() or (last and not last.isdigit()) or int(first) >= size:
+        return None
+    return int(first), min(size, int(last) + 1) if last else size
+
+
 def _split_repo(parts: list[str]) -> tuple[str, list[str]]:
     return "/".join(parts[:2]), parts[2:]
 
@@ -265,14 +277,25 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 )
                 return
             data = files[path]
-            self.send_response(200)
+            etag = f'"{git_blob_sha1(data)}"'
+            span = _byte_range(self.headers.get("Range"), len(data))
+            if span is None:
+                self.send_response(200)
+                self.send_header("Accept-Ranges", "bytes")
+                body = data
+            else:
+                start, end = span
+                self.send_response(206)
+                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
+                body = data[start:end]
             self.send_header("X-Repo-Commit", sha)
-            self.send_header("ETag", f'"{git_blob_sha1(data)}"')
-            self.send_header("Content-Length", str(len(data)))
+            self.send_header("ETag", etag)
+            self.send_header("Content-Length", str(len(body)))
             self.send_header("Content-Type", "application/octet-stream")
             self.end_headers()
             if not head:
-                self.wfile.write(data)
+                self.wfile.write(body)
+                hub.bytes_served += len(body)
 
         def _discussions(self, repo_id: str, rest: list[str], query: dict[str, list[str]]) -> None:
             threads = hub.discussions.setdefault(repo_id, {})
