@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import bz2
-import io
 import lzma
 import pickletools
 import re
@@ -20,7 +19,7 @@ from checks.findings import Severity
 from checks.weights import zipread
 from checks.weights.context import DecompressionBudget, LimitExceeded, ScanContext
 from checks.weights.sniff import CODE_CAPABLE, HEAD_BYTES, sniff_bytes
-from checks.weights.source import ByteSource, BytesSource
+from checks.weights.source import ByteSource, BytesSource, SourceFile
 
 SMALL_MEMBER = 1 << 20  # members this small are read whole (and CRC-checked) whatever they hold
 PLAIN_FORMATS = frozenset({"text", "unknown", "png", "empty"})
@@ -399,35 +398,6 @@ def _looks_loadable(head: bytes, fmt: str) -> bool:
 # ---------------------------------------------------------------- tar
 
 
-class _SourceFile(io.RawIOBase):
-    """A read-only, seekable file object over a ByteSource, for tarfile."""
-
-    def __init__(self, source: ByteSource) -> None:
-        self._source = source
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._source.size}[whence]
-        self._pos = max(0, base + offset)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self._source.read_at(self._pos, len(view))
-        view[: len(data)] = data
-        self._pos += len(data)
-        return len(data)
-
-
 TAR_ERRORS = (tarfile.TarError, EOFError, OSError, ValueError, UnicodeError, struct.error)
 LEGACY_TORCH_MEMBERS = frozenset({"pickle", "storages"})
 
@@ -447,7 +417,7 @@ def scan_tar(source: ByteSource, ctx: ScanContext) -> None:
 
 def _tar_members(source: ByteSource, ctx: ScanContext) -> list[tarfile.TarInfo]:
     members: list[tarfile.TarInfo] = []
-    with tarfile.open(fileobj=_SourceFile(source), mode="r:") as archive:
+    with tarfile.open(fileobj=SourceFile(source), mode="r:") as archive:
         for member in archive:
             if len(members) >= ctx.limits.max_entries:
                 raise LimitExceeded(f"more than {ctx.limits.max_entries} archive members")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Iterator
 from typing import Any
 
 from checks.findings import Severity
 from checks.weights.context import LimitExceeded, ScanContext
-from checks.weights.source import ByteSource
+from checks.weights.source import ByteSource, SourceFile
 
 LAMBDA = "keras-lambda"
 EXTERNAL = "keras-external-module"
@@ -57,7 +56,7 @@ def scan_hdf5(source: ByteSource, ctx: ScanContext) -> None:
     import h5py
 
     try:
-        with h5py.File(_SourceFile(source), "r") as handle:
+        with h5py.File(SourceFile(source), "r") as handle:
             raw = _model_config(handle, ctx)
     except (OSError, ValueError, KeyError, RuntimeError) as exc:  # h5py's errors on bad files
         ctx.report(INVALID, Severity.HIGH, f"HDF5 file h5py cannot read ({exc}); not inspected")
@@ -179,33 +178,3 @@ def _label(path: str, node: dict[str, Any]) -> str:
     name = config.get("name") if isinstance(config, dict) else None
     kind = node.get("class_name", "object")
     return f"{kind} {name!r}" if isinstance(name, str) else f"{kind} at {path or 'the root'}"
-
-
-class _SourceFile(io.RawIOBase):
-    """A read-only file object over a ByteSource, for h5py's file-object driver."""
-
-    def __init__(self, source: ByteSource) -> None:
-        super().__init__()
-        self._source = source
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._source.size}[whence]
-        self._pos = max(base + offset, 0)
-        return self._pos
-
-    def readinto(self, buffer: Any) -> int:
-        view = memoryview(buffer).cast("B")
-        data = self._source.read_at(self._pos, len(view))
-        view[: len(data)] = data
-        self._pos += len(data)
-        return len(data)

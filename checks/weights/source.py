@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import io
 import mmap
 import os
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 
 class SourceReadError(OSError):
@@ -128,3 +129,34 @@ class _Spans:
         self._starts[lo:hi] = [start]
         self._ends[lo:hi] = [end]
         self.total += end - start
+
+
+class SourceFile(io.RawIOBase):
+    """A read-only, seekable file object over a ByteSource, for libraries that want one
+    (tarfile, h5py's file-object driver): they read through the source, ranges and all."""
+
+    def __init__(self, source: ByteSource) -> None:
+        super().__init__()
+        self._source = source
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._source.size}[whence]
+        self._pos = max(base + offset, 0)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        data = self._source.read_at(self._pos, len(view))
+        view[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
