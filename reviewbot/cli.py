@@ -7,7 +7,6 @@ Imports stay inside the commands so that `reviewbot scan` never loads torch, cel
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -29,11 +28,9 @@ class UsageError(Exception):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="reviewbot: %(levelname)s: %(message)s",
-        stream=sys.stderr,
-    )
+    if args.debug or args.command != "scan":
+        # `scan` logs nothing unless asked: importing logging is a noticeable part of start-up.
+        _configure_logging(debug=args.debug)
     try:
         code: int = args.func(args)
     except UsageError as exc:
@@ -42,6 +39,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _configure_logging(*, debug: bool) -> None:
+    import logging
+
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="reviewbot: %(levelname)s: %(message)s",
+        stream=sys.stderr,
+    )
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -6,7 +6,7 @@ import tomllib
 from _compat_pickle import IMPORT_MAPPING, NAME_MAPPING
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from checks.findings import Severity
@@ -82,7 +82,8 @@ class _Tables:
 
 @cache
 def _tables() -> _Tables:
-    raw = tomllib.loads(resources.files("checks.weights").joinpath(POLICY_FILE).read_text("utf-8"))
+    # Beside this module as package data; a plain path read keeps importlib.resources off start-up.
+    raw = tomllib.loads(Path(__file__).with_name(POLICY_FILE).read_text("utf-8"))
     return _parse(raw)
 
 

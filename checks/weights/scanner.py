@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,7 +17,6 @@ if TYPE_CHECKING:
     from checks.weights.http_source import HttpRangeSource
     from checks.weights.imports import ImportPolicy
 
-log = logging.getLogger(__name__)
 
 HASH_CHUNK = 8 << 20
 
@@ -132,7 +130,9 @@ def scan_source(source: ByteSource, ctx: ScanContext) -> str:
     except LimitExceeded as exc:
         ctx.report("limit-exceeded", Severity.HIGH, f"scan stopped at a safety bound: {exc}")
     except Exception as exc:  # fail closed: a parser surprise must never read as a pass
-        log.debug("scanner error on %s", ctx.where(name), exc_info=True)
+        import logging  # only on this rare path: logging is a noticeable part of start-up
+
+        logging.getLogger(__name__).debug("scanner error on %s", ctx.where(name), exc_info=True)
         ctx.report(
             "scanner-error",
             Severity.HIGH,
