@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from checks.weights.context import DeferredPolicy
@@ -47,8 +46,10 @@ def parse_hub_spec(spec: str) -> tuple[str, str | None]:
 
 def expand_remote(spec: str, *, endpoint: str | None, token: str | None) -> list[RemoteFile]:
     """The files a remote spec names. Raises RemoteListingError when a Hub repo cannot be listed."""
+    from checks.weights.http_source import display_url  # brings requests: only for URLs
+
     if not spec.startswith("hf://"):
-        return [RemoteFile(url=spec, display=_display_url(spec))]
+        return [RemoteFile(url=spec, display=display_url(spec))]
     repo_id, revision = parse_hub_spec(spec)
     from huggingface_hub import HfApi, hf_hub_url
     from huggingface_hub.hf_api import RepoFile
@@ -115,15 +116,6 @@ def scan_specs(
             if advance is not None:
                 advance(file.display)
     return out
-
-
-def _display_url(url: str) -> str:
-    """A URL without its query string or credentials: signed URLs carry secrets there."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def _short(exc: Exception) -> str:

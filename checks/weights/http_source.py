@@ -155,7 +155,9 @@ class HttpRangeSource:
                 self._fall_back(response)
                 return None
             if response.status_code != 206:
-                raise SourceReadError(f"HTTP {response.status_code} from {_safe(response.url)}")
+                raise SourceReadError(
+                    f"HTTP {response.status_code} from {display_url(response.url)}"
+                )
             total = _content_range(response.headers.get("Content-Range", ""), start)
             if total is None:
                 raise SourceReadError("the server answered a range request without Content-Range")
@@ -196,7 +198,7 @@ class HttpRangeSource:
                     url, headers=headers, stream=True, allow_redirects=False, timeout=TIMEOUT
                 )
             except requests.RequestException as exc:
-                raise SourceReadError(f"cannot reach {_safe(url)}: {_reason(exc)}") from None
+                raise SourceReadError(f"cannot reach {display_url(url)}: {_reason(exc)}") from None
             if response.is_redirect and "Location" in response.headers:
                 url = urljoin(url, response.headers["Location"])
                 response.close()
@@ -204,7 +206,7 @@ class HttpRangeSource:
             # Later ranges go straight to where the redirects led.
             self.url = url
             return response
-        raise SourceReadError(f"more than {MAX_REDIRECTS} redirects from {_safe(self.url)}")
+        raise SourceReadError(f"more than {MAX_REDIRECTS} redirects from {display_url(self.url)}")
 
     def _body(self, response: requests.Response, limit: int) -> bytes:
         buf = bytearray()
@@ -258,7 +260,9 @@ class HttpRangeSource:
             return
         with self._request({}) as response:
             if response.status_code != 200:
-                raise SourceReadError(f"HTTP {response.status_code} from {_safe(response.url)}")
+                raise SourceReadError(
+                    f"HTTP {response.status_code} from {display_url(response.url)}"
+                )
             try:
                 for chunk in response.iter_content(DOWNLOAD_CHUNK):
                     write(chunk)
@@ -293,10 +297,13 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
-def _safe(url: str) -> str:
-    """A URL without its query string: signed CDN URLs carry credentials there."""
+def display_url(url: str) -> str:
+    """A URL fit to print: no user-info, no query string (signed CDN URLs carry secrets there)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    return f"{parts.scheme}://{host}{parts.path}"
 
 
 def _reason(exc: Any) -> str:

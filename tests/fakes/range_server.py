@@ -106,8 +106,10 @@ def _handler(server: RangeServer) -> type[BaseHTTPRequestHandler]:
                     chunk = f.read(min(_COPY, left))
                     if not chunk:
                         break
-                    self.wfile.write(chunk)
+                    # Counted before the write: a client may finish reading (and a test assert)
+                    # before this thread gets to run again.
                     server.count(len(chunk))
+                    self.wfile.write(chunk)
                     left -= len(chunk)
 
         def _empty(self, status: int) -> None:

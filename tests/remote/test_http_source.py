@@ -104,6 +104,16 @@ def test_missing_file_and_dead_server_are_read_errors(server: RangeServer) -> No
         HttpRangeSource(f"{dead}/x.bin").open()
 
 
+def test_errors_never_print_credentials_from_the_url(server: RangeServer) -> None:
+    # Error text ends up in findings, comments and SARIF uploads: no user-info, no query.
+    secret_url = server.url("nothing.bin").replace("http://", "http://alice:s3cr3tpw@")
+    for url in (secret_url + "?token=abc", secret_url.rsplit(":", 1)[0] + ":9/x.bin"):
+        with pytest.raises(SourceReadError) as caught:
+            HttpRangeSource(url).open()
+        assert "s3cr3tpw" not in str(caught.value) and "alice" not in str(caught.value)
+        assert "token=abc" not in str(caught.value)
+
+
 def test_empty_file(server: RangeServer, files_dir: Path) -> None:
     _write(files_dir, "empty.bin", b"")
     with HttpRangeSource(server.url("empty.bin")) as source:
