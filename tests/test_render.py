@@ -39,3 +39,10 @@ def test_comment_starts_with_its_marker_and_stays_bounded() -> None:
 def test_pass_verdict_says_so() -> None:
     report = build_report([], [FileFacts("m.safetensors", "safetensors")], [])
     assert "reviewbot: pass" in render_markdown(report)
+
+
+def test_quoted_urls_are_not_clickable() -> None:
+    comment = _report("a.pkl", "card says see https://evil.example/login or www.evil.example")
+    outside_code = re.sub(r"(`+).*?\\1", "", comment)
+    assert "evil.example" in comment
+    assert "evil.example" not in outside_code  # only inside code spans, which never autolink

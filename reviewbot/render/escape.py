@@ -5,14 +5,23 @@ from __future__ import annotations
 import re
 
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~@])")
+# What GitHub would turn into a link by itself; quoted contributor text must not be clickable.
+_AUTOLINK = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)\S+")
 
 
 def md(text: str, limit: int = 300) -> str:
-    """Escape Markdown and HTML metacharacters, fold newlines, and cap the length."""
+    """Escape Markdown and HTML metacharacters, fold newlines, cap the length, and put URLs in
+    code spans (never autolinked)."""
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: limit - 1] + "…"
-    return _SPECIAL.sub(r"\\\1", text)
+    out: list[str] = []
+    last = 0
+    for match in _AUTOLINK.finditer(text):
+        out += [_SPECIAL.sub(r"\\\1", text[last : match.start()]), code(match.group())]
+        last = match.end()
+    out.append(_SPECIAL.sub(r"\\\1", text[last:]))
+    return "".join(out)
 
 
 def code(text: str, limit: int = 200) -> str:
