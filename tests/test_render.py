@@ -43,6 +43,6 @@ def test_pass_verdict_says_so() -> None:
 
 def test_quoted_urls_are_not_clickable() -> None:
     comment = _report("a.pkl", "card says see https://evil.example/login or www.evil.example")
-    outside_code = re.sub(r"(`+).*?\\1", "", comment)
+    outside_code = re.sub(r"(`+).*?\1", "", comment)
     assert "evil.example" in comment
     assert "evil.example" not in outside_code  # only inside code spans, which never autolink
