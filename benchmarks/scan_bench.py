@@ -21,6 +21,8 @@ HERE = Path(__file__).resolve().parent
 WORK = HERE / ".work"
 CORPUS = WORK / "corpus"
 BENCH_VENV = HERE / ".venv"
+# reviewbot as users get it: a regular (wheel) install of this tree, like the peers' installs.
+REVIEWBOT_VENV = HERE / ".venv-reviewbot"
 BENCH_BIN = BENCH_VENV / "bin"
 
 # Versions measured for docs/benchmarks.md; bump together with the table.
@@ -111,6 +113,19 @@ def ensure_bench_venv() -> dict[str, str]:
     return dict(json.loads(res.stdout or "{}"))
 
 
+def ensure_reviewbot_venv() -> Path:
+    """Install this tree (not editable) into benchmarks/.venv-reviewbot; return its command."""
+    py = REVIEWBOT_VENV / "bin" / "python"
+    pip = [str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    if not py.exists():
+        print("creating benchmarks/.venv-reviewbot", file=sys.stderr)
+        subprocess.run([sys.executable, "-m", "venv", str(REVIEWBOT_VENV)], check=True)
+        subprocess.run([*pip, str(HERE.parent)], check=True)
+    else:  # dependencies are there already: refresh reviewbot itself from the tree
+        subprocess.run([*pip, "--no-deps", "--force-reinstall", str(HERE.parent)], check=True)
+    return REVIEWBOT_VENV / "bin" / "reviewbot"
+
+
 def picklescan_flagged(rc: int, out: str) -> bool:
     match = re.search(r"Dangerous globals:\s*(\d+)", out)
     return rc == 1 or bool(match and int(match.group(1)) > 0)
@@ -118,7 +133,7 @@ def picklescan_flagged(rc: int, out: str) -> bool:
 
 def make_tools(versions: dict[str, str], only: set[str] | None) -> list[Tool]:
     """The five scanners (picklescan twice: default and --strict)."""
-    reviewbot = Path(sys.executable).parent / "reviewbot"
+    reviewbot = ensure_reviewbot_venv()
     fickling_json = WORK / "run" / "fickling.json"
     tools = [
         Tool(
