@@ -100,9 +100,16 @@ def _cmd_recheck(args: argparse.Namespace) -> int:
     # The operator holds the credentials, so no requester permission check applies
     # (requested_by=None). Without a queue there is nothing to enqueue on: review right here.
     if args.inline or not settings.redis_url:
+        from reviewbot.errors import PlatformError
         from reviewbot.service import review_contribution
 
-        result = review_contribution(ref, reason="recheck", requested_by=None)
+        try:
+            result = review_contribution(ref, reason="recheck", requested_by=None)
+        except ConfigError as exc:
+            raise UsageError(f"configuration: {exc}") from None
+        except PlatformError as exc:
+            print(f"reviewbot: error: {ref.display}: {exc}", file=sys.stderr)
+            return 1
         status = getattr(result, "status", "done")
         verdict = getattr(result, "verdict", None)
         print(f"{ref.display}: {status}" + (f" ({verdict})" if verdict else ""))

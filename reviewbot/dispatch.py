@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 Runner = Callable[..., object]
 """``runner(ref, *, reason, requested_by)``; the embedded pool's review function."""
+OnFailure = Callable[[ContributionRef, str], object]
+"""``on_failure(ref, message)``: called when a job raised, so its verdict says so."""
 
 
 class DispatchError(Exception):
@@ -49,6 +51,23 @@ def _service_runner(ref: ContributionRef, *, reason: str, requested_by: str | No
     from reviewbot.service import review_contribution
 
     return review_contribution(ref, reason=reason, requested_by=requested_by)
+
+
+def _service_failure(ref: ContributionRef, message: str) -> object:
+    from reviewbot.service import post_error_safely
+
+    return post_error_safely(ref, message)
+
+
+def _failure_message(exc: Exception) -> str:
+    """What the error verdict says: a platform error's text is written for users, while any
+    other exception's may hold internals, so only its type is named."""
+    from reviewbot.errors import PlatformError
+
+    why = (
+        str(exc) if isinstance(exc, PlatformError) else f"an internal error ({type(exc).__name__})"
+    )
+    return f"the review failed: {why}"
 
 
 class CeleryDispatcher:
@@ -87,9 +106,16 @@ class InProcessDispatcher:
     mode = "embedded"
 
     def __init__(
-        self, runner: Runner | None = None, *, workers: int = 2, max_pending: int = 64
+        self,
+        runner: Runner | None = None,
+        *,
+        workers: int = 2,
+        max_pending: int = 64,
+        on_failure: OnFailure | None = None,
     ) -> None:
+        """``on_failure`` defaults to posting an "error" verdict when ``runner`` is the service."""
         self._runner: Runner = runner or _service_runner
+        self._on_failure = on_failure or (_service_failure if runner is None else None)
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="reviewbot-review")
         self._slots = threading.BoundedSemaphore(max_pending)
         self._pending = 0
@@ -132,11 +158,16 @@ class InProcessDispatcher:
         with logs.bind(ref=ref.key, reason=reason):
             try:
                 self._runner(ref, reason=reason, requested_by=requested_by)
-            except Exception:
-                # A review that crashes must not take the pool down; the service is expected to
-                # post an "error" verdict itself, this only records it.
+            except Exception as exc:
+                # A review that crashes must not take the pool down. Nothing retries it here, so
+                # post an "error" verdict (best effort): an open check run would spin forever.
                 outcome = "error"
                 log.exception("review failed")
+                if self._on_failure is not None:
+                    try:
+                        self._on_failure(ref, _failure_message(exc))
+                    except Exception:
+                        log.exception("could not post the error verdict")
             finally:
                 metrics.TASK_SECONDS.labels(REVIEW_TASK, outcome).observe(time.monotonic() - start)
 

@@ -36,16 +36,42 @@ def bound() -> Mapping[str, Any]:
 
 
 def register_secret(value: str | None) -> None:
-    """Never print ``value``: a last line of defence for a secret that slips into a message."""
+    """Never print ``value``: a last line of defence for a secret that slips into a message.
+
+    Its JSON-escaped forms are registered too (a PEM key's newlines, quotes, backslashes and
+    non-ASCII characters all change when encoded), so the encoded line is redacted as well.
+    """
     if value and len(value) >= _MIN_SECRET:
-        _secrets.add(value)
+        _secrets.update(
+            {
+                value,
+                json.dumps(value)[1:-1],
+                json.dumps(value, ensure_ascii=False)[1:-1],
+                value.strip(),  # a PEM key quoted without its final newline
+            }
+            - {""}
+        )
 
 
 def redact(text: str) -> str:
-    for secret in _secrets:
-        if secret in text:
+    # longest first: a secret's escaped form contains fragments that a shorter one could split
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if len(secret) >= _MIN_SECRET and secret in text:
             text = text.replace(secret, _REDACTED)
     return text
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with every secret in its strings redacted, before it is encoded."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, Mapping):
+        return {redact(str(k)): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_scrub(v) for v in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return redact(str(value))
 
 
 class JsonFormatter(logging.Formatter):
@@ -64,7 +90,8 @@ class JsonFormatter(logging.Formatter):
         entry.update({k: v for k, v in record.__dict__.items() if k not in self._SKIP})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
-        return redact(json.dumps(entry, default=str))
+        # redact before encoding, then the encoded line too (escaped forms are registered)
+        return redact(json.dumps(_scrub(entry), default=str))
 
 
 class _ContextFilter(logging.Filter):
@@ -78,9 +105,14 @@ class _ContextFilter(logging.Filter):
 
 
 def configure(level: str = "INFO") -> None:
-    """Send ``reviewbot.*`` records to stderr as JSON lines (idempotent)."""
+    """Send ``reviewbot.*`` records to stderr as JSON lines, and only there (idempotent).
+
+    The records do not propagate: a root handler (the CLI's plain-text one) would print them
+    again, without redaction.
+    """
     logger = logging.getLogger("reviewbot")
     logger.setLevel(level.upper())
+    logger.propagate = False
     if any(getattr(h, "_reviewbot", False) for h in logger.handlers):
         return
     handler = logging.StreamHandler(sys.stderr)

@@ -73,6 +73,21 @@ def sha_marker(head_sha: str) -> str:
     return f"<!-- reviewbot:sha={head_sha} -->"
 
 
+def with_sha_marker(body: str, head_sha: str) -> str:
+    """``body`` with the sha marker right after ``MARKER`` on its first line.
+
+    On the first line it survives any truncation of a long comment, so a re-delivery still
+    finds it; ``verdict_sha_matches`` looks for it there and nowhere else.
+    """
+    rest = body[len(MARKER) :] if body.startswith(MARKER) else "\n" + body
+    return MARKER + sha_marker(head_sha) + rest
+
+
+def verdict_sha_matches(posted: str, head_sha: str) -> bool:
+    """Whether a posted verdict is for ``head_sha`` (its first line carries the sha marker)."""
+    return sha_marker(head_sha) in posted.split("\n", 1)[0]
+
+
 def make_platform(platform: Platform, settings: Settings) -> PlatformClient:
     """The platform client the settings describe (raises ConfigError when it is not set up)."""
     settings.require_platform(platform)
@@ -105,14 +120,19 @@ def review_contribution(
 ) -> Outcome:
     """Review ``ref`` and post (or edit) its verdict; see the module docstring for the rules.
 
-    ``requested_by`` (a login or user id) is checked only for a ``recheck``; None means an
-    operator (the CLI) or the platform's own re-run button, which needs write access anyway.
+    ``requested_by`` (a GitHub login, a Hub user id) is checked only for a ``recheck``; None
+    means an operator (the CLI) or the platform's own re-run button, which needs write access.
+    ``settings`` also say which Hub the base models' cards come from (``HF_ENDPOINT``,
+    ``HF_TOKEN``); without them a Hub platform's own endpoint and token serve.
     """
     if reason not in ("review", "recheck"):
         raise ValueError(f"unknown reason {reason!r}")
-    platform = platform or _platform_for(ref, settings)
+    if platform is None:
+        settings = settings or _load_settings()
+        platform = make_platform(ref.platform, settings)
+    hub = hub_access(settings, platform)
     with logs.bind(review=ref.display, reason=reason):
-        outcome = _review(ref, platform, reason=reason, requested_by=requested_by)
+        outcome = _review(ref, platform, reason=reason, requested_by=requested_by, hub=hub)
     verdict = outcome.verdict if outcome.status in ("posted", "error") else "skipped"
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
     log.info(
@@ -143,16 +163,57 @@ def post_error(
     return Outcome("error", ref.key, verdict="error", head_sha=head, detail=message)
 
 
-def _platform_for(ref: ContributionRef, settings: Settings | None) -> PlatformClient:
-    if settings is None:
-        from reviewbot.config import load_settings
+def post_error_safely(
+    ref: ContributionRef,
+    message: str,
+    *,
+    platform: PlatformClient | None = None,
+    settings: Settings | None = None,
+) -> Outcome | None:
+    """``post_error`` for a review that finally failed: best effort, never raises.
 
-        settings = load_settings()
-    return make_platform(ref.platform, settings)
+    The platform may well be failing still; then the failure is logged and None returned.
+    """
+    try:
+        return post_error(ref, message, platform=platform, settings=settings)
+    except Exception:
+        log.exception("could not post the error verdict", extra={"key": ref.key})
+        return None
+
+
+def _load_settings() -> Settings:
+    from reviewbot.config import load_settings
+
+    return load_settings()
+
+
+def _platform_for(ref: ContributionRef, settings: Settings | None) -> PlatformClient:
+    return make_platform(ref.platform, settings or _load_settings())
+
+
+def hub_access(settings: Settings | None, platform: PlatformClient | None = None) -> HubAccess:
+    """Where base models' cards come from: the configured Hub, with its token when one is set.
+
+    A gated or on-premises base model is only readable there; without settings a Hub
+    platform's own endpoint and token serve, and otherwise the public Hub, anonymously.
+    """
+    if settings is not None:
+        token = settings.hf_token.get_secret_value() if settings.hf_token is not None else None
+        return HubAccess(settings.hf_endpoint, token)
+    from reviewbot.platforms.hub import HubPlatform
+
+    if isinstance(platform, HubPlatform):
+        return HubAccess(platform.endpoint, platform.token)
+    return HubAccess()
 
 
 def _review(
-    ref: ContributionRef, client: PlatformClient, *, reason: str, requested_by: str | None
+    ref: ContributionRef,
+    client: PlatformClient,
+    *,
+    reason: str,
+    requested_by: str | None,
+    hub: HubAccess,
 ) -> Outcome:
     if (
         reason == "recheck"
@@ -169,13 +230,13 @@ def _review(
     ref = replace(ref, head_sha=head)
     if reason == "review":
         posted = client.find_verdict(ref)
-        if posted is not None and sha_marker(head) in posted:
+        if posted is not None and verdict_sha_matches(posted, head):
             return Outcome("unchanged", ref.key, head_sha=head, detail="verdict already posted")
 
     client.begin(ref, head)
     started = time.monotonic()
     try:
-        report, listing = _fetch_and_review(ref, client, head)
+        report, listing = _fetch_and_review(ref, client, head, hub=hub)
     except PermanentError as exc:
         if client.head_sha(ref) != head:
             client.cancel(ref, head)
@@ -189,7 +250,16 @@ def _review(
         client.cancel(ref, head)
         return Outcome("superseded", ref.key, head_sha=head, detail=f"head is now {current}")
     publication = build_publication(ref, report, listing, head)
-    client.publish(ref, publication)
+    try:
+        client.publish(ref, publication)
+    except PermanentError as exc:
+        # The verdict was refused (a body too long, a permission lost): say so in its place,
+        # or the check run opened by ``begin`` would stay in progress forever.
+        message = f"the verdict could not be posted: {exc}"
+        log.warning("publish refused: %s", exc, extra={"key": ref.key})
+        return post_error_safely(ref, message, platform=client) or Outcome(
+            "error", ref.key, verdict="error", head_sha=head, detail=message
+        )
     return Outcome(
         "posted",
         ref.key,
@@ -200,7 +270,7 @@ def _review(
 
 
 def _fetch_and_review(
-    ref: ContributionRef, client: PlatformClient, head: str
+    ref: ContributionRef, client: PlatformClient, head: str, *, hub: HubAccess | None = None
 ) -> tuple[Report, FileListing]:
     listing = client.list_changed_files(ref, head)
     wanted = [f for f in listing.files if f.status != "removed"]
@@ -223,7 +293,7 @@ def _fetch_and_review(
             policy=policy,
             known_sha256=known,
             model_id=ref.repo if ref.platform is Platform.HF else None,
-            hub=HubAccess(),
+            hub=hub if hub is not None else hub_access(None, client),
         )
     report.findings.extend(policy_findings)
     report.checks.append(CheckSummary("context", "repository context", notes))
@@ -305,7 +375,7 @@ def build_publication(
     return Publication(
         head_sha=head,
         verdict=report.verdict.value,
-        body=body + sha_marker(head) + "\n",
+        body=with_sha_marker(body, head),
         title=f"reviewbot: {report.verdict.value} ({counts})",
         summary=body,
         annotations=annotations,
@@ -321,7 +391,7 @@ def _error_publication(ref: ContributionRef, head: str, message: str) -> Publica
     return Publication(
         head_sha=head,
         verdict="error",
-        body=body + sha_marker(head) + "\n",
+        body=with_sha_marker(body, head),
         title="reviewbot: the review could not be completed",
         summary=body,
     )

@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,8 @@ import pytest
 # Nothing in the suite may reach the real Hub: a call that forgets its fake fails fast, locally.
 os.environ.setdefault("HF_ENDPOINT", "http://127.0.0.1:9")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+# A cache of its own per run: nothing leaks in from, or out to, the user's Hugging Face cache.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="reviewbot-tests-hf-")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

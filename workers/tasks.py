@@ -12,7 +12,7 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from reviewbot import logs, metrics, service
-from reviewbot.errors import TransientError
+from reviewbot.errors import PlatformError, TransientError
 from reviewbot.models import ContributionRef
 from workers.app import (
     EVALS_HARD_LIMIT,
@@ -69,7 +69,21 @@ def review(
                 contribution, f"the review ran past its {REVIEW_SOFT_LIMIT} s time limit"
             )
         except TransientError as exc:
+            if _last_attempt(self):
+                _give_up(
+                    self, contribution, f"still failing after {self.request.retries} retries: {exc}"
+                )
+                raise
             _retry_after(self, exc)
+            raise
+        except Exception as exc:  # not retried: this attempt was the last
+            # a platform error's text is written for users; anything else may hold internals
+            why = (
+                str(exc)
+                if isinstance(exc, PlatformError)
+                else f"an internal error ({type(exc).__name__})"
+            )
+            _give_up(self, contribution, why)
             raise
     return outcome.to_dict()
 
@@ -94,6 +108,18 @@ def evals(
             _retry_after(self, exc)
             raise
     return outcome.to_dict()
+
+
+def _last_attempt(task: Task) -> bool:
+    """Whether a failure now is final: Celery retries no more past ``max_retries``."""
+    limit = task.max_retries
+    return limit is not None and int(task.request.retries or 0) >= int(limit)
+
+
+def _give_up(task: Task, ref: ContributionRef, why: str) -> None:
+    """The review finally failed: post an "error" verdict so no check run stays in progress."""
+    log.error("task %s for %s failed for good: %s", task.name, ref.display, why)
+    service.post_error_safely(ref, f"the review failed: {why}")
 
 
 def _retry_after(task: Task, exc: TransientError) -> None:

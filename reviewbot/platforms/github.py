@@ -390,10 +390,15 @@ class GitHubPlatform:
         with _github_errors():
             issue = self._repo(ref).get_issue(ref.number)
             for comment in issue.get_comments():
-                # the marker alone is not enough: anyone could paste it into their own comment
-                if comment.body.startswith(MARKER) and comment.user.type == "Bot":
+                # The marker alone is not enough: anyone, another bot included, could paste it
+                # into their own comment. Only a comment this App wrote is our verdict.
+                if comment.body.startswith(MARKER) and self._ours(comment):
                     return comment
         return None
+
+    def _ours(self, comment: IssueComment) -> bool:
+        app = comment.performed_via_github_app
+        return app is not None and app.id == self.app_id
 
     def find_verdict(self, ref: ContributionRef) -> str | None:
         comment = self._sticky(ref)
@@ -498,13 +503,10 @@ class GitHubPlatform:
     # -- permissions ------------------------------------------------------------------------
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
-        client, _ = self._client(ref)
         with _github_errors():
-            login = user
-            if user.isdigit():  # the receiver may pass the sender's numeric id
-                login = str(client.get_user_by_id(int(user)).login)
+            # ``user`` is always a login: an all-digit one is a login too, never a user id
             try:
-                permission = self._repo(ref).get_collaborator_permission(login)
+                permission = self._repo(ref).get_collaborator_permission(user)
             except GithubException as exc:
                 if exc.status == 404:  # not a user GitHub knows: certainly not a collaborator
                     return False

@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 DEFAULT_ENDPOINT = "https://huggingface.co"
 # The discussion reviewbot opens on a new fine-tune (it has no pull request to comment on).
 NEW_MODEL_TITLE = "reviewbot review of this fine-tune"
+# The longest comment reviewbot posts; a longer verdict is cut short (its markers come first).
+COMMENT_LIMIT = 65_535
 _CHUNK = 1 << 20
 # Transport failures across huggingface_hub's HTTP stacks (requests, httpx, httpx2), by name so
 # that this module does not pin one of them.
@@ -87,9 +89,14 @@ class HubPlatform:
     ) -> None:
         self.endpoint = endpoint.rstrip("/")
         self._token = token
-        self.watched = frozenset(watched)
+        # Hub ids are case-insensitive, as the webhook router treats them
+        self.watched = frozenset(w.casefold() for w in watched)
         self.api = HfApi(endpoint=self.endpoint, token=token)
         self._me: str | None = None
+
+    @property
+    def token(self) -> str | None:
+        return self._token
 
     def _revision(self, ref: ContributionRef) -> str | None:
         return None if ref.kind is Kind.NEW_MODEL else pr_revision(ref.number)
@@ -114,7 +121,7 @@ class HubPlatform:
             if ref.kind is Kind.NEW_MODEL:
                 info = self.api.model_info(ref.repo)
                 declared = base_models(info.card_data, info.tags)
-                if not any(b in self.watched for b in declared):
+                if not any(b.casefold() in self.watched for b in declared):
                     return "not a fine-tune of a watched model"
                 return None
             details = self.api.get_discussion_details(ref.repo, ref.number)
@@ -277,20 +284,25 @@ class HubPlatform:
         """Nothing was opened by ``begin``."""
 
     def publish(self, ref: ContributionRef, publication: Publication) -> None:
+        body = _cap(publication.body)
         num, comment_id, text = self._sticky(ref)
         with _hub_errors():
             if num is None:
-                self.api.create_discussion(
-                    ref.repo, title=NEW_MODEL_TITLE, description=publication.body
-                )
+                self.api.create_discussion(ref.repo, title=NEW_MODEL_TITLE, description=body)
             elif comment_id is None:
-                self.api.comment_discussion(ref.repo, num, publication.body)
-            elif text != publication.body:
-                self.api.edit_discussion_comment(ref.repo, num, comment_id, publication.body)
+                self.api.comment_discussion(ref.repo, num, body)
+            elif text != body:
+                self.api.edit_discussion_comment(ref.repo, num, comment_id, body)
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
         """Anyone: see reviewbot.service for why (ids only, no permission API, edit in place)."""
         return True
+
+
+def _cap(text: str) -> str:
+    if len(text) <= COMMENT_LIMIT:
+        return text
+    return text[: COMMENT_LIMIT - 40] + "\n\n…(truncated by reviewbot)\n"
 
 
 def _sha256(path: Path) -> str:

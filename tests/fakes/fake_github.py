@@ -254,6 +254,55 @@ class FakeGitHub:
         self._hold = None
         self._release.set()
 
+    def app_json(self, app_id: int | None = None, slug: str = "reviewbot") -> dict[str, Any]:
+        """The ``performed_via_github_app`` object of a comment an App wrote (by default ours)."""
+        return {
+            "id": self.app_id if app_id is None else app_id,
+            "slug": slug,
+            "name": slug,
+            "node_id": f"A_{slug}",
+            "html_url": f"{self.base_url}/apps/{slug}",
+        }
+
+    def add_comment(
+        self,
+        full_name: str,
+        number: int,
+        body: str,
+        *,
+        login: str,
+        app_id: int | None = None,
+        slug: str = "other-app",
+    ) -> dict[str, Any]:
+        """A comment someone else wrote (another App when ``login`` ends in ``[bot]``)."""
+        repo = self.repos[full_name]
+        cid = self._next_id()
+        now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        comment: dict[str, Any] = self._template("comment")
+        user: dict[str, Any] = copy.deepcopy(comment["user"])
+        user.update(
+            login=login,
+            id=abs(hash(login)) % 10**7,
+            type="Bot" if login.endswith("[bot]") else "User",
+            url=f"{self.base_url}/users/{quote(login)}",
+        )
+        bot = login.endswith("[bot]")
+        comment.update(
+            id=cid,
+            body=body,
+            user=user,
+            created_at=now,
+            updated_at=now,
+            url=f"{self.base_url}/repos/{full_name}/issues/comments/{cid}",
+            issue_url=f"{self.base_url}/repos/{full_name}/issues/{number}",
+            html_url=f"{self.base_url}/{full_name}/pull/{number}#issuecomment-{cid}",
+            performed_via_github_app=self.app_json(app_id or 999_999, slug) if bot else None,
+            edits=0,
+        )
+        with self.lock:
+            repo.comments.setdefault(number, []).append(comment)
+        return comment
+
     # -- what tests assert on ---------------------------------------------------------------
 
     def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
@@ -611,6 +660,8 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 issue_url=f"{gh.base_url}/repos/{repo.full_name}/issues/{number}",
                 html_url=f"{gh.base_url}/{repo.full_name}/pull/{number}#issuecomment-{cid}",
             )
+            # GitHub names the App that wrote a comment through an installation token
+            comment["performed_via_github_app"] = gh.app_json() if self._token_ok() else None
             comment["edits"] = 0
             with gh.lock:
                 comments.append(comment)

@@ -294,8 +294,8 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             self.send_header("Content-Type", "application/octet-stream")
             self.end_headers()
             if not head:
+                hub.bytes_served += len(body)  # before the write: the client may finish first
                 self.wfile.write(body)
-                hub.bytes_served += len(body)
 
         def _discussions(self, repo_id: str, rest: list[str], query: dict[str, list[str]]) -> None:
             threads = hub.discussions.setdefault(repo_id, {})

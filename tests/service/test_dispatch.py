@@ -16,6 +16,8 @@ from prometheus_client import REGISTRY
 
 from reviewbot import dispatch
 from reviewbot.models import ContributionRef, Kind, Platform
+from tests.fakes.fake_github import FakeGitHub
+from tests.service.conftest import APP_ID
 from tests.service.test_web_queue import queued
 from tests.service.web_helpers import GH_SECRET, TEST_KEY, Recorder, free_port
 
@@ -158,3 +160,21 @@ def test_recheck_needs_the_target_platform_configured(redis_url: str, client: re
     assert result.returncode == 2
     assert "HF_TOKEN" in result.stderr
     assert client.llen("reviews") == 0
+
+
+def test_recheck_inline_reports_a_platform_error_without_a_traceback(
+    github: FakeGitHub, app_keys: tuple[str, str]
+) -> None:
+    # the fake GitHub knows no such repository: no installation covers it
+    result = _cli(
+        "recheck",
+        "github:acme/not-installed#1",
+        "--inline",
+        GITHUB_APP_ID=str(APP_ID),
+        GITHUB_PRIVATE_KEY=app_keys[0],
+        GITHUB_WEBHOOK_SECRET=GH_SECRET,
+        GITHUB_API_URL=github.base_url,
+    )
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert "reviewbot: error: github:acme/not-installed#1: HTTP 404" in result.stderr

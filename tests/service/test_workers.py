@@ -177,7 +177,9 @@ def test_recheck_needs_write_permission(worker: Worker, client: Celery, github: 
     wait_for(lambda: labelled(github, repo, 3), what="the maintainer's re-check")
     assert len(github.runs(repo, sha)) == 1
     assert len(github.comments(repo, 3)) == 1
-    asked = [r.path.rsplit("/", 2)[-2] for r in github.requests("GET", r"/collaborators/")]
+    asked = [
+        r.path.rsplit("/", 2)[-2] for r in github.requests("GET", rf"^/repos/{repo}/collaborators/")
+    ]
     assert sorted(asked) == ["maintainer", "passer-by"]
 
 
@@ -219,3 +221,33 @@ def test_worker_killed_mid_review_completes_once_after_restart(
     wait_for(lambda: labelled(github, repo, 5), timeout=60, what="the redelivered review")
     assert len(github.comments(repo, 5)) == 1
     assert len(github.runs(repo, sha)) == 1  # the in-progress run was reused, not duplicated
+
+
+def test_a_review_out_of_retries_posts_an_error_and_completes_the_check_run(
+    worker: Worker, client: Celery, github: FakeGitHub
+) -> None:
+    repo = new_repo(github)
+    sha = github.open_pull(repo, 6, {"README.md": CLEAN_CARD})
+    # The base branch's listing keeps failing once the check run is open...
+    github.fail("GET", rf"^/repos/{repo}/contents/?$", 502, times=50)
+    # ...and this delivery is already on its last attempt (as after 8 retries).
+    client.send_task(
+        "reviewbot.review",
+        kwargs={
+            **ContributionRef(
+                Platform.GITHUB, repo, 6, head_sha=sha, installation_id=4242
+            ).to_dict(),
+            "reason": "review",
+        },
+        queue="reviews",
+        retries=8,
+    )
+    wait_for(lambda: bool(github.comments(repo, 6)), timeout=60, what="the error verdict")
+    [comment] = github.comments(repo, 6)
+    assert "reviewbot: error" in comment["body"] and "GitHub unreachable" in comment["body"]
+    wait_for(
+        lambda: all(r["status"] == "completed" for r in github.runs(repo, sha)),
+        what="the check run to complete",
+    )
+    [run] = github.runs(repo, sha)
+    assert run["conclusion"] == "failure"
