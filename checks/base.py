@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from checks.findings import Finding
 from checks.policy import Policy
+
+if TYPE_CHECKING:
+    from checks.weights.cache import ResultCache
 
 # Called once per file a check finishes, so a front end can draw progress.
 ProgressCallback = Callable[[str], None]
@@ -33,6 +36,8 @@ class Contribution:
     base_id: str | None = None
     # Tier-2 model evals (torch, in a sandbox) run only when asked: `review --model-evals`.
     run_model_evals: bool = False
+    # Per-file scan results by content hash: a file whose sha256 is known and cached is not read.
+    result_cache: ResultCache | None = None
 
 
 @dataclass
@@ -44,6 +49,7 @@ class FileFacts:
     sha256: str | None = None
     bytes_read: int = 0  # what the scan read (or, remote, transferred); small for big checkpoints
     full_download: bool = False  # a remote server ignored ranges: the whole file came down
+    cached: bool = False  # the result came from the result cache: the file was not read
 
 
 @dataclass

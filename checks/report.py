@@ -17,9 +17,10 @@ class FileReport:
     verdict: Verdict
     bytes_read: int = 0
     full_download: bool = False
+    cached: bool = False
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "path": self.path,
             "format": self.format,
             "sha256": self.sha256,
@@ -27,6 +28,9 @@ class FileReport:
             "bytes_read": self.bytes_read,
             "full_download": self.full_download,
         }
+        if self.cached:  # only then: the entry's shape is unchanged for scanned files
+            data["cached"] = True
+        return data
 
 
 @dataclass
@@ -94,6 +98,7 @@ def build_report(
             verdict=Verdict.of(severities.get(fact.path, [])),
             bytes_read=fact.bytes_read,
             full_download=fact.full_download,
+            cached=fact.cached,
         )
         for fact in sorted(by_path.values(), key=lambda f: f.path)
     ]

@@ -72,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         "--hash", action="store_true", help="fill in each file's sha256 (reads every byte)"
     )
     scan.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+    scan.add_argument(
+        "--cache",
+        metavar="REDIS_URL",
+        default=None,
+        help="reuse per-file results of remote scans from Redis (default: $REDIS_URL, if set)",
+    )
     scan.set_defaults(func=_cmd_scan)
 
     review = sub.add_parser(
@@ -141,12 +147,21 @@ def _cmd_scan(args: argparse.Namespace) -> int:
     if remote:
         from reviewbot.remote import scan_specs
 
+        # Only remote files have a sha256 known before reading, so only they use the cache
+        # (and a local scan never imports redis).
+        cache_url = args.cache or os.environ.get("REDIS_URL") or None
+        cache = None
+        if cache_url:
+            from reviewbot.result_cache import RedisResultCache
+
+            cache = RedisResultCache(cache_url)
         scans += scan_specs(
             remote,
             policy,
             endpoint=os.environ.get("HF_ENDPOINT") or None,
             token=os.environ.get("HF_TOKEN") or None,
             want_sha256=args.hash,
+            cache=cache,
         )
     findings = [f for scan in scans for f in scan.findings]
     facts = [
@@ -156,6 +171,7 @@ def _cmd_scan(args: argparse.Namespace) -> int:
             sha256=scan.sha256,
             bytes_read=scan.bytes_read,
             full_download=scan.full_download,
+            cached=scan.cached,
         )
         for scan in scans
     ]

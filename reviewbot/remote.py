@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from checks.weights.cache import ResultCache
     from checks.weights.context import DeferredPolicy
     from checks.weights.scanner import FileScan
 
@@ -79,14 +80,43 @@ def expand_remote(spec: str, *, endpoint: str | None, token: str | None) -> list
 
 
 def scan_remote_file(
-    file: RemoteFile, policy: DeferredPolicy, *, want_sha256: bool = False
+    file: RemoteFile,
+    policy: DeferredPolicy,
+    *,
+    want_sha256: bool = False,
+    cache: ResultCache | None = None,
+    fingerprint: str = "",
 ) -> FileScan:
-    """Scan one remote file through range requests; failures come back as findings."""
+    """Scan one remote file through range requests; failures come back as findings.
+
+    With a ``cache``, a file whose sha256 the platform gave is looked up first and, on a hit, not
+    fetched at all; a scan that says only what the content is gets stored under its sha256.
+    ``fingerprint`` is :func:`checks.weights.cache.policy_fingerprint` of ``policy``.
+    """
+    from checks.weights.scanner import FileScan
+
+    if cache is not None:
+        from checks.weights.cache import cache_key
+
+        if file.sha256:
+            hit = cache.get(cache_key(file.sha256, fingerprint, file.display))
+            if hit is not None:
+                findings = hit.restore(file.display)
+                return FileScan(file.display, hit.format, findings, file.sha256, cached=True)
     from checks.weights.http_source import HttpRangeSource
     from checks.weights.scanner import scan_remote
 
     source = HttpRangeSource(file.url, headers=file.headers, size=file.size)
-    return scan_remote(source, file.display, policy, want_sha256=want_sha256, sha256=file.sha256)
+    scan = scan_remote(source, file.display, policy, want_sha256=want_sha256, sha256=file.sha256)
+    if cache is not None and scan.sha256:
+        from checks.weights.cache import CachedScan, cache_key, cacheable
+
+        if cacheable(scan.findings, full_download=scan.full_download):
+            cache.put(
+                cache_key(scan.sha256, fingerprint, file.display),
+                CachedScan.of(scan.format, scan.findings),
+            )
+    return scan
 
 
 def scan_specs(
@@ -97,12 +127,21 @@ def scan_specs(
     token: str | None,
     want_sha256: bool = False,
     advance: Callable[[str], None] | None = None,
+    cache: ResultCache | None = None,
+    fingerprint: str | None = None,
 ) -> list[FileScan]:
-    """Every file of every remote spec, scanned; a spec that cannot be listed is a finding."""
+    """Every file of every remote spec, scanned; a spec that cannot be listed is a finding.
+
+    ``fingerprint`` hashes ``policy``'s extra allowed imports for cache keys (default: none).
+    """
     from checks.findings import Finding, Severity
     from checks.weights.context import CHECK_NAME
     from checks.weights.scanner import FileScan
 
+    if cache is not None and fingerprint is None:
+        from checks.weights.cache import policy_fingerprint
+
+        fingerprint = policy_fingerprint()
     out: list[FileScan] = []
     for spec in specs:
         try:
@@ -112,7 +151,15 @@ def scan_specs(
             out.append(FileScan(spec, "unknown", [finding]))
             continue
         for file in files:
-            out.append(scan_remote_file(file, policy, want_sha256=want_sha256))
+            out.append(
+                scan_remote_file(
+                    file,
+                    policy,
+                    want_sha256=want_sha256,
+                    cache=cache,
+                    fingerprint=fingerprint or "",
+                )
+            )
             if advance is not None:
                 advance(file.display)
     return out

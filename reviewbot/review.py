@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from checks.base import Check, Contribution, ProgressCallback
 from checks.findings import Finding
@@ -15,6 +16,9 @@ from checks.registry import default_checks
 from checks.report import CheckSummary, Report
 from checks.runner import run_checks
 from reviewbot.files import contribution_files
+
+if TYPE_CHECKING:
+    from checks.weights.cache import ResultCache
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,11 @@ def review_folder(
     model_evals: bool = False,
     checks: Sequence[Check] | None = None,
     progress: ProgressCallback | None = None,
+    result_cache: ResultCache | None = None,
 ) -> Report:
     """Run every check on ``root``. With ``hub`` set, the cards of the base models the
-    contribution's card declares are fetched for the licence check (a failure is a note)."""
+    contribution's card declares are fetched for the licence check (a failure is a note).
+    With ``result_cache``, files whose sha256 is in ``known_sha256`` and cached are not read."""
     policy_findings: list[Finding] = []
     if policy is None:
         policy, policy_findings = load_policy(root)
@@ -65,6 +71,7 @@ def review_folder(
         model_id=model_id,
         base_id=base_id,
         run_model_evals=model_evals,
+        result_cache=result_cache,
     )
     report = run_checks(contribution, checks if checks is not None else default_checks(), progress)
     report.findings.extend(policy_findings)

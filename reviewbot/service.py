@@ -17,6 +17,7 @@ Rules the service keeps, whoever calls it (the Celery task, the embedded pool, t
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
 import time
@@ -37,6 +38,7 @@ from reviewbot.render.markdown import MARKER, render_markdown
 from reviewbot.review import HubAccess, review_folder
 
 if TYPE_CHECKING:
+    from checks.weights.cache import ResultCache
     from reviewbot.config import Settings
     from reviewbot.platforms.base import FileListing, PlatformClient
 
@@ -131,8 +133,11 @@ def review_contribution(
         settings = settings or _load_settings()
         platform = make_platform(ref.platform, settings)
     hub = hub_access(settings, platform)
+    cache = result_cache(settings)
     with logs.bind(review=ref.display, reason=reason):
-        outcome = _review(ref, platform, reason=reason, requested_by=requested_by, hub=hub)
+        outcome = _review(
+            ref, platform, reason=reason, requested_by=requested_by, hub=hub, result_cache=cache
+        )
     verdict = outcome.verdict if outcome.status in ("posted", "error") else "skipped"
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
     log.info(
@@ -207,6 +212,20 @@ def hub_access(settings: Settings | None, platform: PlatformClient | None = None
     return HubAccess()
 
 
+def result_cache(settings: Settings | None) -> ResultCache | None:
+    """The per-file result cache in the settings' Redis (one per process), or None without one."""
+    if settings is None or not settings.redis_url:
+        return None
+    return _redis_result_cache(settings.redis_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _redis_result_cache(redis_url: str) -> ResultCache:
+    from reviewbot.result_cache import RedisResultCache
+
+    return RedisResultCache(redis_url)
+
+
 def _review(
     ref: ContributionRef,
     client: PlatformClient,
@@ -214,6 +233,7 @@ def _review(
     reason: str,
     requested_by: str | None,
     hub: HubAccess,
+    result_cache: ResultCache | None = None,
 ) -> Outcome:
     if (
         reason == "recheck"
@@ -236,7 +256,7 @@ def _review(
     client.begin(ref, head)
     started = time.monotonic()
     try:
-        report, listing = _fetch_and_review(ref, client, head, hub=hub)
+        report, listing = _fetch_and_review(ref, client, head, hub=hub, result_cache=result_cache)
     except PermanentError as exc:
         if client.head_sha(ref) != head:
             client.cancel(ref, head)
@@ -270,7 +290,12 @@ def _review(
 
 
 def _fetch_and_review(
-    ref: ContributionRef, client: PlatformClient, head: str, *, hub: HubAccess | None = None
+    ref: ContributionRef,
+    client: PlatformClient,
+    head: str,
+    *,
+    hub: HubAccess | None = None,
+    result_cache: ResultCache | None = None,
 ) -> tuple[Report, FileListing]:
     listing = client.list_changed_files(ref, head)
     wanted = [f for f in listing.files if f.status != "removed"]
@@ -294,6 +319,7 @@ def _fetch_and_review(
             known_sha256=known,
             model_id=ref.repo if ref.platform is Platform.HF else None,
             hub=hub if hub is not None else hub_access(None, client),
+            result_cache=result_cache,
         )
     report.findings.extend(policy_findings)
     report.checks.append(CheckSummary("context", "repository context", notes))

@@ -30,6 +30,7 @@ class FileScan:
     bytes_read: int = 0
     requests: int = 0  # HTTP requests a remote scan made
     full_download: bool = False  # the server ignored ranges: the whole file was transferred
+    cached: bool = False  # restored from a result cache: the file was not read
 
 
 def scan_path(
