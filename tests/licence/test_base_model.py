@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 from pathlib import Path
 
 from reviewbot.base_model import download_base, fetch_base_cards
+from tests.conftest import free_port
 from tests.fakes.fake_hub import FakeHub
 from tests.licence.conftest import Files, rules, run_check
 
@@ -35,9 +35,7 @@ def test_missing_and_unreachable_are_notes(fake_hub: FakeHub, tmp_path: Path) ->
     assert cards == {}
     assert "org/gone" in notes[0] and "RepositoryNotFoundError" in notes[0]
     assert "no model card" in notes[1]
-    with socket.socket() as s:  # a port nobody listens on
-        s.bind(("127.0.0.1", 0))
-        dead = f"http://127.0.0.1:{s.getsockname()[1]}"
+    dead = f"http://127.0.0.1:{free_port()}"
     cards, notes = fetch_base_cards(["org/x"], endpoint=dead, cache_dir=tmp_path / "c")
     assert cards == {} and "could not fetch" in notes[0]
 

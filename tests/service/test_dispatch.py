@@ -31,14 +31,6 @@ def _reset() -> Iterator[None]:
     dispatch.shutdown(wait=True)
 
 
-@pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    yield client
-    client.close()
-
-
 def test_the_embedded_default_runs_the_review_in_process() -> None:
     recorder = Recorder()
     dispatch.configure(runner=recorder)

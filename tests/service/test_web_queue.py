@@ -43,14 +43,6 @@ def queued(client: redis.Redis, queue: str = "reviews") -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def client(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    client.flushdb()
-    yield client
-    client.close()
-
-
-@pytest.fixture
 def addr(redis_url: str, client: redis.Redis) -> Iterator[str]:
     with serve(create_app(make_settings(redis_url=redis_url))) as addr:
         yield addr

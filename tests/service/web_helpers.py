@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import http.client
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from reviewbot.config import Settings
 from reviewbot.models import ContributionRef
+from tests.conftest import free_port
 
 GH_SECRET = "gh-test-webhook-secret-3f9a"
 HF_SECRET = "hf-test-webhook-secret-77c1"
@@ -40,12 +40,6 @@ def make_settings(**overrides: Any) -> Settings:
     }
     values.update(overrides)
     return Settings(**values)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextmanager
