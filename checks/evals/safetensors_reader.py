@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from checks.weights.safetensors_header import HeaderError, parse_header_json
 
 MAX_HEADER_BYTES = 100 << 20
 # 256 Ki elements (1 MiB of float32) per step: memory stays flat on any tensor size, and each
@@ -141,11 +142,9 @@ def _read_header(path: Path, size: int) -> tuple[dict[str, TensorInfo], dict[str
         if length > MAX_HEADER_BYTES or 8 + length > size:
             raise ReadError(f"header length {length} does not fit the file ({size} bytes)")
         try:
-            header = json.loads(fh.read(length))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ReadError(f"header is not JSON: {exc}") from None
-    if not isinstance(header, dict):
-        raise ReadError("header is not a JSON object")
+            header = parse_header_json(fh.read(length))
+        except HeaderError as exc:
+            raise ReadError(f"header: {exc}") from None
     base = 8 + length
     metadata = header.pop("__metadata__", None) or {}
     tensors: dict[str, TensorInfo] = {}

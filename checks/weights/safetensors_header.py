@@ -45,7 +45,7 @@ DTYPE_BITS: dict[str, int] = {
 MAX_U64 = (1 << 64) - 1
 
 
-class _HeaderError(ValueError):
+class HeaderError(ValueError):
     """The header is not a JSON object a loader reads the same way we do."""
 
 
@@ -63,8 +63,8 @@ def scan_safetensors(source: ByteSource, ctx: ScanContext) -> None:
         return
     data_size = source.size - 8 - len(header)
     try:
-        parsed = _parse_json(header)
-    except _HeaderError as exc:
+        parsed = parse_header_json(header)
+    except HeaderError as exc:
         ctx.report(RULE, Severity.HIGH, f"the header is not valid: {exc}")
         return
     problems: list[str] = []
@@ -102,21 +102,23 @@ def _read_header(source: ByteSource, ctx: ScanContext) -> bytes | None:
     return header
 
 
-def _parse_json(header: bytes) -> dict[str, Any]:
+def parse_header_json(header: bytes) -> dict[str, Any]:
+    """The header as the Rust loader reads it: UTF-8, one JSON object, no duplicate keys, no
+    NaN/Infinity. Shared with the evals' reader so both see the same file. Raises HeaderError."""
     if not header.startswith(b"{"):
-        raise _HeaderError("it does not start with '{' (the safetensors loader refuses that)")
+        raise HeaderError("it does not start with '{' (the safetensors loader refuses that)")
     try:
         text = header.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise _HeaderError(f"it is not UTF-8 (byte {exc.start})") from None
+        raise HeaderError(f"it is not UTF-8 (byte {exc.start})") from None
     try:
         value = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except RecursionError:
-        raise _HeaderError("it nests too deeply to parse") from None
+        raise HeaderError("it nests too deeply to parse") from None
     except ValueError as exc:  # JSONDecodeError, over-long integer literals, our own hooks
-        raise _HeaderError(f"it is not JSON a loader accepts ({exc})") from None
+        raise HeaderError(f"it is not JSON a loader accepts ({exc})") from None
     if not isinstance(value, dict):
-        raise _HeaderError("it is not a JSON object")
+        raise HeaderError("it is not a JSON object")
     return value
 
 
@@ -125,13 +127,13 @@ def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     seen: dict[str, Any] = {}
     for key, value in pairs:
         if key in seen:
-            raise _HeaderError(f"the key {key!r} appears twice")
+            raise HeaderError(f"the key {key!r} appears twice")
         seen[key] = value
     return seen
 
 
 def _no_constant(name: str) -> Any:
-    raise _HeaderError(f"{name} is not JSON")
+    raise HeaderError(f"{name} is not JSON")
 
 
 def _check_entries(header: dict[str, Any], data_size: int, problems: list[str]) -> list[_Entry]:
