@@ -19,7 +19,7 @@ from checks.findings import Severity
 from checks.weights import zipread
 from checks.weights.context import DecompressionBudget, LimitExceeded, ScanContext
 from checks.weights.sniff import CODE_CAPABLE, HEAD_BYTES, sniff_bytes
-from checks.weights.source import ByteSource, BytesSource, SourceFile
+from checks.weights.source import ByteSource, BytesSource, SliceSource, SourceFile
 
 SMALL_MEMBER = 1 << 20  # members this small are read whole (and CRC-checked) whatever they hold
 PLAIN_FORMATS = frozenset({"text", "unknown", "png", "empty"})
@@ -302,7 +302,7 @@ class _ZipScan:
         if role == "pickle" or fmt == "pickle" or entry.size <= SMALL_MEMBER:
             source: ByteSource = BytesSource(self._read_whole(entry, local, ctx))
         elif entry.method == zipread.STORED:
-            source = zipread.SliceSource(self.source, local.data_offset, entry.compressed_size)
+            source = SliceSource(self.source, local.data_offset, entry.compressed_size)
         else:  # decoded only as far as the member's parser reads
             stream = zipread.StreamSource(self._chunks(entry, local), entry.size)
             source = stream
@@ -443,7 +443,7 @@ def _tar_member(
     if member.issparse():
         _malformed(mctx, "sparse tar member (its data layout is not read)")
         return
-    data = zipread.SliceSource(source, member.offset_data, member.size)
+    data = SliceSource(source, member.offset_data, member.size)
     if data.size < member.size:
         _malformed(mctx, "tar member runs past the end of the file")
     if legacy and member.name in ("pickle", "sys_info"):
@@ -576,7 +576,7 @@ def _legacy_trailing(data: ByteSource, pos: int, ctx: ScanContext) -> None:
         Severity.MEDIUM,
         f"{data.size - pos} bytes follow the last legacy record; torch ignores them",
     )
-    _scan_nested(zipread.SliceSource(data, pos, data.size - pos), ctx.nested("trailing data"))
+    _scan_nested(SliceSource(data, pos, data.size - pos), ctx.nested("trailing data"))
 
 
 # ---------------------------------------------------------------- 7z, compressed streams
@@ -626,7 +626,7 @@ def scan_compressed(source: ByteSource, ctx: ScanContext, fmt: str) -> None:
                 Severity.MEDIUM,
                 f"{source.size - end} bytes follow the {fmt} stream",
             )
-            tail = zipread.SliceSource(source, end, source.size - end)
+            tail = SliceSource(source, end, source.size - end)
             _scan_nested(tail, ctx.nested(f"{name} (trailing data)"))
 
 

@@ -14,8 +14,7 @@ from typing import Any
 from checks.findings import Severity
 from checks.weights.context import LimitExceeded, ScanContext
 from checks.weights.sniff import CODE_CAPABLE, HEAD_BYTES, sniff_bytes
-from checks.weights.source import ByteSource
-from checks.weights.zipread import SliceSource
+from checks.weights.source import ByteSource, SliceSource
 
 MAGIC = b"\x93NUMPY"
 # numpy.load refuses headers above 10 000 bytes unless allow_pickle is set; a generous cap

@@ -160,3 +160,28 @@ class SourceFile(io.RawIOBase):
         view[: len(data)] = data
         self._pos += len(data)
         return len(data)
+
+
+class SliceSource:
+    """A window onto another source: a stored member, read without copying."""
+
+    def __init__(self, parent: ByteSource, offset: int, length: int) -> None:
+        self._parent = parent
+        self._offset = offset
+        self._size = max(0, min(length, parent.size - offset))
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read_at(self, offset: int, length: int) -> bytes:
+        if offset < 0 or length <= 0 or offset >= self._size:
+            return b""
+        return self._parent.read_at(self._offset + offset, min(length, self._size - offset))
+
+    def view(self) -> memoryview | None:
+        whole = self._parent.view()
+        return None if whole is None else whole[self._offset : self._offset + self._size]
+
+    def note_read(self, n: int) -> None:
+        note_read(self._parent, n)

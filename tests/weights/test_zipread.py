@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from checks.weights import zipread
 from checks.weights.context import LimitExceeded
-from checks.weights.source import BytesSource
+from checks.weights.source import BytesSource, SliceSource
 
 MiB = 1 << 20
 
@@ -166,7 +166,7 @@ def test_stream_source_decodes_only_what_is_read() -> None:
 
 def test_slice_source_never_reads_outside_its_window() -> None:
     parent = BytesSource(b"0123456789")
-    window = zipread.SliceSource(parent, 3, 4)
+    window = SliceSource(parent, 3, 4)
     assert (window.size, window.read_at(0, 100), window.read_at(4, 1)) == (4, b"3456", b"")
 
 
