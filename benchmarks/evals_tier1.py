@@ -1,4 +1,4 @@
-"""Tier-1 NaN scan and delta throughput against a raw read of the same files, cold and warm."""
+"""Tier-1 NaN scan and delta throughput against a raw read of the same files: cold, warm, HTTP."""
 
 from __future__ import annotations
 
@@ -12,8 +12,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import requests
 from safetensors.numpy import save_file
 
+from checks.base import Contribution, RemoteBlob
+from checks.evals.check import QuickEvalCheck
+from checks.evals.files import local_folder
 from checks.evals.tensors import analyse
 from checks.evals.weightset import load_weights
 
@@ -77,11 +81,8 @@ def main() -> None:
         files = [contrib_dir / "model.safetensors", base_dir / "model.safetensors"]
         os.sync()
         size = sum(p.stat().st_size for p in files)
-        names = ["model.safetensors"]
-        scan = lambda: analyse(load_weights(contrib_dir, names), None)  # noqa: E731
-        delta = lambda: analyse(  # noqa: E731
-            load_weights(contrib_dir, names), load_weights(base_dir, names)
-        )
+        scan = lambda: _analyse(contrib_dir, None)  # noqa: E731
+        delta = lambda: _analyse(contrib_dir, base_dir)  # noqa: E731
         print(f"machine: {os.cpu_count()} cores, {_cpu()}, python {sys.version.split()[0]}")
         print(f"two fp32 checkpoints of {files[0].stat().st_size / 1e6:.0f} MB each")
         for cache in ("cold", "warm"):
@@ -98,6 +99,46 @@ def main() -> None:
                 f"scan+delta {size / t_delta / 1e9:.2f} GB/s "
                 f"({t_raw / t_delta:.2f}x of raw)"
             )
+        remote(base_dir, contrib_dir)
+
+
+def remote(base_dir: Path, contrib_dir: Path) -> None:
+    """The contribution's weights behind a loopback range server, read by the tier-1 check."""
+    from tests.fakes.range_server import serve
+
+    rel = "model.safetensors"
+    size = (contrib_dir / rel).stat().st_size
+    with serve(contrib_dir) as server:
+        blob = {rel: RemoteBlob(server.url(rel), size=size)}
+        empty = Path(tempfile.mkdtemp(dir=os.environ.get("BENCH_DIR")))
+
+        def check(base: Path | None) -> None:
+            c = Contribution(root=empty, files=[rel], base=base, remote=blob)
+            QuickEvalCheck().run(c)
+
+        def get() -> None:
+            with requests.get(server.url(rel), stream=True, timeout=60) as response:
+                for _ in response.iter_content(4 << 20):
+                    pass
+
+        t_get = timed(get, [], cold=False)
+        t_scan = timed(lambda: check(None), [], cold=False)
+        t_delta = timed(lambda: check(base_dir), [], cold=False)
+        empty.rmdir()
+    print(
+        f"remote (loopback HTTP, warm): one GET {size / t_get / 1e9:.2f} GB/s, NaN scan "
+        f"{size / t_scan / 1e9:.2f} GB/s ({t_get / t_scan:.2f}x of the GET), scan+delta vs a "
+        f"local base {size / t_delta / 1e9:.2f} GB/s ({t_get / t_delta:.2f}x)"
+    )
+
+
+def _analyse(contrib: Path, base: Path | None) -> None:
+    with load_weights(local_folder(contrib)) as mine:
+        if base is None:
+            analyse(mine, None)
+            return
+        with load_weights(local_folder(base)) as theirs:
+            analyse(mine, theirs)
 
 
 def _cpu() -> str:

@@ -12,14 +12,33 @@ from checks.policy import Policy
 
 if TYPE_CHECKING:
     from checks.weights.cache import ResultCache
+    from checks.weights.source import OpenedSource
 
 # Called once per file a check finishes, so a front end can draw progress.
 ProgressCallback = Callable[[str], None]
 
 
 @dataclass(frozen=True)
+class RemoteBlob:
+    """A contribution file left on its platform and read through HTTP range requests.
+
+    ``sha256`` is the content hash the platform vouches for (a Git LFS oid), when it gives one;
+    ``headers`` (credentials) go only to the URL's own host.
+    """
+
+    url: str
+    size: int | None = None
+    sha256: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Contribution:
-    """A local folder reviewed as a contribution, with an optional base model folder beside it."""
+    """A contribution: files in a local folder, and big ones that stay on their platform.
+
+    ``files`` names every file, local or not; those in ``remote`` are not under ``root`` and are
+    read only through :meth:`open`, so checks read both kinds the same way.
+    """
 
     root: Path
     files: Sequence[str]
@@ -38,6 +57,48 @@ class Contribution:
     run_model_evals: bool = False
     # Per-file scan results by content hash: a file whose sha256 is known and cached is not read.
     result_cache: ResultCache | None = None
+    # Files not downloaded (relative path -> where to read them); each is also in ``files``.
+    remote: Mapping[str, RemoteBlob] = field(default_factory=dict)
+    # At most this many tensor bytes are streamed for the tier-1 evals (None: no bound); past
+    # it the tensor checks are skipped and the verdict says so.
+    max_stream_bytes: int | None = None
+
+    def is_remote(self, rel: str) -> bool:
+        return rel in self.remote
+
+    def size_of(self, rel: str) -> int | None:
+        """The file's size in bytes, None when unknown or missing."""
+        blob = self.remote.get(rel)
+        if blob is not None:
+            return blob.size
+        try:
+            return (self.root / rel).stat().st_size
+        except OSError:
+            return None
+
+    def open(self, rel: str) -> OpenedSource:
+        """A byte source for one file, local or remote; close it after use (``with`` works).
+
+        Raises OSError (``SourceReadError`` for a remote file) when the file cannot be opened.
+        """
+        blob = self.remote.get(rel)
+        if blob is None:
+            from checks.weights.source import LocalFile
+
+            return LocalFile(self.root / rel)
+        from checks.weights.http_source import HttpRangeSource
+
+        return HttpRangeSource(blob.url, headers=blob.headers, size=blob.size)
+
+    def read_head(self, rel: str, limit: int) -> bytes | None:
+        """The first ``limit`` bytes of a file (all of a smaller one); None when unreadable."""
+        from checks.weights.context import LimitExceeded
+
+        try:
+            with self.open(rel) as source:
+                return source.read_at(0, limit)
+        except (OSError, LimitExceeded):
+            return None
 
 
 @dataclass

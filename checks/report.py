@@ -18,6 +18,8 @@ class FileReport:
     bytes_read: int = 0
     full_download: bool = False
     cached: bool = False
+    # The hosting platform's own scan of the file (the Hub's security status), for information.
+    platform_scan: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -30,7 +32,22 @@ class FileReport:
         }
         if self.cached:  # only then: the entry's shape is unchanged for scanned files
             data["cached"] = True
+        if self.platform_scan is not None:
+            data["platform_scan"] = self.platform_scan
         return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> FileReport:
+        return cls(
+            path=str(data["path"]),
+            format=str(data["format"]),
+            sha256=data.get("sha256"),
+            verdict=Verdict(data["verdict"]),
+            bytes_read=int(data.get("bytes_read", 0)),
+            full_download=bool(data.get("full_download", False)),
+            cached=bool(data.get("cached", False)),
+            platform_scan=data.get("platform_scan"),
+        )
 
 
 @dataclass
@@ -66,6 +83,18 @@ class Report:
             "bytes_read": self.bytes_read,
             "checks": [{"name": c.name, "title": c.title, "notes": c.notes} for c in self.checks],
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Report:
+        """The report ``to_dict`` wrote (the verdict and totals are recomputed, not read)."""
+        return cls(
+            findings=[Finding.from_dict(f) for f in data["findings"]],
+            files=[FileReport.from_dict(f) for f in data["files"]],
+            checks=[
+                CheckSummary(str(c["name"]), str(c["title"]), [str(n) for n in c["notes"]])
+                for c in data["checks"]
+            ],
+        )
 
 
 def build_report(

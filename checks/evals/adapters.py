@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
+from collections.abc import Collection
 from typing import Any
 
-import numpy as np
-
+from checks.evals.files import ModelFiles
 from checks.evals.rules import finding, names
-from checks.evals.safetensors_reader import to_float32
-from checks.evals.weightset import ADAPTER_WEIGHTS, WeightSet, read_json
+from checks.evals.weightset import ADAPTER_WEIGHTS, Base, WeightSet
 from checks.findings import Finding, Severity
 
 CONFIG = "adapter_config.json"
@@ -24,11 +22,11 @@ def _norm_id(text: str) -> str:
     return "/".join(text.strip().rstrip("/").lower().split("/")[-2:])
 
 
-def _base_ids(base_root: Path, base_id: str | None) -> set[str]:
-    ids = {_norm_id(base_root.name)}
+def _base_ids(base: Base, base_id: str | None) -> set[str]:
+    ids = {_norm_id(base.root.name)}
     if base_id:
         ids.add(_norm_id(base_id))
-    config = read_json(base_root / "config.json")
+    config = base.files.json("config.json")
     if isinstance(config, dict) and isinstance(config.get("_name_or_path"), str):
         ids.add(_norm_id(config["_name_or_path"]))
     return ids
@@ -53,14 +51,20 @@ def _rank(module: str, config: dict[str, Any]) -> int | None:
     return int(r) if isinstance(r, int) else None
 
 
+def b_matrices(adapter: WeightSet) -> list[str]:
+    """The LoRA B matrices: all zero, the adapter was never trained."""
+    return [n for n in adapter.where if (m := LORA.match(n)) and m["ab"] == "B"]
+
+
 def check_adapter(
-    root: Path,
+    mine: ModelFiles,
     adapter: WeightSet,
-    base: WeightSet | None,
-    base_root: Path | None,
+    base: Base | None,
     base_id: str | None,
+    nonzero: Collection[str] | None,
 ) -> list[Finding]:
-    config = read_json(root / CONFIG)
+    """``nonzero``: the B matrices holding a value other than zero; None when not read."""
+    config = mine.json(CONFIG)
     if not isinstance(config, dict):
         return [
             finding(
@@ -69,27 +73,29 @@ def check_adapter(
         ]
     out: list[Finding] = []
     claimed = config.get("base_model_name_or_path")
-    if base_root is not None:
+    if base is not None:
         if not isinstance(claimed, str) or not claimed:
             out.append(
                 finding(
                     "adapter-base", Severity.LOW, CONFIG, "the adapter does not name its base model"
                 )
             )
-        elif _norm_id(claimed) not in _base_ids(base_root, base_id):
+        elif _norm_id(claimed) not in _base_ids(base, base_id):
             out.append(
                 finding(
                     "adapter-base",
                     Severity.MEDIUM,
                     CONFIG,
                     f"the adapter was made for {claimed!r}, not the base under review "
-                    f"({base_id or base_root.name})",
+                    f"({base_id or base.root.name})",
                 )
             )
-    if base is not None:
-        out += _targets(config, base)
-    out += _shapes(adapter, config, base)
-    out += _untrained(adapter)
+    weights = base.weights if base is not None else None
+    if weights is not None:
+        out += _targets(config, weights)
+    out += _shapes(adapter, config, weights)
+    if nonzero is not None:
+        out += _untrained(adapter, nonzero)
     return out
 
 
@@ -164,14 +170,12 @@ def _shapes(adapter: WeightSet, config: dict[str, Any], base: WeightSet | None) 
     return out
 
 
-def _untrained(adapter: WeightSet) -> list[Finding]:
-    b_names = [n for n in adapter.where if (m := LORA.match(n)) and m["ab"] == "B"]
+def _untrained(adapter: WeightSet, nonzero: Collection[str]) -> list[Finding]:
+    b_names = b_matrices(adapter)
     if not b_names:
         return []
     for name in b_names:
-        info = adapter.info(name)
-        values = adapter.file_of(name).raw(info)
-        if info.is_float and np.any(to_float32(values, info.dtype) != 0):
+        if adapter.info(name).is_float and name in nonzero:
             return []
     return [
         finding(

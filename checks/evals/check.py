@@ -2,28 +2,29 @@
 
 from __future__ import annotations
 
-import statistics
-from pathlib import Path
+from contextlib import ExitStack
 
-from checks.base import CheckResult, Contribution, ProgressCallback
+from checks.base import CheckResult, Contribution, FileFacts, ProgressCallback
 from checks.evals.adapters import CONFIG as ADAPTER_CONFIG
-from checks.evals.adapters import check_adapter
-from checks.evals.rules import finding, names
+from checks.evals.adapters import b_matrices, check_adapter
+from checks.evals.files import ModelFiles, local_folder, of_contribution
+from checks.evals.plan import plan_reads
+from checks.evals.rules import finding, names, size
 from checks.evals.structure import (
     check_against_base,
     check_config,
     check_config_vs_base,
     check_index,
     check_tokenizer,
-    embedding_name,
 )
+from checks.evals.tensor_findings import delta_findings, nonfinite_findings
 from checks.evals.tensors import Analysis, analyse
 from checks.evals.thresholds import thresholds
 from checks.evals.weightset import (
     ADAPTER_WEIGHTS,
+    Base,
     WeightSet,
-    folder_files,
-    load_single,
+    load_adapter,
     load_weights,
 )
 from checks.findings import Finding, Severity
@@ -37,50 +38,94 @@ class QuickEvalCheck:
         self, contribution: Contribution, progress: ProgressCallback | None = None
     ) -> CheckResult:
         result = CheckResult()
-        files = list(contribution.files)
-        root, base_root = contribution.root, contribution.base
-        adapter = ADAPTER_CONFIG in files and ADAPTER_WEIGHTS in files
-        ws = load_single(root, ADAPTER_WEIGHTS) if adapter else load_weights(root, files)
-        # The weight scan already fails a broken safetensors header; here it only leaves a gap.
-        for rel, why in sorted(ws.unreadable.items()):
-            result.findings.append(
-                finding(
-                    "unreadable", Severity.INFO, rel, f"not evaluated: cannot map the file ({why})"
-                )
-            )
-        if not ws.files:
-            _no_weights(result, ws)
-            return result
-        base = _load_base(base_root, result)
-        if adapter:
-            result.findings += check_adapter(root, ws, base, base_root, contribution.base_id)
-            analysis = analyse(ws, None)
-        else:
-            result.findings += check_index(ws, root, files)
-            result.findings += check_config(ws, root)
-            result.findings += check_tokenizer(ws, root, base_root)
-            if base is not None and base_root is not None:
-                result.findings += check_config_vs_base(root, base_root)
-                result.findings += check_against_base(ws, base)
-            analysis = analyse(ws, base)
-        result.findings += _nonfinite(ws, analysis)
-        kind = "adapter" if adapter else "model"
-        result.notes.append(
-            f"tier 1 ran on the {kind}: {len(ws.where)} tensors in {len(ws.files)} files "
-            f"({ws.nbytes / 1e6:.1f} MB), NaN/Inf scan"
-            + (", structure vs config, tokenizer and index" if not adapter else ", LoRA layout")
-        )
-        if base is not None and not adapter:
-            limit = thresholds(contribution.policy)["unrelated_rel_l2"]
-            result.findings += _delta_findings(ws, base, analysis, limit, result.notes)
+        mine = of_contribution(contribution)
+        with ExitStack() as stack:
+            _run(contribution, mine, stack, result)
+        # Only now: the weight files' sources were closed, so their reads are all booked.
+        result.findings += _problems(mine)
+        result.files += _facts(mine)
         if progress is not None:
-            for rel in sorted(ws.files):
-                progress(rel)
+            for rel in sorted(mine.formats):
+                if mine.formats[rel] == "safetensors":
+                    progress(rel)
         return result
 
 
+def _run(
+    contribution: Contribution, mine: ModelFiles, stack: ExitStack, result: CheckResult
+) -> None:
+    files = list(contribution.files)
+    adapter = ADAPTER_CONFIG in files and ADAPTER_WEIGHTS in files
+    ws = stack.enter_context(load_adapter(mine) if adapter else load_weights(mine))
+    # The weight scan already fails a broken safetensors header; here it only leaves a gap.
+    for rel, why in sorted(ws.unreadable.items()):
+        result.findings.append(
+            finding("unreadable", Severity.INFO, rel, f"not evaluated: cannot map the file ({why})")
+        )
+    for rel, why in sorted(ws.failed.items()):
+        result.findings.append(_read_failed(rel, f"the header could not be read ({why})"))
+    if not ws.files:
+        _no_weights(result, ws)
+        return
+    base = _load_base(contribution, stack, result)
+    weights = base.weights if base is not None else None
+    if not adapter:
+        result.findings += check_index(ws, mine)
+        result.findings += check_config(ws, mine)
+        result.findings += check_tokenizer(ws, mine, base.files if base else None)
+        if base is not None and weights is not None:
+            result.findings += check_config_vs_base(mine, base.files)
+            result.findings += check_against_base(ws, weights)
+    compared = weights if not adapter else None
+    plan = plan_reads(ws, compared)
+    cap = contribution.max_stream_bytes
+    analysis: Analysis | None = None
+    if cap is not None and plan.bytes > cap:
+        result.findings.append(_skipped(ws, plan.bytes, cap, adapter, compared is not None))
+    else:
+        nonzero = set(b_matrices(ws)) if adapter else set()
+        analysis = analyse(ws, compared, plan, nonzero=nonzero, budget=cap)
+    if adapter:
+        nonzero_found = analysis.nonzero if analysis is not None else None
+        result.findings += check_adapter(mine, ws, base, contribution.base_id, nonzero_found)
+    kind = "adapter" if adapter else "model"
+    scan = "NaN/Inf scan" if analysis is not None else "no NaN/Inf scan (over the streaming bound)"
+    result.notes.append(
+        f"tier 1 ran on the {kind}: {len(ws.where)} tensors in {len(ws.files)} files "
+        f"({ws.nbytes / 1e6:.1f} MB), {scan}"
+        + (", structure vs config, tokenizer and index" if not adapter else ", LoRA layout")
+    )
+    if analysis is None:
+        assert cap is not None
+        # The comment shows info findings only in the JSON report; the note names the rule.
+        result.notes.append(
+            f"tensor checks skipped (evals-tensor-checks-skipped): {size(plan.bytes)} of tensor "
+            f"data is over the {size(cap)} streaming bound (max_stream_bytes)"
+        )
+        return
+    result.findings += nonfinite_findings(ws, analysis)
+    for rel, why in sorted(analysis.failed.items()):
+        result.findings.append(_read_failed(rel, f"the tensor data broke off ({why})"))
+    result.notes += analysis.skipped
+    if compared is not None:
+        limit = thresholds(contribution.policy)["unrelated_rel_l2"]
+        result.findings += delta_findings(ws, compared, analysis, limit, result.notes)
+
+
+def _load_base(contribution: Contribution, stack: ExitStack, result: CheckResult) -> Base | None:
+    if contribution.base is None:
+        result.notes.append("delta vs base skipped: no base given (review --base)")
+        return None
+    files = local_folder(contribution.base)
+    weights = stack.enter_context(load_weights(files))
+    if not weights.files:
+        result.notes.append("delta vs base skipped: the base has no readable safetensors")
+        return Base(contribution.base, files, None)
+    return Base(contribution.base, files, weights)
+
+
 def _no_weights(result: CheckResult, ws: WeightSet) -> None:
-    if ws.unreadable:
+    if ws.unreadable or ws.failed:
         result.notes.append("tier 1 skipped: no readable safetensors file")
     elif ws.pickles:
         result.notes.append("tier 1 skipped: no safetensors (pickle weights only)")
@@ -97,113 +142,62 @@ def _no_weights(result: CheckResult, ws: WeightSet) -> None:
         result.notes.append("tier 1 skipped: no model weights in this contribution")
 
 
-def _load_base(base_root: Path | None, result: CheckResult) -> WeightSet | None:
-    if base_root is None:
-        result.notes.append("delta vs base skipped: no base given (review --base)")
-        return None
-    base = load_weights(base_root, folder_files(base_root))
-    if not base.files:
-        result.notes.append("delta vs base skipped: the base has no readable safetensors")
-        return None
-    return base
+def _read_failed(rel: str, what: str) -> Finding:
+    # A file that could not be read leaves its tensors unchecked: that must not pass.
+    return finding(
+        "read-failed",
+        Severity.HIGH,
+        rel,
+        f"{what}: the NaN/Inf and base-delta checks did not finish for this file",
+    )
 
 
-def _nonfinite(ws: WeightSet, analysis: Analysis) -> list[Finding]:
+def _skipped(ws: WeightSet, planned: int, cap: int, adapter: bool, with_base: bool) -> Finding:
+    checks = "NaN/Inf" + (" and untrained-adapter" if adapter else "")
+    checks += " and base-delta" if with_base else ""
+    ran = "header and LoRA layout checks ran" if adapter else "header and structure checks ran"
+    return finding(
+        "tensor-checks-skipped",
+        Severity.INFO,
+        sorted(ws.files)[0],
+        f"{checks} checks skipped: {size(planned)} of tensor data is over the {size(cap)} "
+        f"streaming bound; {ran}",
+        tensor_bytes=planned,
+        max_stream_bytes=cap,
+    )
+
+
+def _problems(mine: ModelFiles) -> list[Finding]:
     out: list[Finding] = []
-    for name, (nan, inf) in sorted(analysis.nonfinite.items()):
-        total = ws.info(name).numel
-        rule = "nan" if nan else "inf"
-        what = " and ".join(
-            p for p in (f"{nan} NaN" if nan else "", f"{inf} Inf" if inf else "") if p
-        )
+    for rel, (n, bound) in sorted(mine.too_large.items()):
         out.append(
             finding(
-                rule,
+                "file-too-large",
+                Severity.INFO,
+                rel,
+                f"not read: {rel} is {size(n)}, over the {size(bound)} bound for "
+                "files the evals read whole; the checks that use it did not run",
+            )
+        )
+    for rel, why in sorted(mine.failed.items()):
+        out.append(
+            finding(
+                "read-failed",
                 Severity.HIGH,
-                ws.where[name],
-                f"{name} holds {what} of its {total} values: the model's outputs will be NaN",
-                location=name,
-                nan=nan,
-                inf=inf,
+                rel,
+                f"{rel} could not be read ({why}): the checks that use it did not run",
             )
         )
     return out
 
 
-def _is_tied_pair(a: str, b: str, base: WeightSet) -> bool:
-    """A head saved untied holds the embedding's values; that is a copy by design."""
-    emb = embedding_name(base)
-    return {a, b} & {emb} != set() and any(n.endswith("lm_head.weight") for n in (a, b))
-
-
-def _delta_findings(
-    ws: WeightSet, base: WeightSet, analysis: Analysis, limit: float, notes: list[str]
-) -> list[Finding]:
-    out: list[Finding] = []
-    deltas = analysis.deltas
-    anchor = sorted(ws.files)[0]
-    broken_base = sorted(n for n, d in deltas.items() if not d.base_finite)
-    if broken_base:
-        notes.append(f"the base itself holds NaN/Inf in {names(broken_base)}; not compared")
-    rels = {n: d.rel_l2 for n, d in deltas.items() if d.rel_l2 is not None}
-    matrices = [r for n, r in rels.items() if len(ws.info(n).shape) >= 2] or list(rels.values())
-    if rels:
-        worst = max(rels, key=lambda n: rels[n])
-        median = statistics.median(matrices)
-        notes.append(
-            f"delta vs base: {len(deltas)} tensors compared, relative L2 median {median:.4g} "
-            f"over {len(matrices)} weight matrices, max {rels[worst]:.4g} ({worst})"
+def _facts(mine: ModelFiles) -> list[FileFacts]:
+    return [
+        FileFacts(
+            path=rel,
+            format=mine.formats.get(rel, "unknown"),
+            bytes_read=n,
+            full_download=rel in mine.full_download,
         )
-    else:
-        median = 0.0
-    same_names = set(ws.where) == set(base.where)
-    if deltas and same_names and all(d.identical for d in deltas.values()):
-        out.append(
-            finding(
-                "identical",
-                Severity.MEDIUM,
-                anchor,
-                f"all {len(deltas)} tensors are identical to the base: "
-                "a re-upload, not a fine-tune",
-            )
-        )
-        return out
-    if matrices and median >= limit:
-        out.append(
-            finding(
-                "unrelated",
-                Severity.HIGH,
-                anchor,
-                f"median relative L2 distance to the base is {median:.3g} over {len(matrices)} "
-                f"weight matrices (a fine-tune moves them by a few percent; limit {limit:g}): "
-                "these weights are not a fine-tune of this base",
-                median_rel_l2=median,
-            )
-        )
-    copied = {c: b for c, b in analysis.copied.items() if not _is_tied_pair(c, b, base)}
-    if copied:
-        pairs = [f"{c} = base {b}" for c, b in sorted(copied.items())]
-        out.append(
-            finding(
-                "swapped",
-                Severity.HIGH,
-                ws.where[min(copied)],
-                f"{len(copied)} tensors hold the values of a different base tensor "
-                f"(swapped or copied layers): {names(pairs, 3)}",
-                tensors=dict(sorted(copied.items())),
-            )
-        )
-    if analysis.shuffled:
-        shuffled = sorted(analysis.shuffled)
-        out.append(
-            finding(
-                "shuffled",
-                Severity.HIGH,
-                ws.where[shuffled[0]],
-                f"{len(shuffled)} tensors hold exactly the base's values in another order "
-                f"(shuffled; relative L2 {max(rels.get(n, 0.0) for n in shuffled):.3g}): "
-                f"{names(shuffled)}",
-                tensors=shuffled,
-            )
-        )
-    return out
+        for rel, n in sorted(mine.bytes_read.items())
+    ]

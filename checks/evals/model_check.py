@@ -12,11 +12,12 @@ from typing import Any
 
 from checks.base import CheckResult, Contribution, ProgressCallback
 from checks.evals.adapters import CONFIG as ADAPTER_CONFIG
-from checks.evals.rules import TIER2, finding
+from checks.evals.files import folder_files, local_folder
+from checks.evals.rules import TIER2, finding, names
 from checks.evals.sandbox import Limits, Outcome, run_worker
 from checks.evals.thresholds import thresholds
 from checks.evals.verdicts import judge
-from checks.evals.weightset import folder_files, load_weights, model_weight_files
+from checks.evals.weightset import load_weights, model_weight_files
 from checks.findings import Severity
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -88,6 +89,9 @@ class ModelEvalCheck:
                 )
                 return "no safetensors (pickle weights only)"
             return "no model weights in this contribution"
+        left = sorted(r for r in [*safetensors, "config.json"] if contribution.is_remote(r))
+        if left:
+            return f"{names(left)} stayed on the platform (tier 2 loads a local copy of the model)"
         if contribution.base is None:
             return "no base given (review --base)"
         if not model_weight_files(folder_files(contribution.base))[0]:
@@ -139,5 +143,6 @@ def _file_bytes(root: Path, files: Sequence[str]) -> int:
 
 def _fp32_bytes(root: Path, files: Sequence[str]) -> int:
     """Bytes once loaded in float32, the dtype tier 2 evaluates in (half precision doubles)."""
-    ws = load_weights(root, files)
-    return sum(ws.info(n).numel * 4 if ws.info(n).is_float else ws.info(n).nbytes for n in ws.where)
+    with load_weights(local_folder(root, files)) as ws:
+        infos = [ws.info(n) for n in ws.where]
+    return sum(i.numel * 4 if i.is_float else i.nbytes for i in infos)

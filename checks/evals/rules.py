@@ -35,3 +35,14 @@ def names(items: list[str], limit: int = 4) -> str:
     """A short list of tensor names for a message: the first few, then a count."""
     shown = ", ".join(items[:limit])
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+
+
+def size(n: float) -> str:
+    """Bytes in binary units for a message: 5.0 GiB, 512.0 KiB, 100 bytes."""
+    if n < 1024:
+        return f"{int(n)} bytes"
+    for unit in ("KiB", "MiB", "GiB", "TiB"):
+        n /= 1024
+        if n < 1024 or unit == "TiB":
+            break
+    return f"{n:.1f} {unit}"

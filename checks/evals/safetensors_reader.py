@@ -1,16 +1,16 @@
-"""Reads safetensors tensors through the header and a memory map, every dtype bit-exactly."""
+"""Reads a safetensors file through a byte source: its header, and tensors decoded bit-exactly."""
 
 from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from checks.weights.safetensors_header import HeaderError, parse_header_json
+from checks.weights.source import ByteSource
 
 MAX_HEADER_BYTES = 100 << 20
 # 256 Ki elements (1 MiB of float32) per step: memory stays flat on any tensor size, and each
@@ -105,52 +105,66 @@ class TensorInfo:
         return self.dtype in FLOAT_DTYPES
 
 
+def storage(dtype: str) -> np.dtype[Any]:
+    """The numpy dtype a safetensors dtype is stored as (BF16 and FP8 as raw bits)."""
+    return _STORAGE[dtype]
+
+
 class SafetensorsFile:
-    """One file: its tensor table from the header, values from a read-only memory map."""
+    """One file: its tensor table from the header; values through the source it was read from.
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.size = path.stat().st_size
-        self.tensors, self.metadata = _read_header(path, self.size)
-        self._map: np.memmap[Any, np.dtype[np.uint8]] | None = None
+    The caller owns ``source`` and closes it; ``checks.evals.stream`` streams the tensor data.
+    """
 
-    def _bytes(self) -> np.memmap[Any, np.dtype[np.uint8]]:
-        if self._map is None:
-            self._map = np.memmap(self.path, dtype=np.uint8, mode="r")
-        return self._map
+    def __init__(self, source: ByteSource) -> None:
+        self.source = source
+        self.size = source.size
+        self.tensors, self.metadata, self.header_bytes = _read_header(source, self.size)
+        self.streamed = 0  # tensor bytes taken through checks.evals.stream (a map's reads too)
 
     def raw(self, info: TensorInfo) -> npt.NDArray[Any]:
-        """The stored values, flat, as a view on the map (no copy)."""
+        """The stored values, flat: a view on a memory map when the source has one (the local
+        base), else one read of the whole tensor, so only for tensors known to be small."""
+        dtype = _STORAGE[info.dtype]
         if info.numel == 0:
-            return np.empty(0, dtype=_STORAGE[info.dtype])
-        return self._bytes()[info.start : info.end].view(_STORAGE[info.dtype])
-
-    def float_chunks(self, info: TensorInfo, rows: int | None = None) -> list[tuple[int, int]]:
-        """Element ranges of about CHUNK_ELEMENTS; ``rows`` limits to the first rows of a matrix."""
-        total = info.numel
-        if rows is not None and info.shape:
-            total = rows * (info.numel // info.shape[0] if info.shape[0] else 0)
-        return [(i, min(i + CHUNK_ELEMENTS, total)) for i in range(0, total, CHUNK_ELEMENTS)]
+            return np.empty(0, dtype=dtype)
+        view = self.source.view()
+        if view is not None:
+            return np.frombuffer(view, dtype=dtype, count=info.numel, offset=info.start)
+        return np.frombuffer(self.source.read_at(info.start, info.nbytes), dtype=dtype)
 
 
-def _read_header(path: Path, size: int) -> tuple[dict[str, TensorInfo], dict[str, str]]:
-    with path.open("rb") as fh:
-        prefix = fh.read(8)
-        if len(prefix) < 8:
-            raise ReadError("shorter than the 8-byte header length")
-        (length,) = struct.unpack("<Q", prefix)
-        if length > MAX_HEADER_BYTES or 8 + length > size:
-            raise ReadError(f"header length {length} does not fit the file ({size} bytes)")
-        try:
-            header = parse_header_json(fh.read(length))
-        except HeaderError as exc:
-            raise ReadError(f"header: {exc}") from None
+def element_ranges(info: TensorInfo) -> list[tuple[int, int]]:
+    """Element ranges of CHUNK_ELEMENTS: the unit every sum is taken over, so results do not
+    depend on how the bytes arrived."""
+    total = info.numel
+    return [(i, min(i + CHUNK_ELEMENTS, total)) for i in range(0, total, CHUNK_ELEMENTS)]
+
+
+def _read_header(
+    source: ByteSource, size: int
+) -> tuple[dict[str, TensorInfo], dict[str, str], int]:
+    prefix = source.read_at(0, 8)
+    if len(prefix) < 8:
+        raise ReadError("shorter than the 8-byte header length")
+    (length,) = struct.unpack("<Q", prefix)
+    if length > MAX_HEADER_BYTES or 8 + length > size:
+        raise ReadError(f"header length {length} does not fit the file ({size} bytes)")
+    raw = source.read_at(8, length)
+    if len(raw) != length:
+        raise ReadError("the header could not be read in full")
+    try:
+        header = parse_header_json(raw)
+    except HeaderError as exc:
+        raise ReadError(f"header: {exc}") from None
     base = 8 + length
     metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict):
+        raise ReadError("__metadata__ is not an object")
     tensors: dict[str, TensorInfo] = {}
     for name, entry in header.items():
         tensors[name] = _entry(name, entry, base, size)
-    return tensors, {str(k): str(v) for k, v in dict(metadata).items()}
+    return tensors, {str(k): str(v) for k, v in metadata.items()}, base
 
 
 def _entry(name: str, entry: Any, base: int, size: int) -> TensorInfo:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 from typing import Any
 
+from checks.evals.files import ModelFiles
 from checks.evals.rules import finding, names
-from checks.evals.weightset import INDEX, WeightSet, read_json
+from checks.evals.weightset import INDEX, WeightSet
 from checks.findings import Finding, Severity
 
 EMBEDDING_SUFFIXES = (
@@ -60,8 +60,8 @@ def _text_config(config: Any) -> dict[str, Any]:
     return inner if isinstance(inner, dict) else config
 
 
-def check_config(ws: WeightSet, root: Path) -> list[Finding]:
-    config = _text_config(read_json(root / "config.json"))
+def check_config(ws: WeightSet, mine: ModelFiles) -> list[Finding]:
+    config = _text_config(mine.json("config.json"))
     if not config or not ws.where:
         return []
     out: list[Finding] = []
@@ -105,9 +105,9 @@ def check_config(ws: WeightSet, root: Path) -> list[Finding]:
     return out
 
 
-def check_config_vs_base(root: Path, base_root: Path) -> list[Finding]:
-    mine = _text_config(read_json(root / "config.json"))
-    theirs = _text_config(read_json(base_root / "config.json"))
+def check_config_vs_base(files: ModelFiles, base_files: ModelFiles) -> list[Finding]:
+    mine = _text_config(files.json("config.json"))
+    theirs = _text_config(base_files.json("config.json"))
     out: list[Finding] = []
     for key in SAME_AS_BASE:
         if key in mine and key in theirs and mine[key] != theirs[key]:
@@ -122,7 +122,7 @@ def check_config_vs_base(root: Path, base_root: Path) -> list[Finding]:
     return out
 
 
-def check_index(ws: WeightSet, root: Path, files: list[str]) -> list[Finding]:
+def check_index(ws: WeightSet, mine: ModelFiles) -> list[Finding]:
     out: list[Finding] = []
     for name, where in sorted(ws.duplicates.items()):
         out.append(
@@ -134,9 +134,9 @@ def check_index(ws: WeightSet, root: Path, files: list[str]) -> list[Finding]:
                 location=name,
             )
         )
-    if INDEX not in files:
+    if not mine.has(INDEX):
         return out
-    index = read_json(root / INDEX)
+    index = mine.json(INDEX)
     weight_map = index.get("weight_map") if isinstance(index, dict) else None
     if not isinstance(weight_map, dict):
         return [
@@ -144,7 +144,7 @@ def check_index(ws: WeightSet, root: Path, files: list[str]) -> list[Finding]:
             finding("index-mismatch", Severity.HIGH, INDEX, "the index has no weight_map"),
         ]
     missing_files = sorted(
-        {str(v) for v in weight_map.values()} - set(ws.files) - set(ws.unreadable)
+        {str(v) for v in weight_map.values()} - set(ws.files) - set(ws.unreadable) - set(ws.failed)
     )
     if missing_files:
         out.append(
@@ -179,32 +179,34 @@ def check_index(ws: WeightSet, root: Path, files: list[str]) -> list[Finding]:
     return out
 
 
-def tokenizer_size(root: Path) -> tuple[str, int] | None:
+def tokenizer_size(model: ModelFiles) -> tuple[str, int] | None:
     """(file, highest token id + 1) from tokenizer.json or vocab.txt."""
-    data = read_json(root / "tokenizer.json")
+    data = model.json("tokenizer.json")
     if isinstance(data, dict):
         ids: list[int] = []
-        vocab = (data.get("model") or {}).get("vocab")
+        inner = data.get("model")
+        vocab = inner.get("vocab") if isinstance(inner, dict) else None
         if isinstance(vocab, dict):
             ids += [v for v in vocab.values() if isinstance(v, int)]
         elif isinstance(vocab, list):
             ids.append(len(vocab) - 1)
-        ids += [t["id"] for t in data.get("added_tokens") or [] if isinstance(t.get("id"), int)]
+        added = data.get("added_tokens")
+        for token in added if isinstance(added, list) else []:
+            if isinstance(token, dict) and isinstance(token.get("id"), int):
+                ids.append(token["id"])
         if ids:
             return "tokenizer.json", max(ids) + 1
-    vocab_txt = root / "vocab.txt"
-    if vocab_txt.is_file() and vocab_txt.stat().st_size < (64 << 20):
-        return "vocab.txt", len(
-            vocab_txt.read_text(encoding="utf-8", errors="replace").splitlines()
-        )
-    return None
+    lines = model.text("vocab.txt")
+    return None if lines is None else ("vocab.txt", len(lines.splitlines()))
 
 
-def check_tokenizer(ws: WeightSet, root: Path, base_root: Path | None) -> list[Finding]:
+def check_tokenizer(
+    ws: WeightSet, mine: ModelFiles, base_files: ModelFiles | None
+) -> list[Finding]:
     emb = embedding_name(ws)
     if emb is None:
         return []
-    size = tokenizer_size(root) or (tokenizer_size(base_root) if base_root else None)
+    size = tokenizer_size(mine) or (tokenizer_size(base_files) if base_files else None)
     if size is None:
         return []
     source, count = size

@@ -1,20 +1,19 @@
-"""One pass over every tensor: NaN/Inf counts and, with a base, the relative L2 delta."""
+"""One streamed pass over every tensor: NaN/Inf counts and, with a base, the relative L2 delta."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from checks.evals.safetensors_reader import (
-    CHUNK_ELEMENTS,
-    SafetensorsFile,
-    TensorInfo,
-    to_float32,
-)
+from checks.evals.files import READ_ERRORS
+from checks.evals.plan import Job, Plan, plan_reads
+from checks.evals.safetensors_reader import CHUNK_ELEMENTS, SafetensorsFile, to_float32
+from checks.evals.stream import Values, tensor_values
 from checks.evals.weightset import WeightSet
 
 FINGERPRINT_SAMPLES = 64
@@ -39,7 +38,60 @@ class Analysis:
     deltas: dict[str, Delta] = field(default_factory=dict)
     copied: dict[str, str] = field(default_factory=dict)  # contribution name -> base name
     shuffled: list[str] = field(default_factory=list)
-    bytes_read: int = 0
+    nonzero: set[str] = field(default_factory=set)  # of the tensors asked about
+    # Stored-bit samples of compared tensors, to match against other base tensors.
+    fingerprints: dict[str, bytes | None] = field(default_factory=dict)
+    # Compared tensors whose norm equals the base's though they moved: maybe a permutation.
+    suspects: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # file -> why its stream broke off
+    skipped: list[str] = field(default_factory=list)  # what did not run, for the notes
+
+
+def analyse(
+    contrib: WeightSet,
+    base: WeightSet | None,
+    plan: Plan | None = None,
+    *,
+    nonzero: Collection[str] = (),
+    budget: int | None = None,
+) -> Analysis:
+    """Reads each planned contribution tensor once, in file order (and its base twin alongside);
+    then confirms swapped and shuffled tensors, within ``budget`` bytes in all."""
+    from checks.evals.confirm import confirm  # it builds on this module's results
+
+    plan = plan or plan_reads(contrib, base)
+    out = Analysis()
+    for rel, jobs in sorted(plan.jobs.items()):
+        try:
+            _stream_file(out, contrib.files[rel], jobs, base, nonzero)
+        except READ_ERRORS as exc:
+            out.failed[rel] = str(exc) or type(exc).__name__
+    if base is not None:
+        left = None if budget is None else budget - plan.bytes
+        confirm(out, contrib, base, left)
+    out.deltas = dict(sorted(out.deltas.items()))
+    return out
+
+
+def _stream_file(
+    out: Analysis,
+    f: SafetensorsFile,
+    jobs: list[Job],
+    base: WeightSet | None,
+    nonzero: Collection[str],
+) -> None:
+    by_name = {job.info.name: job for job in jobs}
+    for job in jobs:
+        if not job.needs_data:
+            out.deltas[job.info.name] = Delta(job.info.name, None, identical=False)
+    wanted = [job.info for job in jobs if job.needs_data]
+    for info, values in tensor_values(f, wanted):
+        job = by_name[info.name]
+        twin = base.file_of(info.name) if base is not None and job.twin is not None else None
+        if info.is_float:
+            _compare(out, job, values, twin, want_nonzero=info.name in nonzero)
+        else:
+            _compare_exact(out, job, values, twin)
 
 
 def _decode(raw: npt.NDArray[Any], dtype: str) -> npt.NDArray[np.floating[Any]]:
@@ -56,145 +108,109 @@ def _sq(x: npt.NDArray[np.floating[Any]]) -> float:
     return total
 
 
-def _total_sq(f: SafetensorsFile, info: TensorInfo) -> float:
-    raw = f.raw(info)
-    return sum(_sq(_decode(raw[i:j], info.dtype)) for i, j in f.float_chunks(info))
+class Sampler:
+    """The stored values at FINGERPRINT_SAMPLES evenly strided positions, gathered as the
+    values stream past (the same positions as ``raw[::step][:FINGERPRINT_SAMPLES]``)."""
+
+    def __init__(self, numel: int) -> None:
+        self.numel = numel
+        self.step = max(numel // FINGERPRINT_SAMPLES, 1)
+        self._stop = FINGERPRINT_SAMPLES * self.step
+        self._parts: list[npt.NDArray[Any]] = []
+
+    def add(self, i: int, raw: npt.NDArray[Any]) -> None:
+        first = -(-i // self.step) * self.step
+        stop = min(i + len(raw), self._stop)
+        if first < stop:
+            # A copy: a view would keep the whole streamed chunk alive.
+            self._parts.append(raw[first - i : stop - i : self.step].copy())
+
+    def fingerprint(self) -> bytes | None:
+        return fingerprint(np.concatenate(self._parts)) if self._parts else None
 
 
-def _count_nonfinite(f: SafetensorsFile, info: TensorInfo) -> tuple[int, int]:
-    nan = inf = 0
-    raw = f.raw(info)
-    for i, j in f.float_chunks(info):
-        x = _decode(raw[i:j], info.dtype)
-        nan += int(np.count_nonzero(np.isnan(x)))
-        inf += int(np.count_nonzero(np.isinf(x)))
-    return nan, inf
-
-
-def _overlap_rows(c: TensorInfo, b: TensorInfo) -> int | None:
-    """Rows both share when only the first dimension differs (an embedding grown or cut)."""
-    if c.shape == b.shape:
+def fingerprint(sample: npt.NDArray[Any]) -> bytes | None:
+    """The sample's bits; None for (sampled) constant tensors, which collide."""
+    if sample.size == 0 or np.all(sample == sample[0]):
         return None
-    if len(c.shape) == len(b.shape) >= 1 and c.shape[1:] == b.shape[1:]:
-        return min(c.shape[0], b.shape[0])
-    return -1
+    return np.ascontiguousarray(sample).tobytes()
 
 
-def analyse(contrib: WeightSet, base: WeightSet | None) -> Analysis:
-    """Reads each contribution tensor once (and its base twin once), chunk by chunk."""
-    out = Analysis()
-    for name in sorted(contrib.where):
-        cf, ci = contrib.file_of(name), contrib.info(name)
-        twin = base.info(name) if base is not None and name in base.where else None
-        if twin is not None and base is not None and twin.is_float == ci.is_float:
-            rows = _overlap_rows(ci, twin)
-            if rows != -1:
-                _compare(out, name, cf, ci, base.file_of(name), twin, rows)
-                continue
-        if ci.is_float:
-            _compare(out, name, cf, ci, None, None, None)
-    if base is not None:
-        _find_copies(out, contrib, base)
-    return out
+def _compare_exact(out: Analysis, job: Job, values: Values, bf: SafetensorsFile | None) -> None:
+    """Integer buffers (position ids): equal or not, no norm."""
+    assert bf is not None and job.twin is not None  # planned only with a twin of its shape
+    name, braw = job.info.name, bf.raw(job.twin)
+    sampler = Sampler(job.info.numel)
+    same = True
+    for i, raw in values:
+        sampler.add(i, raw)
+        same = same and np.array_equal(raw, braw[i : i + len(raw)])
+    out.deltas[name] = Delta(name, None, identical=bool(same))
+    out.fingerprints[name] = sampler.fingerprint()
 
 
 def _compare(
-    out: Analysis,
-    name: str,
-    cf: SafetensorsFile,
-    ci: TensorInfo,
-    bf: SafetensorsFile | None,
-    bi: TensorInfo | None,
-    rows: int | None,
+    out: Analysis, job: Job, values: Values, bf: SafetensorsFile | None, *, want_nonzero: bool
 ) -> None:
-    craw = cf.raw(ci)
-    out.bytes_read += ci.nbytes
-    if not ci.is_float:  # integer buffers (position ids): equal or not, no norm
-        assert bf is not None and bi is not None
-        same = ci.shape == bi.shape and np.array_equal(craw, bf.raw(bi))
-        out.bytes_read += bi.nbytes
-        out.deltas[name] = Delta(name, None, identical=bool(same))
-        return
+    ci, bi, rows = job.info, job.twin, job.rows
+    name = ci.name
     braw = bf.raw(bi) if bf is not None and bi is not None else None
     limit = ci.numel if rows is None else rows * (ci.numel // max(ci.shape[0], 1))
-    cc = bb = dd = 0.0
+    # A permutation keeps the norm: that test needs the contribution's own, over every chunk.
+    whole = braw is not None and bi is not None and rows is None and ci.dtype == bi.dtype
+    sampler = Sampler(ci.numel) if braw is not None else None
+    cc = bb = dd = own = 0.0
+    nan = inf = 0
+    moved = False
     scratch: npt.NDArray[np.floating[Any]] = np.empty(
         CHUNK_ELEMENTS, dtype=np.float64 if ci.dtype == "F64" else np.float32
     )
-    for i, j in cf.float_chunks(ci):
-        c = _decode(craw[i:j], ci.dtype)
+    for i, raw in values:
+        j = i + len(raw)
+        if sampler is not None:
+            sampler.add(i, raw)
+        c = _decode(raw, ci.dtype)
         k = min(j, limit) if braw is not None and bi is not None and i < limit else i
+        finite = True
         if k > i and braw is not None and bi is not None:
             b = _decode(braw[i:k], bi.dtype)
             bb += _sq(b)  # while b is in cache: the subtraction below reads it again
             d = scratch[: k - i]
             with np.errstate(over="ignore", invalid="ignore"):
                 np.subtract(c[: k - i], b, out=d, casting="unsafe")
-            dd += _sq(d)  # NaN or Inf in c shows up here, so c's own norm is not needed
-            out.bytes_read += (k - i) * (bi.nbytes // max(bi.numel, 1))
+            part = _sq(d)  # NaN or Inf in c shows up here, so c's own norm is not needed
+            dd += part
+            finite = math.isfinite(part)
         if k < j:
-            cc += _sq(c[k - i :])
-    if not (math.isfinite(cc) and math.isfinite(dd)):
-        nan, inf = _count_nonfinite(cf, ci)
-        if nan or inf:
-            out.nonfinite[name] = (nan, inf)
-    if braw is None:
+            part = _sq(c[k - i :])
+            cc += part
+            finite = finite and math.isfinite(part)
+        if whole:
+            own += _sq(c)
+        if not finite:  # only chunks that hold NaN or Inf pay for counting them
+            nan += int(np.count_nonzero(np.isnan(c)))
+            inf += int(np.count_nonzero(np.isinf(c)))
+        if want_nonzero and not moved:
+            moved = bool(np.any(c != 0))
+    if nan or inf:
+        out.nonfinite[name] = (nan, inf)
+    if moved:
+        out.nonzero.add(name)
+    if braw is None or bi is None or sampler is None:
         return
+    out.fingerprints[name] = sampler.fingerprint()
     if not math.isfinite(bb):  # a broken base says nothing about the contribution
         out.deltas[name] = Delta(name, None, identical=False, base_finite=False)
         return
-    identical = dd == 0.0 and rows is None and ci.dtype == (bi.dtype if bi else None)
+    identical = dd == 0.0 and rows is None and ci.dtype == bi.dtype
     rel = math.sqrt(dd / bb) if bb > 0 and math.isfinite(dd) else None
     if bb == 0 and dd == 0:
         rel = 0.0
     out.deltas[name] = Delta(name, rel, identical=identical, rows_compared=rows)
     if (
-        rel is not None
+        whole
+        and rel is not None
         and rel > SHUFFLE_MIN_REL
-        and bi is not None
-        and rows is None
-        and ci.dtype == bi.dtype
-        and abs(math.sqrt(_total_sq(cf, ci)) - math.sqrt(bb)) <= SHUFFLE_NORM_TOL * math.sqrt(bb)
-        and np.array_equal(np.sort(craw), np.sort(braw))
+        and abs(math.sqrt(own) - math.sqrt(bb)) <= SHUFFLE_NORM_TOL * math.sqrt(bb)
     ):
-        out.shuffled.append(name)
-
-
-def _fingerprint(raw: npt.NDArray[Any]) -> bytes | None:
-    """Strided sample of the stored bits; None for (sampled) constant tensors, which collide."""
-    if raw.size == 0:
-        return None
-    step = max(raw.size // FINGERPRINT_SAMPLES, 1)
-    sample = np.ascontiguousarray(raw[::step][:FINGERPRINT_SAMPLES])
-    if np.all(sample == sample[0]):
-        return None
-    return sample.tobytes()
-
-
-def _find_copies(out: Analysis, contrib: WeightSet, base: WeightSet) -> None:
-    """A changed tensor that equals a *different* base tensor was swapped or copied in."""
-    changed = [
-        n
-        for n, d in out.deltas.items()
-        if not d.identical and d.rel_l2 != 0.0 and n not in out.shuffled
-    ]
-    if not changed:
-        return
-    wanted = {(contrib.info(n).shape, contrib.info(n).dtype) for n in changed}
-    index: dict[tuple[tuple[int, ...], str, bytes], list[str]] = {}
-    for name in base.where:
-        info = base.info(name)
-        if (info.shape, info.dtype) in wanted:
-            fp = _fingerprint(base.file_of(name).raw(info))
-            if fp is not None:
-                index.setdefault((info.shape, info.dtype, fp), []).append(name)
-    for name in changed:
-        info = contrib.info(name)
-        craw = contrib.file_of(name).raw(info)
-        fp = _fingerprint(craw)
-        if fp is None:
-            continue
-        for other in index.get((info.shape, info.dtype, fp), []):
-            if other != name and np.array_equal(craw, base.file_of(other).raw(base.info(other))):
-                out.copied[name] = other
-                break
+        out.suspects.append(name)

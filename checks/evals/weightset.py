@@ -1,31 +1,36 @@
-"""Finds a model folder's weights: safetensors shards, their index, and pickle-only leftovers."""
+"""Finds a model's weights: safetensors shards, their index, and pickle-only leftovers."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+from checks.evals.files import READ_ERRORS, ModelFiles
 from checks.evals.safetensors_reader import ReadError, SafetensorsFile, TensorInfo
+from checks.weights.source import OpenedSource
 
 INDEX = "model.safetensors.index.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
-MAX_JSON_BYTES = 64 << 20
 
 
 @dataclass
 class WeightSet:
-    """Every tensor of the model in one folder, by name, with the file that holds it."""
+    """Every tensor of one model, by name, with the file that holds it.
 
-    root: Path
+    The files' sources stay open for the tensor pass; ``close`` (or ``with``) closes them and
+    books what each read on ``model``.
+    """
+
+    model: ModelFiles
     files: dict[str, SafetensorsFile] = field(default_factory=dict)  # by relative path
     where: dict[str, str] = field(default_factory=dict)  # tensor name -> relative path
-    unreadable: dict[str, str] = field(default_factory=dict)  # relative path -> why
+    unreadable: dict[str, str] = field(default_factory=dict)  # not safetensors we read: why
+    failed: dict[str, str] = field(default_factory=dict)  # the bytes could not be had: why
     duplicates: dict[str, list[str]] = field(default_factory=dict)
     pickles: list[str] = field(default_factory=list)
+    _sources: dict[str, OpenedSource] = field(default_factory=dict)
 
     def info(self, name: str) -> TensorInfo:
         return self.files[self.where[name]].tensors[name]
@@ -37,6 +42,28 @@ class WeightSet:
     def nbytes(self) -> int:
         return sum(f.size for f in self.files.values())
 
+    def close(self) -> None:
+        for rel, source in self._sources.items():
+            f = self.files.get(rel)
+            self.model.account(rel, source, f.header_bytes + f.streamed if f else None)
+            source.close()
+        self._sources.clear()
+
+    def __enter__(self) -> WeightSet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+@dataclass
+class Base:
+    """The base model a contribution is compared with: a local folder."""
+
+    root: Path
+    files: ModelFiles
+    weights: WeightSet | None  # None: it has no readable safetensors
+
 
 def model_weight_files(names: Iterable[str]) -> tuple[list[str], list[str]]:
     """Top-level safetensors (not adapters) and pickle files among relative paths."""
@@ -46,46 +73,38 @@ def model_weight_files(names: Iterable[str]) -> tuple[list[str], list[str]]:
     return st, pk
 
 
-def folder_files(root: Path) -> list[str]:
-    return sorted(p.name for p in root.iterdir() if p.is_file() and not p.is_symlink())
-
-
-def load_weights(root: Path, names: Iterable[str]) -> WeightSet:
-    st, pk = model_weight_files(names)
-    ws = WeightSet(root=root, pickles=pk)
+def load_weights(model: ModelFiles, names: Iterable[str] | None = None) -> WeightSet:
+    """The model's top-level safetensors (among ``names``, by default all its files)."""
+    st, pk = model_weight_files(model.names if names is None else names)
+    ws = WeightSet(model=model, pickles=pk)
     for rel in st:
-        try:
-            ws.files[rel] = SafetensorsFile(root / rel)
-        except (OSError, ReadError) as exc:
-            ws.unreadable[rel] = str(exc)
-            continue
-        for name in ws.files[rel].tensors:
-            if name in ws.where:
-                ws.duplicates.setdefault(name, [ws.where[name]]).append(rel)
-            ws.where[name] = rel
+        _add(ws, rel)
     return ws
 
 
-def load_single(root: Path, rel: str) -> WeightSet:
-    return load_weights(root, [rel]) if rel != ADAPTER_WEIGHTS else _adapter(root)
-
-
-def _adapter(root: Path) -> WeightSet:
-    ws = WeightSet(root=root)
-    try:
-        ws.files[ADAPTER_WEIGHTS] = SafetensorsFile(root / ADAPTER_WEIGHTS)
-    except (OSError, ReadError) as exc:
-        ws.unreadable[ADAPTER_WEIGHTS] = str(exc)
-        return ws
-    ws.where = dict.fromkeys(ws.files[ADAPTER_WEIGHTS].tensors, ADAPTER_WEIGHTS)
+def load_adapter(model: ModelFiles) -> WeightSet:
+    ws = WeightSet(model=model)
+    _add(ws, ADAPTER_WEIGHTS)
     return ws
 
 
-def read_json(path: Path) -> Any:
-    """A small JSON file, or None when it is missing, too large or not JSON."""
+def _add(ws: WeightSet, rel: str) -> None:
     try:
-        if not path.is_file() or path.stat().st_size > MAX_JSON_BYTES:
-            return None
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-        return None
+        source = ws.model.open(rel)
+    except READ_ERRORS as exc:
+        ws.failed[rel] = str(exc) or type(exc).__name__
+        return
+    ws._sources[rel] = source
+    try:
+        ws.files[rel] = SafetensorsFile(source)
+    except ReadError as exc:
+        ws.unreadable[rel] = str(exc)
+        return
+    except READ_ERRORS as exc:
+        ws.failed[rel] = str(exc) or type(exc).__name__
+        return
+    ws.model.formats[rel] = "safetensors"
+    for name in ws.files[rel].tensors:
+        if name in ws.where:
+            ws.duplicates.setdefault(name, [ws.where[name]]).append(rel)
+        ws.where[name] = rel

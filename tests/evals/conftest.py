@@ -1,13 +1,18 @@
-"""Fixtures for the evals tests: the real MiniLM base and its perturbed copies."""
+"""Fixtures for the evals tests: the real MiniLM base, its perturbed copies, range servers."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from http.server import ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.evals.builders import Tensors, minilm_dir, variant
+from tests.fakes import range_server
 
 QUERY3 = "encoder.layer.3.attention.self.query.weight"
 EMBEDDING = "embeddings.word_embeddings.weight"
@@ -73,3 +78,77 @@ def minilm() -> Path:
 def minilm_variants(minilm: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("minilm")
     return {name: variant(minilm, root / name, change) for name, change in CHANGES.items()}
+
+
+@pytest.fixture
+def files_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "served"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def server(files_dir: Path) -> Iterator[range_server.RangeServer]:
+    with range_server.serve(files_dir) as state:
+        yield state
+
+
+CUT_AFTER = 1 << 20
+
+
+@pytest.fixture
+def breaking_server(files_dir: Path) -> Iterator[range_server.RangeServer]:
+    """The range server, except that any body past CUT_AFTER bytes breaks off mid-transfer."""
+    state = range_server.RangeServer(root=files_dir)
+    parent: Any = range_server._handler(state)
+
+    class Breaking(parent):  # type: ignore[misc]
+        def _serve(self, head: bool) -> None:
+            self._plain = getattr(self, "_plain", self.wfile)
+            self.wfile = _Cut(self._plain, CUT_AFTER)
+            super()._serve(head)
+
+    class Quiet(ThreadingHTTPServer):
+        def handle_error(self, request: Any, client_address: Any) -> None:
+            return  # the break is the point; no traceback on stderr
+
+    httpd = Quiet(("127.0.0.1", 0), Breaking)
+    state.base = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+class _Cut:
+    """A response stream that lets the status and headers through, then ``allow`` body bytes."""
+
+    def __init__(self, raw: Any, allow: int) -> None:
+        self._raw = raw
+        self._left = allow
+        self._headers_sent = False
+
+    def write(self, data: bytes) -> int:
+        if not self._headers_sent:
+            self._headers_sent = True
+            return int(self._raw.write(data))
+        if self._left < len(data):
+            self._raw.write(data[: max(self._left, 0)])
+            self._raw.flush()
+            raise ConnectionAbortedError("cut off on purpose")
+        self._left -= len(data)
+        return int(self._raw.write(data))
+
+    def flush(self) -> None:
+        self._raw.flush()
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._raw.closed)
+
+    def close(self) -> None:
+        self._raw.close()

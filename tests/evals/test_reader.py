@@ -1,4 +1,4 @@
-"""The memory-map reader decodes BF16, FP16 and FP8 exactly as torch does, NaN and Inf included."""
+"""The safetensors reader decodes BF16, FP16 and FP8 exactly as torch does, NaN and Inf included."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from safetensors.torch import save_file
 
+from checks.evals.files import local_folder
 from checks.evals.safetensors_reader import SafetensorsFile, to_float32
 from checks.evals.tensors import analyse
 from checks.evals.weightset import load_weights
+from checks.weights.source import LocalFile
 
 DTYPES = {
     "BF16": torch.bfloat16,
@@ -37,10 +39,11 @@ def _all_values(dtype: str) -> torch.Tensor:
 def test_every_bit_pattern_decodes_exactly(dtype: str, tmp_path: Path) -> None:
     values = _all_values(dtype)
     save_file({"t": values}, str(tmp_path / "x.safetensors"))
-    f = SafetensorsFile(tmp_path / "x.safetensors")
-    info = f.tensors["t"]
-    assert info.dtype == dtype
-    mine = to_float32(f.raw(info), dtype)
+    with LocalFile(tmp_path / "x.safetensors") as source:
+        f = SafetensorsFile(source)
+        info = f.tensors["t"]
+        assert info.dtype == dtype
+        mine = to_float32(f.raw(info), dtype).copy()
     theirs = values.float().numpy()
     assert np.array_equal(np.isnan(mine), np.isnan(theirs))
     ok = ~np.isnan(theirs)
@@ -55,5 +58,6 @@ def test_nan_and_inf_counts_match_torch_in_bf16(
     folder = tmp_path_factory.mktemp("bf16")
     t = torch.tensor(xs, dtype=torch.float32).to(torch.bfloat16)
     save_file({"w": t}, str(folder / "model.safetensors"))
-    found = analyse(load_weights(folder, ["model.safetensors"]), None).nonfinite.get("w", (0, 0))
+    with load_weights(local_folder(folder)) as ws:
+        found = analyse(ws, None).nonfinite.get("w", (0, 0))
     assert found == (int(t.isnan().sum()), int(t.isinf().sum()))
