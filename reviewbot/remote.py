@@ -93,30 +93,13 @@ def scan_remote_file(
     fetched at all; a scan that says only what the content is gets stored under its sha256.
     ``fingerprint`` is :func:`checks.weights.cache.policy_fingerprint` of ``policy``.
     """
-    from checks.weights.scanner import FileScan
+    from checks.base import RemoteBlob
+    from checks.weights.check import scan_blob
 
-    if cache is not None:
-        from checks.weights.cache import cache_key
-
-        if file.sha256:
-            hit = cache.get(cache_key(file.sha256, fingerprint, file.display))
-            if hit is not None:
-                findings = hit.restore(file.display)
-                return FileScan(file.display, hit.format, findings, file.sha256, cached=True)
-    from checks.weights.http_source import HttpRangeSource
-    from checks.weights.scanner import scan_remote
-
-    source = HttpRangeSource(file.url, headers=file.headers, size=file.size)
-    scan = scan_remote(source, file.display, policy, want_sha256=want_sha256, sha256=file.sha256)
-    if cache is not None and scan.sha256:
-        from checks.weights.cache import CachedScan, cache_key, cacheable
-
-        if cacheable(scan.findings, full_download=scan.full_download):
-            cache.put(
-                cache_key(scan.sha256, fingerprint, file.display),
-                CachedScan.of(scan.format, scan.findings),
-            )
-    return scan
+    blob = RemoteBlob(file.url, size=file.size, sha256=file.sha256, headers=file.headers)
+    return scan_blob(
+        blob, file.display, policy, cache, fingerprint, want_sha256=want_sha256, sha256=file.sha256
+    )
 
 
 def scan_specs(

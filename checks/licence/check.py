@@ -73,7 +73,12 @@ class LicenceCheck:
             card_covers=bool(card and card.licence and not card.error),
             annotations=tuple(annotations),
         )
-        stats = check_headers(root, chosen, rules)
+        stats = check_headers(
+            root,
+            chosen,
+            rules,
+            read_head=contribution.read_head if contribution.remote else None,
+        )
         result.findings.extend(stats.findings)
         result.notes.append(
             f"headers: {stats.checked} files checked, {stats.covered_elsewhere} covered by "

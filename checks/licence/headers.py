@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -39,14 +39,32 @@ class HeaderStats:
     findings: list[Finding] = field(default_factory=list)
 
 
-def check_headers(root: Path, files: Sequence[str], rules: HeaderRules) -> HeaderStats:
+# Reads the first bytes of a file by its relative path; None when it cannot be read.
+HeadReader = Callable[[str, int], "bytes | None"]
+
+
+def check_headers(
+    root: Path, files: Sequence[str], rules: HeaderRules, read_head: HeadReader | None = None
+) -> HeaderStats:
+    """``read_head`` reads files that are not under ``root`` (remote ones); default: local."""
     stats = HeaderStats()
+    reader = read_head or (lambda rel, limit: _local_head(root / rel, limit))
     for rel in files:
-        _check_file(root, rel, rules, stats)
+        _check_file(root, rel, rules, stats, reader)
     return stats
 
 
-def _check_file(root: Path, rel: str, rules: HeaderRules, stats: HeaderStats) -> None:
+def _local_head(path: Path, limit: int) -> bytes | None:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(limit)
+    except OSError:
+        return None
+
+
+def _check_file(
+    root: Path, rel: str, rules: HeaderRules, stats: HeaderStats, read_head: HeadReader
+) -> None:
     path = root / rel
     sidecar = path.with_name(path.name + ".license")
     if sidecar.is_file():
@@ -59,10 +77,9 @@ def _check_file(root: Path, rel: str, rules: HeaderRules, stats: HeaderStats) ->
         return
     style = style_for(rel)
     suffix = suffix_of(rel)
-    try:
-        with path.open("rb") as handle:
-            head = handle.read(HEAD_BYTES)
-    except OSError:
+    # A weight file cannot hold a comment whatever its bytes: no need to read (or fetch) them.
+    head = b"" if suffix in UNCOMMENTABLE_SUFFIXES else read_head(rel, HEAD_BYTES)
+    if head is None:
         return  # vanished or unreadable: other checks report unreadable files
     binary = b"\0" in head
     annotation = annotation_for(list(rules.annotations), rel) if rules.annotations else None

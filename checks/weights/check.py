@@ -1,12 +1,18 @@
-"""The weight-scan check: every file of a contribution through the scanner."""
+"""The weight-scan check: every file of a contribution through the scanner, local or remote."""
 
 from __future__ import annotations
 
-from checks.base import CheckResult, Contribution, FileFacts, ProgressCallback
-from checks.weights.cache import CachedScan, cache_key, cacheable, policy_fingerprint
+from checks.base import CheckResult, Contribution, FileFacts, ProgressCallback, RemoteBlob
+from checks.weights.cache import (
+    CachedScan,
+    ResultCache,
+    cache_key,
+    cacheable,
+    policy_fingerprint,
+)
 from checks.weights.context import DeferredPolicy
 from checks.weights.limits import Limits
-from checks.weights.scanner import scan_path
+from checks.weights.scanner import FileScan, scan_path
 
 
 class WeightScanCheck:
@@ -25,28 +31,89 @@ class WeightScanCheck:
         fingerprint = policy_fingerprint(extra) if cache is not None else ""
         result = CheckResult()
         for rel in contribution.files:
-            known = contribution.known_sha256.get(rel)
-            hit = cache.get(cache_key(known, fingerprint, rel)) if cache and known else None
-            if hit is not None:  # a blob scanned before: the file is not opened at all
-                result.findings.extend(hit.restore(rel))
-                result.files.append(FileFacts(rel, hit.format, known, bytes_read=0, cached=True))
+            blob = contribution.remote.get(rel)
+            known = contribution.known_sha256.get(rel) or (blob.sha256 if blob else None)
+            if blob is not None:
+                scan = scan_blob(blob, rel, policy, cache, fingerprint, self.limits, sha256=known)
             else:
-                scan = scan_path(
-                    contribution.root / rel,
-                    rel,
-                    policy,
-                    self.limits,
-                    want_sha256=contribution.compute_sha256 and known is None,
+                scan = cached_scan(cache, known, fingerprint, rel) or self._scan_local(
+                    contribution, rel, policy, known
                 )
-                sha = known or scan.sha256
-                if cache is not None and sha and cacheable(scan.findings):
-                    cache.put(
-                        cache_key(sha, fingerprint, rel), CachedScan.of(scan.format, scan.findings)
-                    )
-                result.findings.extend(scan.findings)
-                result.files.append(
-                    FileFacts(path=rel, format=scan.format, sha256=sha, bytes_read=scan.bytes_read)
+                remember(cache, scan, fingerprint)
+            result.findings.extend(scan.findings)
+            result.files.append(
+                FileFacts(
+                    path=rel,
+                    format=scan.format,
+                    sha256=scan.sha256,
+                    bytes_read=scan.bytes_read,
+                    full_download=scan.full_download,
+                    cached=scan.cached,
                 )
+            )
             if progress is not None:
                 progress(rel)
         return result
+
+    def _scan_local(
+        self, contribution: Contribution, rel: str, policy: DeferredPolicy, known: str | None
+    ) -> FileScan:
+        scan = scan_path(
+            contribution.root / rel,
+            rel,
+            policy,
+            self.limits,
+            want_sha256=contribution.compute_sha256 and known is None,
+        )
+        scan.sha256 = known or scan.sha256
+        return scan
+
+
+def cached_scan(
+    cache: ResultCache | None, sha256: str | None, fingerprint: str, display: str
+) -> FileScan | None:
+    """The stored scan of a blob with this content hash, restored under ``display``; or None."""
+    if cache is None or not sha256:
+        return None
+    hit = cache.get(cache_key(sha256, fingerprint, display))
+    if hit is None:
+        return None
+    return FileScan(display, hit.format, hit.restore(display), sha256, cached=True)
+
+
+def remember(cache: ResultCache | None, scan: FileScan, fingerprint: str) -> None:
+    """Store a scan under its content hash, unless it says something about the transfer."""
+    if (
+        cache is not None
+        and scan.sha256
+        and cacheable(scan.findings, full_download=scan.full_download)
+    ):
+        cache.put(
+            cache_key(scan.sha256, fingerprint, scan.path),
+            CachedScan.of(scan.format, scan.findings),
+        )
+
+
+def scan_blob(
+    blob: RemoteBlob,
+    display: str,
+    policy: DeferredPolicy,
+    cache: ResultCache | None,
+    fingerprint: str,
+    limits: Limits | None = None,
+    *,
+    sha256: str | None = None,
+    want_sha256: bool = False,
+) -> FileScan:
+    """A remote file: from the cache when its hash is known and stored, else through ranges."""
+    sha256 = sha256 or blob.sha256
+    hit = cached_scan(cache, sha256, fingerprint, display)
+    if hit is not None:
+        return hit
+    from checks.weights.http_source import HttpRangeSource
+    from checks.weights.scanner import scan_remote
+
+    source = HttpRangeSource(blob.url, headers=blob.headers, size=blob.size)
+    scan = scan_remote(source, display, policy, limits, want_sha256=want_sha256, sha256=sha256)
+    remember(cache, scan, fingerprint)
+    return scan

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tempfile
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urljoin, urlsplit
@@ -249,6 +249,41 @@ class HttpRangeSource:
             )
         self._size = self._local.size
         self._cache.clear()
+
+    def stream(self, offset: int, length: int, chunk: int = DOWNLOAD_CHUNK) -> Iterator[bytes]:
+        """``length`` bytes from ``offset`` through one ranged GET, bypassing the block cache:
+        tensor data is read once, in order, and must not push headers out of the cache."""
+        size = self.size
+        end = min(offset + length, size)
+        if offset < 0 or offset >= end:
+            return
+        if self.fell_back:
+            while offset < end:
+                data = self._fallback_read(offset, min(chunk, end - offset))
+                if not data:
+                    return
+                offset += len(data)
+                yield data
+            return
+        response = self._request({"Range": f"bytes={offset}-{end - 1}"})
+        with response:
+            if response.status_code != 206:
+                raise SourceReadError(
+                    f"HTTP {response.status_code} from {display_url(response.url)} for a range"
+                )
+            got = 0
+            try:
+                for data in response.iter_content(chunk):
+                    data = data[: end - offset - got]
+                    got += len(data)
+                    self.bytes_read += len(data)
+                    yield data
+                    if got >= end - offset:
+                        break
+            except requests.RequestException as exc:
+                raise SourceReadError(f"transfer broke off: {_reason(exc)}") from None
+        if got != end - offset:
+            raise SourceReadError(f"expected {end - offset} bytes at {offset}, got {got}")
 
     def download_to(self, write: Callable[[bytes], object]) -> None:
         """The whole file, in order (for hashing): from the fallback copy, or one GET."""

@@ -7,6 +7,7 @@ import contextlib
 import io
 import mmap
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,6 +23,27 @@ def note_read(source: ByteSource, n: int) -> None:
         note(n)
 
 
+def iter_chunks(
+    source: ByteSource, offset: int, length: int, chunk: int = 8 << 20
+) -> Iterator[bytes]:
+    """``length`` bytes from ``offset`` in order, ``chunk`` at a time, never all at once.
+
+    A source with its own ``stream`` (HTTP: one ranged GET, not cached) uses it; any other is
+    read chunk by chunk. Ends early only at the end of the source.
+    """
+    stream = getattr(source, "stream", None)
+    if stream is not None:
+        yield from stream(offset, length, chunk)
+        return
+    end = min(offset + length, source.size)
+    while offset < end:
+        data = source.read_at(offset, min(chunk, end - offset))
+        if not data:
+            return
+        offset += len(data)
+        yield data
+
+
 class ByteSource(Protocol):
     """Random access to a file's bytes. ``read_at`` returns fewer bytes only at the end."""
 
@@ -33,6 +55,19 @@ class ByteSource(Protocol):
     def view(self) -> memoryview | None:
         """The whole content without copying, when that is cheap (a memory map); else None."""
         ...
+
+
+class OpenedSource(ByteSource, Protocol):
+    """A source that holds a file or connection open until closed (``with`` closes it)."""
+
+    @property
+    def bytes_read(self) -> int: ...
+
+    def close(self) -> None: ...
+
+    def __enter__(self) -> OpenedSource: ...
+
+    def __exit__(self, *exc: object) -> None: ...
 
 
 class LocalFile:
