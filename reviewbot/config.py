@@ -63,6 +63,12 @@ class Settings(BaseSettings):
     reviewbot_workers: int = Field(default=2, gt=0)
     reviewbot_max_pending: int = Field(default=64, gt=0)
     reviewbot_log_level: str = "INFO"
+    # Git LFS objects this big or bigger are read where they lie, through HTTP range requests,
+    # and never downloaded whole; smaller ones cost about as much either way.
+    reviewbot_remote_min_bytes: int = Field(default=1 << 20, ge=0)
+    # The tier-1 evals stream at most this much tensor data per review to look for NaN/Inf and
+    # compare with the base; past it those checks are skipped and the verdict says so.
+    reviewbot_evals_max_stream_bytes: int = Field(default=2 << 30, ge=0)
 
     @field_validator("reviewbot_watched_models", mode="before")
     @classmethod

@@ -7,6 +7,8 @@ Who observes what:
   (``reviewbot.dispatch``) or the Celery task (``workers``; the enqueue time travels in the
   message header ``ENQUEUED_AT_HEADER``).
 * ``REVIEWS``: ``reviewbot.service`` once a verdict is posted (or skipped).
+* ``FILE_BYTES_READ`` and ``CACHED_FILES``, ``REVIEWS_REUSED``: ``reviewbot.service`` per review,
+  so an operator sees what range reads and the caches save.
 """
 
 from __future__ import annotations
@@ -47,4 +49,19 @@ TASK_SECONDS = Histogram(
     "Duration of review jobs, by task and outcome (ok, error).",
     ["task", "outcome"],
     buckets=(0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
+FILE_BYTES_READ = Counter(
+    "reviewbot_file_bytes_read",
+    "Bytes of contribution files the checks read (remote ones: transferred), by platform.",
+    ["platform"],
+)
+CACHED_FILES = Counter(
+    "reviewbot_cached_files",
+    "Files whose scan result came from the content-addressed cache instead of being read.",
+    ["platform"],
+)
+REVIEWS_REUSED = Counter(
+    "reviewbot_reviews_reused",
+    "Reviews answered from the whole-review cache (the same head and base commits).",
+    ["platform"],
 )

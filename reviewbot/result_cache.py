@@ -25,12 +25,13 @@ RETRY_AFTER = 30.0  # seconds after a failure without trying Redis: one outage, 
 log = logging.getLogger(__name__)
 
 
-class RedisResultCache:
-    """A :class:`checks.weights.cache.ResultCache` in Redis: JSON under ``reviewbot:scan:``."""
+class RedisStore:
+    """Text values under one key prefix, with a TTL; every Redis failure reads as a miss."""
 
-    def __init__(self, redis_url: str, ttl: int = DEFAULT_TTL) -> None:
+    def __init__(self, redis_url: str, prefix: str, ttl: int) -> None:
         import redis as redis_lib
 
+        self.prefix = prefix
         self.ttl = ttl
         self._client: redis.Redis = redis_lib.Redis.from_url(
             redis_url, socket_timeout=SOCKET_TIMEOUT, socket_connect_timeout=SOCKET_TIMEOUT
@@ -38,14 +39,43 @@ class RedisResultCache:
         self._warned = False
         self._down_until = 0.0
 
-    def get(self, key: str) -> CachedScan | None:
+    def get(self, key: str) -> bytes | None:
         if time.monotonic() < self._down_until:
             return None
         try:
-            raw = self._client.get(KEY_PREFIX + key)
-        except Exception as exc:  # a cache failure is a miss, never a failed scan
+            raw = self._client.get(self.prefix + key)
+        except Exception as exc:  # a cache failure is a miss, never a failed review
             self._degrade("read", exc)
             return None
+        return raw if isinstance(raw, bytes) else None
+
+    def put(self, key: str, value: str) -> None:
+        if time.monotonic() < self._down_until:
+            return
+        try:
+            self._client.set(self.prefix + key, value, ex=self.ttl)
+        except Exception as exc:
+            self._degrade("write", exc)
+
+    def _degrade(self, what: str, exc: Exception) -> None:
+        self._down_until = time.monotonic() + RETRY_AFTER
+        if not self._warned:
+            self._warned = True
+            log.warning("cache %s under %s failed, going on without it: %s", what, self.prefix, exc)
+
+
+class RedisResultCache:
+    """A :class:`checks.weights.cache.ResultCache` in Redis: JSON under ``reviewbot:scan:``."""
+
+    def __init__(self, redis_url: str, ttl: int = DEFAULT_TTL) -> None:
+        self._store = RedisStore(redis_url, KEY_PREFIX, ttl)
+
+    @property
+    def ttl(self) -> int:
+        return self._store.ttl
+
+    def get(self, key: str) -> CachedScan | None:
+        raw = self._store.get(key)
         if raw is None:
             return None
         try:
@@ -54,15 +84,4 @@ class RedisResultCache:
             return None
 
     def put(self, key: str, scan: CachedScan) -> None:
-        if time.monotonic() < self._down_until:
-            return
-        try:
-            self._client.set(KEY_PREFIX + key, scan.to_json(), ex=self.ttl)
-        except Exception as exc:
-            self._degrade("write", exc)
-
-    def _degrade(self, what: str, exc: Exception) -> None:
-        self._down_until = time.monotonic() + RETRY_AFTER
-        if not self._warned:
-            self._warned = True
-            log.warning("result cache %s failed, scanning without it: %s", what, exc)
+        self._store.put(key, scan.to_json())

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from checks.base import Check, Contribution, ProgressCallback
+from checks.base import Check, Contribution, ProgressCallback, RemoteBlob
 from checks.findings import Finding
 from checks.licence.card import base_model_ids
 from checks.policy import Policy
@@ -43,10 +43,14 @@ def review_folder(
     checks: Sequence[Check] | None = None,
     progress: ProgressCallback | None = None,
     result_cache: ResultCache | None = None,
+    remote: Mapping[str, RemoteBlob] | None = None,
+    max_stream_bytes: int | None = None,
 ) -> Report:
     """Run every check on ``root``. With ``hub`` set, the cards of the base models the
     contribution's card declares are fetched for the licence check (a failure is a note).
-    With ``result_cache``, files whose sha256 is in ``known_sha256`` and cached are not read."""
+    With ``result_cache``, files whose sha256 is in ``known_sha256`` and cached are not read.
+    ``remote`` files stay on their platform and are read through range requests; tier-1 evals
+    stream at most ``max_stream_bytes`` of tensor data (None: no bound)."""
     policy_findings: list[Finding] = []
     if policy is None:
         policy, policy_findings = load_policy(root)
@@ -62,7 +66,7 @@ def review_folder(
         cards.setdefault(base_id, (base / "README.md").read_text("utf-8", errors="replace"))
     contribution = Contribution(
         root=root,
-        files=contribution_files(root),
+        files=sorted({*contribution_files(root), *(remote or {})}),
         base=base,
         policy=policy,
         known_sha256=dict(known_sha256 or {}),
@@ -72,6 +76,8 @@ def review_folder(
         base_id=base_id,
         run_model_evals=model_evals,
         result_cache=result_cache,
+        remote=dict(remote or {}),
+        max_stream_bytes=max_stream_bytes,
     )
     report = run_checks(contribution, checks if checks is not None else default_checks(), progress)
     report.findings.extend(policy_findings)

@@ -4,7 +4,11 @@ Rules the service keeps, whoever calls it (the Celery task, the embedded pool, t
 
 * Idempotent per ``ContributionRef.key`` (platform, repository, number, head sha): the verdict is
   one sticky comment, edited in place; a re-delivered ``review`` whose verdict for that sha is
-  already posted does nothing. A ``recheck`` always reviews again and edits the same comment.
+  already posted does nothing. A ``recheck`` always posts again, editing the same comment; when
+  the same head and base commits were reviewed before by this version with the same settings,
+  that review is reused and no file is read (``reviewbot.review_cache``).
+* Big Git LFS files are not downloaded: the checks read them through HTTP range requests, and
+  the per-file result cache skips blobs scanned before (``Contribution.remote``).
 * A superseded head sha is never posted: the head is read before and again after the review.
 * Re-checks: on GitHub only a collaborator with write, maintain or admin permission may ask;
   anyone else is ignored without a reply (a reply per comment would let any passer-by make the
@@ -36,11 +40,13 @@ from reviewbot.platforms.base import Annotation, AnnotationLevel, Publication
 from reviewbot.render.escape import md
 from reviewbot.render.markdown import MARKER, render_markdown
 from reviewbot.review import HubAccess, review_folder
+from reviewbot.review_cache import review_key, storable
 
 if TYPE_CHECKING:
     from checks.weights.cache import ResultCache
     from reviewbot.config import Settings
     from reviewbot.platforms.base import FileListing, PlatformClient
+    from reviewbot.review_cache import ReviewCache
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +57,10 @@ CONTEXT_FILES = (
     "COPYING", "NOTICE*", "REUSE.toml", ".gitignore", "config.json", "tokenizer_config.json",
 )  # fmt: skip
 CONTEXT_MAX_BYTES = 1 << 20  # a card or licence text is kilobytes; more is not context
+REUSED = "reuse"  # the check summary a reused review carries
+# Without settings (tests, the CLI's --inline): the settings' own defaults.
+DEFAULT_REMOTE_MIN_BYTES = 1 << 20
+DEFAULT_MAX_STREAM_BYTES = 2 << 30
 
 Reason = Literal["review", "recheck"]
 Status = Literal["posted", "unchanged", "superseded", "skipped", "refused", "error"]
@@ -119,24 +129,28 @@ def review_contribution(
     requested_by: str | None = None,
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
+    inputs: ReviewInputs | None = None,
 ) -> Outcome:
     """Review ``ref`` and post (or edit) its verdict; see the module docstring for the rules.
 
     ``requested_by`` (a GitHub login, a Hub user id) is checked only for a ``recheck``; None
     means an operator (the CLI) or the platform's own re-run button, which needs write access.
     ``settings`` also say which Hub the base models' cards come from (``HF_ENDPOINT``,
-    ``HF_TOKEN``); without them a Hub platform's own endpoint and token serve.
+    ``HF_TOKEN``); without them a Hub platform's own endpoint and token serve. ``inputs``, when
+    given, replace what the settings say about caches and transfer bounds (benchmarks use it).
     """
     if reason not in ("review", "recheck"):
         raise ValueError(f"unknown reason {reason!r}")
     if platform is None:
         settings = settings or _load_settings()
         platform = make_platform(ref.platform, settings)
-    hub = hub_access(settings, platform)
-    cache = result_cache(settings)
     with logs.bind(review=ref.display, reason=reason):
         outcome = _review(
-            ref, platform, reason=reason, requested_by=requested_by, hub=hub, result_cache=cache
+            ref,
+            platform,
+            reason=reason,
+            requested_by=requested_by,
+            inputs=inputs or ReviewInputs.of(settings, platform),
         )
     verdict = outcome.verdict if outcome.status in ("posted", "error") else "skipped"
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
@@ -212,6 +226,54 @@ def hub_access(settings: Settings | None, platform: PlatformClient | None = None
     return HubAccess()
 
 
+@dataclass(frozen=True)
+class ReviewInputs:
+    """What shapes a review besides the contribution: where base cards come from, the caches,
+    and the transfer bounds. Everything but the caches is part of a cached review's key."""
+
+    hub: HubAccess
+    result_cache: ResultCache | None = None
+    review_cache: ReviewCache | None = None
+    remote_min_bytes: int | None = DEFAULT_REMOTE_MIN_BYTES
+    max_stream_bytes: int | None = DEFAULT_MAX_STREAM_BYTES
+
+    @classmethod
+    def of(cls, settings: Settings | None, platform: PlatformClient | None = None) -> ReviewInputs:
+        if settings is None:
+            return cls(hub_access(None, platform), review_cache=_memory_review_cache())
+        return cls(
+            hub=hub_access(settings, platform),
+            result_cache=result_cache(settings),
+            review_cache=review_cache(settings),
+            remote_min_bytes=settings.reviewbot_remote_min_bytes,
+            max_stream_bytes=settings.reviewbot_evals_max_stream_bytes,
+        )
+
+    def key_parts(self) -> tuple[object, ...]:
+        return (self.hub.endpoint, self.remote_min_bytes, self.max_stream_bytes)
+
+
+def review_cache(settings: Settings | None) -> ReviewCache:
+    """Whole reviews in the settings' Redis, or in this process when there is none."""
+    if settings is None or not settings.redis_url:
+        return _memory_review_cache()
+    return _redis_review_cache(settings.redis_url)
+
+
+@functools.lru_cache(maxsize=1)
+def _memory_review_cache() -> ReviewCache:
+    from reviewbot.review_cache import MemoryReviewCache
+
+    return MemoryReviewCache()
+
+
+@functools.lru_cache(maxsize=4)
+def _redis_review_cache(redis_url: str) -> ReviewCache:
+    from reviewbot.review_cache import RedisReviewCache
+
+    return RedisReviewCache(redis_url)
+
+
 def result_cache(settings: Settings | None) -> ResultCache | None:
     """The per-file result cache in the settings' Redis (one per process), or None without one."""
     if settings is None or not settings.redis_url:
@@ -232,8 +294,7 @@ def _review(
     *,
     reason: str,
     requested_by: str | None,
-    hub: HubAccess,
-    result_cache: ResultCache | None = None,
+    inputs: ReviewInputs,
 ) -> Outcome:
     if (
         reason == "recheck"
@@ -256,7 +317,7 @@ def _review(
     client.begin(ref, head)
     started = time.monotonic()
     try:
-        report, listing = _fetch_and_review(ref, client, head, hub=hub, result_cache=result_cache)
+        report, listing = _fetch_and_review(ref, client, head, inputs)
     except PermanentError as exc:
         if client.head_sha(ref) != head:
             client.cancel(ref, head)
@@ -269,6 +330,7 @@ def _review(
     if current != head:
         client.cancel(ref, head)
         return Outcome("superseded", ref.key, head_sha=head, detail=f"head is now {current}")
+    _observe(ref, report)
     publication = build_publication(ref, report, listing, head)
     try:
         client.publish(ref, publication)
@@ -290,22 +352,73 @@ def _review(
 
 
 def _fetch_and_review(
+    ref: ContributionRef, client: PlatformClient, head: str, inputs: ReviewInputs | None = None
+) -> tuple[Report, FileListing]:
+    inputs = inputs or ReviewInputs(hub_access(None, client))
+    listing = client.list_changed_files(ref, head)
+    base = client.base_revision(ref)
+    key = review_key(ref.platform.value, ref.kind.value, ref.repo, head, base, *inputs.key_parts())
+    cache = inputs.review_cache
+    report = cache.get(key) if cache is not None else None
+    if report is not None:
+        _mark_reused(report)
+    else:
+        report = _review_files(ref, client, head, base, listing, inputs)
+        if cache is not None and storable(report):
+            cache.put(key, report)
+    # The platform's own scan can change between reviews: always today's, never cached.
+    scans = {f.path: f.platform_scan for f in listing.files if f.platform_scan}
+    for file in report.files:
+        file.platform_scan = scans.get(file.path)
+    return report, listing
+
+
+def _observe(ref: ContributionRef, report: Report) -> None:
+    platform = ref.platform.value
+    metrics.FILE_BYTES_READ.labels(platform=platform).inc(report.bytes_read)
+    metrics.CACHED_FILES.labels(platform=platform).inc(sum(f.cached for f in report.files))
+    if any(c.name == REUSED for c in report.checks):
+        metrics.REVIEWS_REUSED.labels(platform=platform).inc()
+
+
+def _mark_reused(report: Report) -> None:
+    for file in report.files:
+        file.bytes_read, file.cached, file.full_download = 0, True, False
+    report.checks.append(
+        CheckSummary(
+            REUSED,
+            "earlier review",
+            [
+                "these commits were reviewed before with the same policy and reviewbot version: "
+                "that review's findings are reused and no file was read again"
+            ],
+        )
+    )
+
+
+def _review_files(
     ref: ContributionRef,
     client: PlatformClient,
     head: str,
-    *,
-    hub: HubAccess | None = None,
-    result_cache: ResultCache | None = None,
-) -> tuple[Report, FileListing]:
-    listing = client.list_changed_files(ref, head)
+    base: str | None,
+    listing: FileListing,
+    inputs: ReviewInputs,
+) -> Report:
     wanted = [f for f in listing.files if f.status != "removed"]
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-        policy, policy_findings = _base_policy(ref, client, Path(tmp) / "base", notes)
+        policy, policy_findings = _base_policy(ref, client, base, Path(tmp) / "base", notes)
         # the contribution's files keep their repository paths inside this folder
         workdir = Path(tmp) / "contribution"
         workdir.mkdir()
-        known = dict(client.download(ref, head, wanted, workdir))
+        fetched = client.download(
+            ref, head, wanted, workdir, remote_min_bytes=inputs.remote_min_bytes
+        )
+        known = dict(fetched.sha256)
+        if fetched.remote:
+            notes.append(
+                f"{len(fetched.remote)} large files read through range requests, not downloaded"
+            )
         # Unchanged context files at the head too: the card, licence texts and ignore rules say
         # what the changed files are under, and the review is of the repository as merged.
         context = client.fetch_paths(ref, head, CONTEXT_FILES, workdir, max_bytes=CONTEXT_MAX_BYTES)
@@ -318,8 +431,10 @@ def _fetch_and_review(
             policy=policy,
             known_sha256=known,
             model_id=ref.repo if ref.platform is Platform.HF else None,
-            hub=hub if hub is not None else hub_access(None, client),
-            result_cache=result_cache,
+            hub=inputs.hub,
+            result_cache=inputs.result_cache,
+            remote=fetched.remote,
+            max_stream_bytes=inputs.max_stream_bytes,
         )
     report.findings.extend(policy_findings)
     report.checks.append(CheckSummary("context", "repository context", notes))
@@ -338,18 +453,17 @@ def _fetch_and_review(
                 ),
             )
         )
-    return report, listing
+    return report
 
 
 def _base_policy(
-    ref: ContributionRef, client: PlatformClient, folder: Path, notes: list[str]
+    ref: ContributionRef, client: PlatformClient, base: str | None, folder: Path, notes: list[str]
 ) -> tuple[Policy, list[Finding]]:
     """The policy file as on the branch the contribution merges into, never the contribution's.
 
     A contributor who could relax the policy in their own pull request could wave their own
     findings through; the licence check flags such an edit (``policy-changed``) for a human.
     """
-    base = client.base_revision(ref)
     if base is None:
         notes.append(f"no target branch: the default policy applies, not any {POLICY_FILE}")
         return Policy(), []

@@ -8,6 +8,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
+from checks.base import RemoteBlob
 from reviewbot.errors import PermanentError
 from reviewbot.models import ContributionRef
 
@@ -24,6 +25,8 @@ class ChangedFile:
     status: str = "modified"  # added / modified / renamed / removed (removed ones are not fetched)
     size: int | None = None
     lfs_sha256: str | None = None
+    # The platform's own scan of the file (the Hub's security status), shown for information.
+    platform_scan: str | None = None
 
 
 @dataclass(frozen=True)
@@ -36,11 +39,16 @@ class FileListing:
 
 @dataclass(frozen=True)
 class Fetched:
-    """What ``fetch_paths`` wrote: repository paths, LFS-vouched sha256s, and what it left out."""
+    """What a fetch wrote: repository paths, LFS-vouched sha256s, and what it left out.
+
+    ``remote`` holds the files left on the platform (read later through range requests);
+    they are not under the work dir and not in ``paths``.
+    """
 
     paths: list[str] = field(default_factory=list)
     sha256: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # path -> why it was not fetched
+    remote: dict[str, RemoteBlob] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -81,16 +89,24 @@ class PlatformClient(Protocol):
     def list_changed_files(self, ref: ContributionRef, head_sha: str) -> FileListing: ...
 
     def download(
-        self, ref: ContributionRef, head_sha: str, files: list[ChangedFile], workdir: Path
-    ) -> dict[str, str]:
+        self,
+        ref: ContributionRef,
+        head_sha: str,
+        files: list[ChangedFile],
+        workdir: Path,
+        *,
+        remote_min_bytes: int | None = None,
+    ) -> Fetched:
         """Fetch ``files`` at ``head_sha`` into ``workdir`` under their repository paths.
 
-        Returns the sha256 of every file whose content hash the platform vouched for (LFS).
+        Git LFS objects of at least ``remote_min_bytes`` (None: none) are not downloaded: they
+        come back in ``Fetched.remote``, to be read through range requests. ``Fetched.sha256``
+        has the hash of every file the platform vouched for (LFS), local or remote.
         """
         ...
 
     def base_revision(self, ref: ContributionRef) -> str | None:
-        """The revision the contribution would merge into (its policy applies), or None."""
+        """The commit the contribution would merge into (its policy applies), or None."""
         ...
 
     def fetch_paths(

@@ -28,6 +28,7 @@ from github.PullRequest import PullRequest
 from github.Repository import Repository
 from urllib3.response import BaseHTTPResponse
 
+from checks.base import RemoteBlob
 from reviewbot.errors import (
     PermanentError,
     PlatformError,
@@ -237,10 +238,29 @@ class GitHubPlatform:
             return str(pull.base.sha)
 
     def download(
-        self, ref: ContributionRef, head_sha: str, files: list[ChangedFile], workdir: Path
-    ) -> dict[str, str]:
-        paths = [f.path for f in files if f.status != "removed"]
-        return self._fetch(ref, head_sha, paths, workdir).sha256
+        self,
+        ref: ContributionRef,
+        head_sha: str,
+        files: list[ChangedFile],
+        workdir: Path,
+        *,
+        remote_min_bytes: int | None = None,
+    ) -> Fetched:
+        wanted = [f for f in files if f.status != "removed"]
+        # An LFS object whose pointer diff already named it needs no contents call at all.
+        named = {
+            f.path: (f.lfs_sha256, f.size)
+            for f in wanted
+            if f.lfs_sha256 and f.size is not None and _stays_remote(f.size, remote_min_bytes)
+        }
+        return self._fetch(
+            ref,
+            head_sha,
+            [f.path for f in wanted if f.path not in named],
+            workdir,
+            remote_min_bytes=remote_min_bytes,
+            pointers=named,
+        )
 
     def fetch_paths(
         self,
@@ -287,21 +307,26 @@ class GitHubPlatform:
         workdir: Path,
         *,
         max_bytes: int | None = None,
+        remote_min_bytes: int | None = None,
+        pointers: dict[str, tuple[str, int]] | None = None,
     ) -> Fetched:
         """Contents at ``revision`` into ``workdir``, LFS pointers swapped for their objects.
 
         With ``max_bytes``, an LFS object larger than that is not fetched: its pointer is
-        removed and the path is named in ``skipped``.
+        removed and the path is named in ``skipped``. LFS objects of ``remote_min_bytes`` or
+        more stay remote (their download links are returned); ``pointers`` are LFS objects
+        already known by path (oid, size), fetched or left remote without a contents call.
         """
-        if not paths:
+        pointers = dict(pointers or {})
+        if not paths and not pointers:
             return Fetched()
         _, token = self._client(ref)
         with _github_errors():
             html_url = str(self._repo(ref).html_url)
         session = requests.Session()
         session.headers["User-Agent"] = "reviewbot"
-        pointers: dict[str, tuple[str, int]] = {}
         skipped: dict[str, str] = {}
+        local: list[str] = []
         try:
             for path in paths:
                 dest = safe_destination(workdir, path)
@@ -316,31 +341,50 @@ class GitHubPlatform:
                 _stream(session, "GET", url, dest, headers=headers, timeout=self.timeout)
                 pointer = _read_pointer(dest)
                 if pointer is None:
+                    local.append(path)
                     continue
+                dest.unlink()  # a pointer is not the file: never review it as one
                 if max_bytes is not None and pointer[1] > max_bytes:
-                    dest.unlink()  # a pointer is not the file: review nothing rather than it
                     skipped[path] = f"larger than {max_bytes:,} bytes (Git LFS)"
                 else:
                     pointers[path] = pointer
+            remote: dict[str, RemoteBlob] = {}
             if pointers:
-                self._fetch_lfs(session, html_url, token, pointers, workdir)
+                actions = self._lfs_actions(session, html_url, token, pointers)
+                for path, (oid, size) in pointers.items():
+                    href, headers = actions[path]
+                    if _stays_remote(size, remote_min_bytes):
+                        remote[path] = RemoteBlob(href, size=size, sha256=oid, headers=headers)
+                        continue
+                    digest, written = _stream(
+                        session,
+                        "GET",
+                        href,
+                        safe_destination(workdir, path),
+                        headers=headers,
+                        timeout=self.timeout,
+                    )
+                    if digest != oid or written != size:
+                        # fail closed: what we would review is not what the pointer names
+                        raise PermanentError(f"LFS object for {path} does not match its pointer")
+                    local.append(path)
         finally:
             session.close()
         return Fetched(
-            paths=[p for p in paths if p not in skipped],
+            paths=local,
             sha256={path: oid for path, (oid, _size) in pointers.items()},
             skipped=skipped,
+            remote=remote,
         )
 
-    def _fetch_lfs(
+    def _lfs_actions(
         self,
         session: requests.Session,
         html_url: str,
         token: str,
         pointers: dict[str, tuple[str, int]],
-        workdir: Path,
-    ) -> None:
-        """Swap each pointer for its object via the Git LFS batch API, checking size and oid."""
+    ) -> dict[str, tuple[str, dict[str, str]]]:
+        """Each pointer's download link and headers, from one Git LFS batch request."""
         objects = {oid: size for oid, size in pointers.values()}
         try:
             answer = session.post(
@@ -367,22 +411,14 @@ class GitHubPlatform:
                 code = int(obj["error"].get("code", 404))
                 raise error_for_status(code, f"LFS object {obj.get('oid')} unavailable")
             actions[str(obj["oid"])] = obj["actions"]["download"]
-        for path, (oid, size) in pointers.items():
+        links: dict[str, tuple[str, dict[str, str]]] = {}
+        for path, (oid, _size) in pointers.items():
             action = actions.get(oid)
             if action is None:
                 raise PermanentError(f"the LFS server did not offer {path}")
-            dest = safe_destination(workdir, path)
-            digest, written = _stream(
-                session,
-                "GET",
-                str(action["href"]),
-                dest,
-                headers={str(k): str(v) for k, v in action.get("header", {}).items()},
-                timeout=self.timeout,
-            )
-            if digest != oid or written != size:
-                # fail closed: what we would review is not what the pointer names
-                raise PermanentError(f"LFS object for {path} does not match its pointer")
+            headers = {str(k): str(v) for k, v in action.get("header", {}).items()}
+            links[path] = (str(action["href"]), headers)
+        return links
 
     # -- verdict ----------------------------------------------------------------------------
 
@@ -529,6 +565,10 @@ def _changed_file(path: str, status: str, patch: str | None) -> ChangedFile:
         oid = oid_match.group(1) if oid_match else None
         size = int(size_match.group(1)) if size_match else None
     return ChangedFile(path=path, status=status, size=size, lfs_sha256=oid)
+
+
+def _stays_remote(size: int, remote_min_bytes: int | None) -> bool:
+    return remote_min_bytes is not None and size >= remote_min_bytes
 
 
 def _read_pointer(path: Path) -> tuple[str, int] | None:

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from huggingface_hub import HfApi, hf_hub_download
+from huggingface_hub import HfApi, hf_hub_download, hf_hub_url
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
@@ -20,6 +20,7 @@ from huggingface_hub.errors import (
 )
 from huggingface_hub.hf_api import RepoFile
 
+from checks.base import RemoteBlob
 from reviewbot.errors import (
     PermanentError,
     PlatformError,
@@ -36,6 +37,7 @@ from reviewbot.platforms.base import (
     matches_name,
     safe_destination,
 )
+from reviewbot.platforms.hub_security import describe_security
 from reviewbot.render.markdown import MARKER
 
 log = logging.getLogger(__name__)
@@ -147,11 +149,11 @@ class HubPlatform:
                     blob = getattr(info, "blob_id", None)
                     if blob is not None:
                         unchanged[info.path] = blob
+        changed = [e for e in entries if unchanged.get(e.path) != e.blob_id]
+        # same blob on the target branch: not part of this pull request
+        scans = self._security(ref, head_sha, [e.path for e in changed])
         files = []
-        for entry in entries:
-            blob = entry.blob_id
-            if unchanged.get(entry.path) == blob:
-                continue  # same blob on the target branch: not part of this pull request
+        for entry in changed:
             lfs = getattr(entry, "lfs", None)
             files.append(
                 ChangedFile(
@@ -159,9 +161,26 @@ class HubPlatform:
                     status="modified" if entry.path in unchanged else "added",
                     size=int(entry.size),
                     lfs_sha256=str(lfs.sha256) if lfs is not None else None,
+                    platform_scan=scans.get(entry.path),
                 )
             )
         return FileListing(files=files, total=len(files))
+
+    def _security(self, ref: ContributionRef, revision: str, paths: list[str]) -> dict[str, str]:
+        """The Hub's own scan of each file, for information; a failure just leaves it out."""
+        if not paths:
+            return {}
+        try:
+            infos = self.api.get_paths_info(ref.repo, paths, expand=True, revision=revision)
+        except Exception as exc:  # the verdict does not depend on it: note and go on
+            log.info("the Hub's security status is unavailable: %s", type(exc).__name__)
+            return {}
+        found: dict[str, str] = {}
+        for info in infos:
+            text = describe_security(getattr(info, "security", None))
+            if text is not None:
+                found[info.path] = text
+        return found
 
     def base_revision(self, ref: ContributionRef) -> str | None:
         """The pull request's target branch; a new model merges into nothing, so None."""
@@ -169,13 +188,38 @@ class HubPlatform:
             return None
         with _hub_errors():
             target = self.api.get_discussion_details(ref.repo, ref.number).target_branch
-        return target or "main"
+            # the commit, not the branch name: a policy change on the branch is a new base
+            return str(self.api.model_info(ref.repo, revision=target or "main").sha)
 
     def download(
-        self, ref: ContributionRef, head_sha: str, files: list[ChangedFile], workdir: Path
-    ) -> dict[str, str]:
-        # the exact commit reviewed, not the moving refs/pr/N
-        return self._fetch(ref, head_sha, files, workdir)
+        self,
+        ref: ContributionRef,
+        head_sha: str,
+        files: list[ChangedFile],
+        workdir: Path,
+        *,
+        remote_min_bytes: int | None = None,
+    ) -> Fetched:
+        remote: dict[str, RemoteBlob] = {}
+        local: list[ChangedFile] = []
+        headers = {"Authorization": f"Bearer {self._token}"} if self._token else {}
+        for file in files:
+            if (
+                remote_min_bytes is not None
+                and file.lfs_sha256 is not None
+                and file.size is not None
+                and file.size >= remote_min_bytes
+            ):
+                # the exact commit reviewed, not the moving refs/pr/N
+                url = hf_hub_url(ref.repo, file.path, revision=head_sha, endpoint=self.endpoint)
+                remote[file.path] = RemoteBlob(
+                    url, size=file.size, sha256=file.lfs_sha256, headers=dict(headers)
+                )
+            else:
+                local.append(file)
+        known = self._fetch(ref, head_sha, local, workdir)
+        vouched = {**known, **{p: b.sha256 for p, b in remote.items() if b.sha256}}
+        return Fetched([f.path for f in local], vouched, remote=remote)
 
     def fetch_paths(
         self,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from checks.findings import Finding, Severity, Verdict
-from checks.report import Report
+from checks.report import FileReport, Report
 from reviewbot import __version__
 from reviewbot.render.escape import code, md
 
@@ -75,17 +75,46 @@ def _findings_table(findings: list[Finding]) -> list[str]:
 def _files_section(report: Report) -> list[str]:
     if not report.files:
         return []
+    # The platform's own scan gets a column only where it gave one (the Hub does).
+    platform = any(f.platform_scan for f in report.files)
+    head = "| File | Format | Verdict | Read |" + (" Hub scan |" if platform else "")
     lines = [
-        f"<details><summary>Files ({len(report.files)})</summary>",
+        f"<details><summary>Files ({len(report.files)}; {_read_summary(report)})</summary>",
         "",
-        "| File | Format | Verdict |",
-        "|---|---|---|",
+        head,
+        "|---|---|---|---|" + ("---|" if platform else ""),
     ]
     for file in report.files[: MAX_ROWS * 4]:
-        lines.append(f"| {code(file.path)} | {md(file.format)} | {file.verdict.value} |")
+        row = f"| {code(file.path)} | {md(file.format)} | {file.verdict.value} | {_read(file)} |"
+        if platform:
+            row += f" {md(file.platform_scan or '')} |"
+        lines.append(row)
     if len(report.files) > MAX_ROWS * 4:
-        lines.append(f"| …{len(report.files) - MAX_ROWS * 4} more | | |")
+        lines.append(f"| …{len(report.files) - MAX_ROWS * 4} more | | | |")
     return [*lines, "", "</details>", ""]
+
+
+def _read(file: FileReport) -> str:
+    if file.cached:
+        return "cached"
+    return human_bytes(file.bytes_read) + (" (whole file)" if file.full_download else "")
+
+
+def _read_summary(report: Report) -> str:
+    cached = sum(1 for f in report.files if f.cached)
+    text = f"{human_bytes(report.bytes_read)} read"
+    return text + (f", {cached} from earlier reviews" if cached else "")
+
+
+def human_bytes(n: int) -> str:
+    if n < 1000:
+        return f"{n} B"
+    size = n / 1000
+    for unit in ("KB", "MB"):
+        if size < 1000:
+            return f"{size:.1f} {unit}"
+        size /= 1000
+    return f"{size:.1f} GB"
 
 
 def _checks_section(report: Report) -> list[str]:
