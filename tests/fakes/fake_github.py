@@ -9,6 +9,11 @@ list/create/edit, check runs list/create/update (at most 50 annotations per requ
 issue labels, the LFS batch endpoint and its object downloads. ``add_repo(files=...)`` seeds the
 base branch: a pull request's head starts from it and its ``base.sha`` names it. Every request is
 recorded; ``fail`` injects errors.
+
+Files are ``bytes`` or a :class:`~tests.fakes.blobs.Blob` (a file on disk, never read whole). LFS
+object downloads honour ``Range`` (206, or 416); the contents API answers whole bodies, as
+GitHub's does. ``bytes_served``, ``file_requests`` and ``bytes_by_path`` count file-content
+responses (raw contents keyed ``owner/repo/path``, LFS objects keyed by oid); ``reset_counters``.
 """
 
 from __future__ import annotations
@@ -30,17 +35,15 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import jwt
 
+from tests.fakes.blobs import Blob, Transfers, lfs_pointer, send_blob
+
 REPLAY = "fixtures/github-api/github_rest_pygithub-replaydata"
 BOT_LOGIN = "reviewbot[bot]"
 PER_PAGE_MAX = 100
 FILES_CAP = 3000  # GitHub's pull-request files endpoint never lists more
+INLINE_MAX = 1 << 20  # the contents API leaves out a bigger file's content unless asked raw
 
-
-def lfs_pointer(data: bytes) -> bytes:
-    oid = hashlib.sha256(data).hexdigest()
-    return (
-        f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {len(data)}\n"
-    ).encode()
+__all__ = ["Blob", "FakeGitHub", "lfs_pointer", "serve"]
 
 
 @dataclass
@@ -66,7 +69,7 @@ class Failure:
 class Pull:
     number: int
     head_sha: str
-    files: dict[str, bytes]  # path -> blob as committed (an LFS pointer for LFS files)
+    files: dict[str, Blob]  # path -> blob as committed (an LFS pointer for LFS files)
     status: dict[str, str]
     state: str = "open"
     listed_total: int | None = None  # pretend the PR changes more files than it lists
@@ -78,7 +81,7 @@ class Repo:
     id: int
     installation_id: int
     pulls: dict[int, Pull] = field(default_factory=dict)
-    blobs: dict[str, dict[str, bytes]] = field(default_factory=dict)  # sha -> path -> blob
+    blobs: dict[str, dict[str, Blob]] = field(default_factory=dict)  # sha -> path -> blob
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     labels: dict[int, list[str]] = field(default_factory=dict)
@@ -95,12 +98,13 @@ class FakeGitHub:
         self.public_key = public_key_pem
         self.base_url = ""
         self.repos: dict[str, Repo] = {}
-        self.lfs_objects: dict[str, bytes] = {}
+        self.lfs_objects: dict[str, bytes | Blob] = {}  # oid -> object
         self.tokens: dict[str, datetime] = {}
         self.users: dict[int, str] = {}
         self.log: list[Recorded] = []
         self.failures: list[Failure] = []
         self.lock = threading.RLock()
+        self.transfers = Transfers()
         self._hold: re.Pattern[str] | None = None
         self._held = 0
         self._release = threading.Event()
@@ -149,7 +153,7 @@ class FakeGitHub:
         *,
         installation_id: int = 4242,
         permissions: Mapping[str, str] | None = None,
-        files: Mapping[str, bytes] | None = None,
+        files: Mapping[str, bytes | Blob] | None = None,
         lfs: frozenset[str] = frozenset(),
     ) -> Repo:
         """A repository whose base branch holds ``files`` (paths in ``lfs`` stored in LFS)."""
@@ -162,19 +166,33 @@ class FakeGitHub:
         self.repos[full_name] = repo
         return repo
 
-    def _store(self, path: str, data: bytes, lfs: frozenset[str]) -> bytes:
+    def _store(self, path: str, data: bytes | Blob, lfs: frozenset[str]) -> Blob:
         """The blob as committed: LFS paths keep their object aside and commit a pointer."""
+        blob = Blob.coerce(data)
         if path not in lfs:
-            return data
-        self.lfs_objects[hashlib.sha256(data).hexdigest()] = data
-        return lfs_pointer(data)
+            return blob
+        self.lfs_objects[blob.sha256] = blob
+        return Blob.of_bytes(lfs_pointer(blob))
+
+    def add_lfs_object(self, data: bytes | Blob) -> str:
+        """Put an object in LFS storage without committing a pointer; returns its oid."""
+        blob = Blob.coerce(data)
+        with self.lock:
+            self.lfs_objects[blob.sha256] = blob
+        return blob.sha256
+
+    def lfs_object(self, oid: str) -> Blob:
+        """The stored object (KeyError when there is none)."""
+        blob = Blob.coerce(self.lfs_objects[oid])
+        self.lfs_objects[oid] = blob  # once made a Blob, its hashes are kept
+        return blob
 
     @staticmethod
-    def _commit_sha(blobs: Mapping[str, bytes]) -> str:
+    def _commit_sha(blobs: Mapping[str, Blob]) -> str:
+        # The random part already makes every commit new, so paths and sizes will do: hashing
+        # contents here would read a big file committed outside LFS in full at every push.
         return hashlib.sha1(
-            json.dumps(
-                sorted((p, hashlib.sha256(b).hexdigest()) for p, b in blobs.items())
-            ).encode()
+            json.dumps(sorted((p, b.size) for p, b in blobs.items())).encode()
             + secrets.token_bytes(8),
             usedforsecurity=False,
         ).hexdigest()
@@ -183,7 +201,7 @@ class FakeGitHub:
         self,
         full_name: str,
         number: int,
-        files: Mapping[str, bytes],
+        files: Mapping[str, bytes | Blob],
         *,
         lfs: frozenset[str] = frozenset(),
     ) -> str:
@@ -198,7 +216,7 @@ class FakeGitHub:
         self,
         full_name: str,
         number: int,
-        files: Mapping[str, bytes],
+        files: Mapping[str, bytes | Blob],
         *,
         lfs: frozenset[str] = frozenset(),
         removed: frozenset[str] = frozenset(),
@@ -305,6 +323,28 @@ class FakeGitHub:
 
     # -- what tests assert on ---------------------------------------------------------------
 
+    @property
+    def bytes_served(self) -> int:
+        """Body bytes of raw contents and LFS object responses since the last reset."""
+        return self.transfers.bytes
+
+    @property
+    def file_requests(self) -> int:
+        """GET requests that raw contents or LFS object routes answered since the last reset."""
+        return self.transfers.requests
+
+    @property
+    def bytes_by_path(self) -> dict[str, int]:
+        """Body bytes per file: ``owner/repo/path`` for raw contents, the oid for LFS objects."""
+        return self.transfers.bytes_by
+
+    @property
+    def requests_by_path(self) -> dict[str, int]:
+        return self.transfers.requests_by
+
+    def reset_counters(self) -> None:
+        self.transfers.reset()
+
     def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
         return self.repos[full_name].comments.get(number, [])
 
@@ -394,13 +434,8 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(payload)
 
-        def _bytes(self, data: bytes, *, record: Recorded) -> None:
-            record.status = 200
-            self.send_response(200)
-            self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+        def _blob(self, blob: Blob, *, key: str, ranges: bool, record: Recorded) -> None:
+            record.status = send_blob(self, blob, key=key, transfers=gh.transfers, ranges=ranges)
 
         def _token_ok(self) -> bool:
             value = self.headers.get("Authorization", "")
@@ -552,11 +587,11 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             items = []
             for path, status in sorted(pull.status.items())[:FILES_CAP]:
                 item = gh._template("file")
-                blob = pull.files.get(path, b"")
+                blob = pull.files.get(path, Blob.of_bytes(b""))
                 item.update(
                     filename=path,
                     status=status,
-                    sha=hashlib.sha1(blob, usedforsecurity=False).hexdigest(),
+                    sha=blob.git_sha1,
                     additions=1,
                     deletions=0,
                     changes=1,
@@ -564,9 +599,9 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     blob_url=f"{gh.base_url}/{repo.full_name}/blob/{pull.head_sha}/{quote(path)}",
                     contents_url=f"{gh.base_url}/repos/{repo.full_name}/contents/{quote(path)}",
                 )
-                if blob.startswith(b"version https://git-lfs"):
+                if blob.size < 1024 and blob.startswith(b"version https://git-lfs"):
                     item["patch"] = "@@ -0,0 +1,3 @@\n" + "".join(
-                        f"+{line}\n" for line in blob.decode().splitlines()
+                        f"+{line}\n" for line in blob.read().decode().splitlines()
                     )
                 else:
                     item.pop("patch", None)  # binary files have no patch
@@ -580,21 +615,24 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 return self._listing(repo, ref, blobs, path, rec)
             blob = blobs[path]
             if "raw" in self.headers.get("Accept", ""):
-                return self._bytes(blob, record=rec)
+                # GitHub's contents API sends raw bodies whole, whatever Range says
+                key = f"{repo.full_name}/{path}"
+                return self._blob(blob, key=key, ranges=False, record=rec)
+            inline = blob.size <= INLINE_MAX
             body = {
                 "type": "file",
-                "encoding": "base64",
-                "size": len(blob),
+                "encoding": "base64" if inline else "none",
+                "size": blob.size,
                 "name": path.rsplit("/", 1)[-1],
                 "path": path,
-                "content": base64.b64encode(blob).decode(),
-                "sha": hashlib.sha1(blob, usedforsecurity=False).hexdigest(),
+                "content": base64.b64encode(blob.read()).decode() if inline else "",
+                "sha": blob.git_sha1,
                 "url": f"{gh.base_url}/repos/{repo.full_name}/contents/{quote(path)}?ref={ref}",
             }
             self._json(200, body, record=rec)
 
         def _listing(
-            self, repo: Repo, ref: str, blobs: Mapping[str, bytes], folder: str, rec: Recorded
+            self, repo: Repo, ref: str, blobs: Mapping[str, Blob], folder: str, rec: Recorded
         ) -> None:
             """A directory's entries, as GitHub answers a contents request for a folder."""
             prefix = f"{folder}/" if folder else ""
@@ -603,6 +641,8 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 if not path.startswith(prefix):
                     continue
                 name, _, deeper = path[len(prefix) :].partition("/")
+                if name in entries:
+                    continue
                 kind = "dir" if deeper else "file"
                 entries.setdefault(
                     name,
@@ -610,8 +650,13 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                         "type": kind,
                         "name": name,
                         "path": prefix + name,
-                        "size": 0 if deeper else len(blob),
-                        "sha": hashlib.sha1(blob, usedforsecurity=False).hexdigest(),
+                        "size": 0 if deeper else blob.size,
+                        # a folder's tree id is not modelled: its name's hash stands in
+                        "sha": hashlib.sha1(
+                            f"tree {prefix}{name}".encode(), usedforsecurity=False
+                        ).hexdigest()
+                        if deeper
+                        else blob.git_sha1,
                         "url": f"{gh.base_url}/repos/{repo.full_name}/contents/"
                         f"{quote(prefix + name)}?ref={ref}",
                     },
@@ -786,7 +831,7 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
         def _lfs_object(self, oid: str, rec: Recorded) -> None:
             if self.headers.get("Authorization") != f"RemoteAuth {oid[:16]}":
                 return self._json(403, {"message": "Forbidden"}, record=rec)
-            self._bytes(gh.lfs_objects[oid], record=rec)
+            self._blob(gh.lfs_object(oid), key=oid, ranges=True, record=rec)
 
     return Handler
 
@@ -796,7 +841,8 @@ def serve(shared: Path, app_id: int, public_key_pem: str) -> Iterator[FakeGitHub
     gh = FakeGitHub(shared, app_id, public_key_pem)
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(gh))
     gh.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # polled often: shutdown, at every fixture teardown, waits up to one interval
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield gh

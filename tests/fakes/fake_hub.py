@@ -1,35 +1,60 @@
 """A fake Hugging Face Hub on 127.0.0.1 serving repos from folders to huggingface_hub's client.
 
 Routes (those huggingface_hub 2.x calls): ``GET /api/models/{id}[/revision/{rev}]`` (model_info with
-``sha``, ``siblings`` and ``cardData``), ``GET /api/models/{id}/tree/{rev}[/{path}]``,
+``sha``, ``siblings`` and ``cardData``), ``GET /api/models/{id}/tree/{rev}[/{path}]`` (paged with
+``Link`` as the Hub does: 1000 entries a page, 50 with ``expand``),
 ``POST /api/models/{id}/paths-info/{rev}``, and ``HEAD``/``GET /{id}/resolve/{rev}/{path}`` with
 ``X-Repo-Commit``, ``ETag`` and ``Content-Length``. Every request is logged in ``FakeHub.requests``.
-Resolve honours ``Range`` (206 with ``Content-Range``); ``bytes_served`` counts resolve body bytes.
+Resolve honours ``Range`` (206 with ``Content-Range``, 416 past the end) and streams from disk in
+1 MiB chunks; ``bytes_served``, ``file_requests`` and ``bytes_by_path`` (keyed ``org/name/path``)
+count resolve responses, ``reset_counters`` zeroes them.
+
+Files are ``str``, ``bytes`` or a :class:`~tests.fakes.blobs.Blob`; a file-backed Blob is linked
+into the repo folder, never copied or read whole. As on the Hub, weight suffixes and files over
+10 MiB are LFS: their entries carry ``lfs {oid (sha256), size, pointerSize}``, their ``oid`` is the
+git sha1 of the pointer text and resolve answers ``X-Linked-Etag`` (the sha256) and
+``X-Linked-Size``. With ``expand`` the tree and paths-info entries add ``lastCommit`` and
+``securityFileStatus {status, avScan, pickleImportScan}``; ``set_security`` sets a file's scan.
 
 Pull requests (added for the service tests): ``open_pr`` layers files over a repo as ``refs/pr/N``
-with a commit of its own, served by the revision, tree, paths-info and resolve routes (weights
-carry ``lfs`` with their sha256); ``GET /api/models/{id}/discussions[/{num}]``,
-``POST .../discussions`` (create), ``POST .../discussions/{num}/comment`` and
-``POST .../comment/{id}/edit``, and ``GET /api/whoami-v2``. Unknown revisions serve the main files.
+with a commit of its own, served by the revision, tree, paths-info and resolve routes;
+``GET /api/models/{id}/discussions[/{num}]``, ``POST .../discussions`` (create),
+``POST .../discussions/{num}/comment`` and ``POST .../comment/{id}/edit``, and
+``GET /api/whoami-v2``. Unknown revisions serve the main files.
 """
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import itertools
 import json
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any, Literal
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
+from tests.fakes.blobs import Blob, Transfers, git_blob_sha1, lfs_pointer, send_blob
 
-def git_blob_sha1(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+__all__ = ["Blob", "FakeHub", "git_blob_sha1", "serve"]
+
+SecurityStatus = Literal["safe", "unsafe", "caution", "suspicious", "unscanned"]
+SafetyLevel = Literal["innocuous", "suspicious", "dangerous"]
+_LEVELS: tuple[SafetyLevel, ...] = ("innocuous", "suspicious", "dangerous")
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl", ".pickle", ".joblib")
+# What the Hub's pickle scan lists for an ordinary torch.save checkpoint.
+TORCH_IMPORTS: tuple[tuple[str, str, SafetyLevel], ...] = (
+    ("collections", "OrderedDict", "innocuous"),
+    ("torch", "FloatStorage", "innocuous"),
+    ("torch._utils", "_rebuild_tensor_v2", "innocuous"),
+)
+MAIN_DATE = "2026-01-01T00:00:00.000Z"
+PR_DATE = "2026-01-02T00:00:00.000Z"
+_KEEP_HASHES = 1 << 20  # a folder file this big keeps its Blob (and hashes) until it changes
 
 
 @dataclass
@@ -41,24 +66,61 @@ class FakeHub:
     requests: list[tuple[str, str]] = field(default_factory=list)
     gated: set[str] = field(default_factory=set)
     # Pull requests: repo id -> number -> files layered over the main files.
-    prs: dict[str, dict[int, dict[str, bytes]]] = field(default_factory=dict)
+    prs: dict[str, dict[int, dict[str, Blob]]] = field(default_factory=dict)
     discussions: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     user: str = "reviewbot"  # whose token the client holds (whoami)
     lfs_suffixes: tuple[str, ...] = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf")
-    bytes_served: int = 0  # resolve body bytes, for range-read bounds
+    lfs_threshold: int = 10 * 1024 * 1024  # the Hub refuses bigger files outside LFS
+    tree_page: int = 1000  # entries per tree page, as the Hub pages them
+    tree_page_expanded: int = 50
+    transfers: Transfers = field(default_factory=Transfers)
+    security: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    _lock: threading.RLock = field(default_factory=threading.RLock)
+    # resolved path on disk -> (size, mtime_ns, inode) when seen, and its Blob
+    _known: dict[Path, tuple[tuple[int, int, int], Blob]] = field(default_factory=dict)
+
+    # -- accounting -------------------------------------------------------------------------
+
+    @property
+    def bytes_served(self) -> int:
+        """Resolve body bytes since the last reset, for range-read bounds."""
+        return self.transfers.bytes
+
+    @property
+    def file_requests(self) -> int:
+        """Resolve GETs answered since the last reset (a HEAD carries no body: not counted)."""
+        return self.transfers.requests
+
+    @property
+    def bytes_by_path(self) -> dict[str, int]:
+        """Resolve body bytes per ``org/name/path``."""
+        return self.transfers.bytes_by
+
+    @property
+    def requests_by_path(self) -> dict[str, int]:
+        return self.transfers.requests_by
+
+    def served(self, repo_id: str, path: str) -> int:
+        """Body bytes of ``path`` in ``repo_id`` sent since the last reset, at any revision."""
+        return self.transfers.bytes_by.get(f"{repo_id}/{path}", 0)
+
+    def reset_counters(self) -> None:
+        self.transfers.reset()
+
+    # -- pull requests and discussions ------------------------------------------------------
 
     def open_pr(
-        self, repo_id: str, files: Mapping[str, bytes], *, author: str = "contributor"
+        self, repo_id: str, files: Mapping[str, bytes | Blob], *, author: str = "contributor"
     ) -> int:
         """A pull request adding or changing ``files``; returns its number."""
         number = max(self.discussions.get(repo_id, {}), default=0) + 1
-        self.prs.setdefault(repo_id, {})[number] = dict(files)
+        self.prs.setdefault(repo_id, {})[number] = {p: Blob.coerce(d) for p, d in files.items()}
         self._discussion(repo_id, number, f"PR {number}", author, is_pr=True)
         return number
 
-    def push_pr(self, repo_id: str, number: int, files: Mapping[str, bytes]) -> str:
-        self.prs[repo_id][number].update(files)
+    def push_pr(self, repo_id: str, number: int, files: Mapping[str, bytes | Blob]) -> str:
+        self.prs[repo_id][number].update({p: Blob.coerce(d) for p, d in files.items()})
         return self.commit_at(repo_id, f"refs/pr/{number}")
 
     def _discussion(
@@ -77,55 +139,126 @@ class FakeHub:
         events = self.discussions[repo_id][number]["events"]
         return [e for e in events if e["type"] == "comment"]
 
-    def snapshot(self, repo_id: str, rev: str | None) -> dict[str, bytes]:
+    # -- files and commits ------------------------------------------------------------------
+
+    def snapshot(self, repo_id: str, rev: str | None) -> dict[str, Blob]:
         """Files at ``rev``: a PR ref or a PR's commit layers its files over main."""
-        files = {p: self.read(repo_id, p) for p in self.files(repo_id)}
+        files = {p: self.blob(repo_id, p) for p in self.files(repo_id)}
         for number, overlay in self.prs.get(repo_id, {}).items():
-            ref = f"refs/pr/{number}"
-            if rev == ref or rev == _commit_of(repo_id, {**files, **overlay}):
-                return {**files, **overlay}
+            layered = {**files, **overlay}
+            if rev == f"refs/pr/{number}" or rev == self._commit(repo_id, layered):
+                return layered
         return files
 
     def commit_at(self, repo_id: str, rev: str | None) -> str:
-        return _commit_of(repo_id, self.snapshot(repo_id, rev))
+        return self._commit(repo_id, self.snapshot(repo_id, rev))
 
-    def entry_at(self, repo_id: str, rev: str | None, path: str) -> dict[str, Any]:
-        data = self.snapshot(repo_id, rev)[path]
-        entry: dict[str, Any] = {
-            "type": "file",
-            "oid": git_blob_sha1(data),
-            "size": len(data),
-            "path": path,
-        }
-        if path.endswith(self.lfs_suffixes):
-            entry["lfs"] = {
-                "oid": hashlib.sha256(data).hexdigest(),
-                "size": len(data),
-                "pointerSize": 134,
+    def commit(self, repo_id: str) -> str:
+        """A stable commit id for main that changes whenever a file changes."""
+        return self.commit_at(repo_id, None)
+
+    def _commit(self, repo_id: str, files: Mapping[str, Blob]) -> str:
+        digest = hashlib.sha1(repo_id.encode(), usedforsecurity=False)
+        for path in sorted(files):
+            digest.update(path.encode() + self.oid(path, files[path]).encode())
+        return digest.hexdigest()
+
+    def is_lfs(self, path: str, blob: Blob) -> bool:
+        return path.endswith(self.lfs_suffixes) or blob.size > self.lfs_threshold
+
+    def oid(self, path: str, blob: Blob) -> str:
+        """The entry's git oid: for an LFS file that of its pointer text, as on the Hub."""
+        if self.is_lfs(path, blob):
+            return git_blob_sha1(lfs_pointer(blob))
+        return blob.git_sha1
+
+    def entry_at(
+        self, repo_id: str, rev: str | None, path: str, *, expand: bool = False
+    ) -> dict[str, Any]:
+        return self._entries(repo_id, rev, [path], expand=expand)[0]
+
+    def entry(self, repo_id: str, path: str) -> dict[str, Any]:
+        return self.entry_at(repo_id, None, path)
+
+    def _entries(
+        self, repo_id: str, rev: str | None, paths: Sequence[str], *, expand: bool
+    ) -> list[dict[str, Any]]:
+        """Tree / paths-info items for ``paths`` at ``rev``: files, or folders holding files."""
+        files = self.snapshot(repo_id, rev)
+        main = self.snapshot(repo_id, None) if expand else {}
+        main_commit = self._commit(repo_id, main) if expand else ""
+        rev_commit = self._commit(repo_id, files) if expand else ""
+        entries: list[dict[str, Any]] = []
+        for path in paths:
+            if path not in files:
+                inside = sorted(p for p in files if p.startswith(path.rstrip("/") + "/"))
+                if inside:  # a folder; a path that is neither is left out, as on the Hub
+                    tree = hashlib.sha1(usedforsecurity=False)
+                    for p in inside:
+                        tree.update(p.encode() + self.oid(p, files[p]).encode())
+                    folder: dict[str, Any] = {
+                        "type": "directory",
+                        "oid": tree.hexdigest(),
+                        "size": 0,
+                        "path": path.rstrip("/"),
+                    }
+                    if expand:
+                        folder["lastCommit"] = _last_commit(rev_commit, path, PR_DATE)
+                    entries.append(folder)
+                continue
+            blob = files[path]
+            entry: dict[str, Any] = {
+                "type": "file",
+                "oid": self.oid(path, blob),
+                "size": blob.size,
+                "path": path,
             }
-        return entry
+            if self.is_lfs(path, blob):
+                entry["lfs"] = {
+                    "oid": blob.sha256,
+                    "size": blob.size,
+                    "pointerSize": len(lfs_pointer(blob)),
+                }
+            if expand:
+                if path in main and self.oid(path, main[path]) == entry["oid"]:
+                    entry["lastCommit"] = _last_commit(main_commit, path, MAIN_DATE)
+                else:
+                    entry["lastCommit"] = _last_commit(rev_commit, path, PR_DATE)
+                entry["securityFileStatus"] = self.security_status(repo_id, path)
+            entries.append(entry)
+        return entries
 
-    def add_repo(self, repo_id: str, files: Mapping[str, str | bytes]) -> Path:
+    def add_repo(self, repo_id: str, files: Mapping[str, str | bytes | Blob]) -> Path:
+        """Write ``files`` into the repo's folder; a file-backed Blob is linked, not copied."""
         folder = self.root / repo_id
         for rel, content in files.items():
             path = folder / rel
             path.parent.mkdir(parents=True, exist_ok=True)
+            if isinstance(content, Blob) and content.path is not None:
+                self._link(path, content)
+                continue
+            if path.is_symlink():
+                path.unlink()  # writing through the link would overwrite the linked file
             if isinstance(content, str):
                 path.write_text(content, encoding="utf-8")
             else:
-                path.write_bytes(content)
+                path.write_bytes(Blob.coerce(content).read())
+            with self._lock:
+                self._known.pop(path.resolve(), None)
         return folder
+
+    def _link(self, path: Path, blob: Blob) -> None:
+        assert blob.path is not None
+        if path.resolve() != blob.path:
+            if path.is_symlink() or path.exists():
+                path.unlink()
+            path.symlink_to(blob.path)
+        with self._lock:
+            self._known[blob.path] = (_stamp(blob.path), blob)
 
     def repo_dir(self, repo_id: str) -> Path | None:
         folder = self.root / repo_id
         return folder if repo_id.count("/") == 1 and folder.is_dir() else None
-
-    def commit(self, repo_id: str) -> str:
-        """A stable commit id that changes whenever a file changes."""
-        digest = hashlib.sha1(repo_id.encode(), usedforsecurity=False)
-        for path in self.files(repo_id):
-            digest.update(path.encode() + git_blob_sha1(self.read(repo_id, path)).encode())
-        return digest.hexdigest()
 
     def files(self, repo_id: str) -> list[str]:
         folder = self.repo_dir(repo_id)
@@ -133,10 +266,26 @@ class FakeHub:
             return []
         return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
 
-    def read(self, repo_id: str, path: str) -> bytes:
+    def blob(self, repo_id: str, path: str) -> Blob:
+        """The main branch's ``path``; a big file keeps its Blob, and hashes, until it changes."""
         folder = self.repo_dir(repo_id)
         assert folder is not None
-        return (folder / path).read_bytes()
+        target = (folder / path).resolve()
+        stamp = _stamp(target)
+        with self._lock:
+            known = self._known.get(target)
+            if known is not None and known[0] == stamp:
+                return known[1]
+        blob = Blob.of_file(target)
+        # A small file is hashed afresh each time: a rewrite of the same size can land within
+        # one tick of a coarse file clock, and then its stamp would not change.
+        if blob.size >= _KEEP_HASHES:
+            with self._lock:
+                self._known[target] = (stamp, blob)
+        return blob
+
+    def read(self, repo_id: str, path: str) -> bytes:
+        return self.blob(repo_id, path).read()
 
     def card_data(self, repo_id: str) -> dict[str, Any] | None:
         from huggingface_hub import ModelCard
@@ -146,32 +295,82 @@ class FakeHub:
         card = ModelCard(
             self.read(repo_id, "README.md").decode("utf-8"), ignore_metadata_errors=True
         )
-        return card.data.to_dict()
+        data: dict[str, Any] = card.data.to_dict()  # type: ignore[no-untyped-call]
+        return data
 
-    def entry(self, repo_id: str, path: str) -> dict[str, Any]:
-        data = self.read(repo_id, path)
-        return {"type": "file", "oid": git_blob_sha1(data), "size": len(data), "path": path}
+    # -- the Hub's own security scan --------------------------------------------------------
+
+    def set_security(
+        self,
+        repo_id: str,
+        path: str,
+        *,
+        status: SecurityStatus,
+        pickle_imports: Sequence[tuple[str, str, SafetyLevel]] | None = None,
+        virus_names: Sequence[str] = (),
+    ) -> None:
+        """What the Hub's scan says of ``path`` (at every revision) from now on.
+
+        ``pickle_imports`` are (module, name, safety); None keeps the default for the file's
+        kind. ``virus_names`` makes the antivirus scan report a find.
+        """
+        scanned = status != "unscanned" or pickle_imports is not None or bool(virus_names)
+        av = {"virusFound": bool(virus_names), "virusNames": list(virus_names) or None}
+        self.security[(repo_id, path)] = {
+            "status": status,
+            "avScan": av if scanned else None,
+            "pickleImportScan": (
+                _pickle_scan(pickle_imports)
+                if pickle_imports is not None
+                else _default_pickle_scan(path)
+                if scanned
+                else None
+            ),
+        }
+
+    def security_status(self, repo_id: str, path: str) -> dict[str, Any]:
+        """The ``securityFileStatus`` of ``path``: what ``set_security`` said, else safe."""
+        found = self.security.get((repo_id, path))
+        if found is not None:
+            return copy.deepcopy(found)  # the caller cannot change ours through it
+        return {
+            "status": "safe",
+            "avScan": {"virusFound": False, "virusNames": None},
+            "pickleImportScan": _default_pickle_scan(path),
+        }
+
+
+def _stamp(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def _last_commit(commit: str, path: str, date: str) -> dict[str, str]:
+    return {"id": commit, "title": f"Upload {path}", "date": date}
+
+
+def _pickle_scan(imports: Sequence[tuple[str, str, SafetyLevel]]) -> dict[str, Any]:
+    highest = max((_LEVELS.index(s) for _m, _n, s in imports), default=0)
+    return {
+        "highestSafetyLevel": _LEVELS[highest],
+        "imports": [{"module": m, "name": n, "safety": s} for m, n, s in imports],
+    }
+
+
+def _default_pickle_scan(path: str) -> dict[str, Any] | None:
+    """A torch checkpoint's benign imports for a pickle-kind file; nothing to scan otherwise."""
+    return _pickle_scan(TORCH_IMPORTS) if path.endswith(PICKLE_SUFFIXES) else None
+
+
+def _flag(values: Sequence[Any] | None) -> bool:
+    """A boolean query or form field as clients spell it: true / True / 1."""
+    if not values:
+        return False
+    return str(values[-1]).lower() in ("true", "1")
 
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-
-
-def _commit_of(repo_id: str, files: Mapping[str, bytes]) -> str:
-    digest = hashlib.sha1(repo_id.encode(), usedforsecurity=False)
-    for path in sorted(files):
-        digest.update(path.encode() + git_blob_sha1(files[path]).encode())
-    return digest.hexdigest()
-
-
-def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """``bytes=A-B`` or ``bytes=A-`` within the file as [start, end); None serves it whole."""
-    if not header or not header.startswith("bytes="):
-        return None
-    first, _, last = header.removeprefix("bytes=").partition("-")
-    if not first.isdigit() or (last and not last.isdigit()) or int(first) >= size:
-        return None
-    return int(first), min(size, int(last) + 1) if last else size
 
 
 def _split_repo(parts: list[str]) -> tuple[str, list[str]]:
@@ -196,7 +395,8 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
 
         def _route(self, head: bool) -> None:
             url = urlsplit(self.path)
-            hub.requests.append((self.command, url.path))
+            with hub._lock:
+                hub.requests.append((self.command, url.path))
             parts = [unquote(p) for p in url.path.strip("/").split("/")]
             if parts == ["api", "whoami-v2"]:
                 self._send(200, {"type": "user", "name": hub.user, "orgs": []})
@@ -223,9 +423,9 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 if len(rest) >= 2 and rest[0] in ("revision", "tree", "paths-info")
                 else None
             )
-            sha = hub.commit_at(repo_id, rev)
             if not rest or rest[0] == "revision":
-                files = sorted(hub.snapshot(repo_id, rev))
+                files = hub.snapshot(repo_id, rev)
+                sha = hub._commit(repo_id, files)
                 self._send(
                     200,
                     {
@@ -241,61 +441,71 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                         "tags": [],
                         "lastModified": "2026-01-01T00:00:00.000Z",
                         "createdAt": "2026-01-01T00:00:00.000Z",
-                        "siblings": [{"rfilename": f} for f in files],
+                        "siblings": [{"rfilename": f} for f in sorted(files)],
                         "cardData": hub.card_data(repo_id),
                     },
                 )
             elif rest[0] == "tree":
-                prefix = "/".join(rest[2:])
-                entries = [
-                    hub.entry_at(repo_id, rev, f)
-                    for f in sorted(hub.snapshot(repo_id, rev))
-                    if not prefix or f.startswith(prefix + "/")
-                ]
-                self._send(200, entries)
+                self._tree(repo_id, rev, "/".join(rest[2:]), query)
             elif rest[0] == "paths-info":
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode()
-                form = parse_qs(body)
-                paths = form.get("paths", []) or (
-                    json.loads(body).get("paths", []) if body.startswith("{") else []
-                )
-                known = set(hub.snapshot(repo_id, rev))
-                self._send(200, [hub.entry_at(repo_id, rev, p) for p in paths if p in known])
+                form: dict[str, Any] = parse_qs(body)
+                if body.lstrip().startswith("{"):
+                    data = json.loads(body)
+                    form = {"paths": data.get("paths", []), "expand": [data.get("expand")]}
+                expand = _flag(form.get("expand"))
+                self._send(200, hub._entries(repo_id, rev, form.get("paths", []), expand=expand))
             else:
                 self._send(404, {"error": "Not found"})
+
+        def _tree(
+            self, repo_id: str, rev: str | None, prefix: str, query: dict[str, list[str]]
+        ) -> None:
+            expand = _flag(query.get("expand"))
+            paths = [
+                f
+                for f in sorted(hub.snapshot(repo_id, rev))
+                if not prefix or f.startswith(prefix + "/")
+            ]
+            size = hub.tree_page_expanded if expand else hub.tree_page
+            start = int(query.get("cursor", ["0"])[0])
+            page = paths[start : start + size]
+            headers = {}
+            if start + size < len(paths):
+                # the Hub's cursor is opaque; an offset is all a client may rely on it being
+                following = {k: v[-1] for k, v in query.items()} | {"cursor": str(start + size)}
+                url = f"{hub.endpoint}{urlsplit(self.path).path}?{urlencode(following)}"
+                headers["Link"] = f'<{url}>; rel="next"'
+            self._send(200, hub._entries(repo_id, rev, page, expand=expand), headers=headers)
 
         def _resolve(self, repo_id: str, path: str, head: bool, rev: str | None = None) -> None:
             if hub.repo_dir(repo_id) is None:
                 self._send(404, {"error": "Repository not found"}, code="RepoNotFound", head=head)
                 return
             files = hub.snapshot(repo_id, rev)
-            sha = _commit_of(repo_id, files)
+            sha = hub._commit(repo_id, files)
             if path not in files:
                 self._send(
                     404, {"error": "Entry not found"}, code="EntryNotFound", head=head, commit=sha
                 )
                 return
-            data = files[path]
-            etag = f'"{git_blob_sha1(data)}"'
-            span = _byte_range(self.headers.get("Range"), len(data))
-            if span is None:
-                self.send_response(200)
-                self.send_header("Accept-Ranges", "bytes")
-                body = data
+            blob = files[path]
+            headers = {"X-Repo-Commit": sha}
+            if hub.is_lfs(path, blob):
+                # the Hub names an LFS file by its sha256: no full sha1 read of a big file
+                headers["ETag"] = headers["X-Linked-Etag"] = f'"{blob.sha256}"'
+                headers["X-Linked-Size"] = str(blob.size)
             else:
-                start, end = span
-                self.send_response(206)
-                self.send_header("Content-Range", f"bytes {start}-{end - 1}/{len(data)}")
-                body = data[start:end]
-            self.send_header("X-Repo-Commit", sha)
-            self.send_header("ETag", etag)
-            self.send_header("Content-Length", str(len(body)))
-            self.send_header("Content-Type", "application/octet-stream")
-            self.end_headers()
-            if not head:
-                hub.bytes_served += len(body)  # before the write: the client may finish first
-                self.wfile.write(body)
+                headers["ETag"] = f'"{blob.git_sha1}"'
+            send_blob(
+                self,
+                blob,
+                key=f"{repo_id}/{path}",
+                transfers=hub.transfers,
+                head=head,
+                headers=headers,
+            )
 
         def _discussions(self, repo_id: str, rest: list[str], query: dict[str, list[str]]) -> None:
             threads = hub.discussions.setdefault(repo_id, {})
@@ -351,11 +561,14 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             code: str | None = None,
             head: bool = False,
             commit: str | None = None,
+            headers: Mapping[str, str] | None = None,
         ) -> None:
             payload = json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(payload)))
+            for name, value in (headers or {}).items():
+                self.send_header(name, value)
             if code:
                 self.send_header("X-Error-Code", code)
                 self.send_header("X-Error-Message", str(body.get("error", "")))
@@ -373,7 +586,8 @@ def serve(root: Path) -> Iterator[FakeHub]:
     hub = FakeHub(root=root)
     server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(hub))
     hub.endpoint = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # polled often: shutdown, at every fixture teardown, waits up to one interval
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield hub

@@ -1,0 +1,1 @@
+"""Checks of the fakes themselves, through real HTTP clients."""
