@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test unit lint fmt typecheck provision bench clean
+.PHONY: help demo test unit lint fmt typecheck provision bench bench-ranges clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -59,6 +59,9 @@ test: lint unit  ## install everything, lint, run the whole suite
 bench: $(VENV)/.dev-installed  ## scanner benchmark against the peers (slow; installs them in benchmarks/.venv)
 	$(COMPILE)
 	$(BIN)/python benchmarks/scan_bench.py
+
+bench-ranges: $(VENV)/.dev-installed  ## big pull requests: range reads and caches vs full download (builds 6.5 GB of models once)
+	$(BIN)/python benchmarks/range_review.py
 
 clean:
 	rm -rf $(VENV) demo-contribution .pytest_cache .mypy_cache .ruff_cache
