@@ -570,11 +570,8 @@ def test_builders_rebuild_when_a_file_changed(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(
-    not os.environ.get("REVIEWBOT_BIG_MODELS"),
-    reason="set REVIEWBOT_BIG_MODELS to a folder to build (once) the full-size models there",
-)
 def test_full_size_models() -> None:
+    # the same cached models the full-size service tests review (built once per machine)
     import torch
     from safetensors import safe_open
 
