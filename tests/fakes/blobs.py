@@ -255,6 +255,37 @@ class Transfers:
             self._log.clear()
 
 
+class CountsTransfers:
+    """What tests assert on: a fake's file-content requests and body bytes since the last reset.
+
+    Which routes count is the fake's business (raw contents and LFS objects, Hub resolves).
+    """
+
+    transfers: Transfers
+
+    @property
+    def bytes_served(self) -> int:
+        """Body bytes of file-content responses since the last reset."""
+        return self.transfers.bytes
+
+    @property
+    def file_requests(self) -> int:
+        """GET requests the file-content routes answered since the last reset."""
+        return self.transfers.requests
+
+    @property
+    def bytes_by_path(self) -> dict[str, int]:
+        """Body bytes per file key (the fake's docstring says which key)."""
+        return self.transfers.bytes_by
+
+    @property
+    def requests_by_path(self) -> dict[str, int]:
+        return self.transfers.requests_by
+
+    def reset_counters(self) -> None:
+        self.transfers.reset()
+
+
 def send_blob(
     handler: BaseHTTPRequestHandler,
     blob: Blob,

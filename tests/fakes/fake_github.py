@@ -35,7 +35,7 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import jwt
 
-from tests.fakes.blobs import Blob, Transfers, lfs_pointer, send_blob
+from tests.fakes.blobs import Blob, CountsTransfers, Transfers, lfs_pointer, send_blob
 
 REPLAY = "fixtures/github-api/github_rest_pygithub-replaydata"
 BOT_LOGIN = "reviewbot[bot]"
@@ -89,7 +89,7 @@ class Repo:
     base_sha: str = ""  # the base branch's commit that pull requests are opened against
 
 
-class FakeGitHub:
+class FakeGitHub(CountsTransfers):
     """State of the fake: repositories, pull requests, what the bot posted, and a request log."""
 
     def __init__(self, shared: Path, app_id: int, public_key_pem: str) -> None:
@@ -322,28 +322,6 @@ class FakeGitHub:
         return comment
 
     # -- what tests assert on ---------------------------------------------------------------
-
-    @property
-    def bytes_served(self) -> int:
-        """Body bytes of raw contents and LFS object responses since the last reset."""
-        return self.transfers.bytes
-
-    @property
-    def file_requests(self) -> int:
-        """GET requests that raw contents or LFS object routes answered since the last reset."""
-        return self.transfers.requests
-
-    @property
-    def bytes_by_path(self) -> dict[str, int]:
-        """Body bytes per file: ``owner/repo/path`` for raw contents, the oid for LFS objects."""
-        return self.transfers.bytes_by
-
-    @property
-    def requests_by_path(self) -> dict[str, int]:
-        return self.transfers.requests_by
-
-    def reset_counters(self) -> None:
-        self.transfers.reset()
 
     def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
         return self.repos[full_name].comments.get(number, [])

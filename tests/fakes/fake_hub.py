@@ -38,7 +38,14 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from tests.fakes.blobs import Blob, Transfers, git_blob_sha1, lfs_pointer, send_blob
+from tests.fakes.blobs import (
+    Blob,
+    CountsTransfers,
+    Transfers,
+    git_blob_sha1,
+    lfs_pointer,
+    send_blob,
+)
 
 __all__ = ["Blob", "FakeHub", "git_blob_sha1", "serve"]
 
@@ -58,7 +65,7 @@ _KEEP_HASHES = 1 << 20  # a folder file this big keeps its Blob (and hashes) unt
 
 
 @dataclass
-class FakeHub:
+class FakeHub(CountsTransfers):
     """Repos live under ``root/<org>/<name>/``; add them with ``add_repo`` or by copying folders."""
 
     root: Path
@@ -82,31 +89,9 @@ class FakeHub:
 
     # -- accounting -------------------------------------------------------------------------
 
-    @property
-    def bytes_served(self) -> int:
-        """Resolve body bytes since the last reset, for range-read bounds."""
-        return self.transfers.bytes
-
-    @property
-    def file_requests(self) -> int:
-        """Resolve GETs answered since the last reset (a HEAD carries no body: not counted)."""
-        return self.transfers.requests
-
-    @property
-    def bytes_by_path(self) -> dict[str, int]:
-        """Resolve body bytes per ``org/name/path``."""
-        return self.transfers.bytes_by
-
-    @property
-    def requests_by_path(self) -> dict[str, int]:
-        return self.transfers.requests_by
-
     def served(self, repo_id: str, path: str) -> int:
         """Body bytes of ``path`` in ``repo_id`` sent since the last reset, at any revision."""
         return self.transfers.bytes_by.get(f"{repo_id}/{path}", 0)
-
-    def reset_counters(self) -> None:
-        self.transfers.reset()
 
     # -- pull requests and discussions ------------------------------------------------------
 
