@@ -13,7 +13,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from checks.weights.context import LimitExceeded
-from checks.weights.source import LocalFile, SourceReadError
+from checks.weights.source import LocalFile, SourceReadError, read_chunks
 
 BLOCK = 64 << 10
 MAX_READ_AHEAD = 8 << 20
@@ -258,12 +258,7 @@ class HttpRangeSource:
         if offset < 0 or offset >= end:
             return
         if self.fell_back:
-            while offset < end:
-                data = self._fallback_read(offset, min(chunk, end - offset))
-                if not data:
-                    return
-                offset += len(data)
-                yield data
+            yield from read_chunks(self._fallback_read, offset, end, chunk)
             return
         response = self._request({"Range": f"bytes={offset}-{end - 1}"})
         with response:

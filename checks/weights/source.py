@@ -7,7 +7,7 @@ import contextlib
 import io
 import mmap
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -35,9 +35,15 @@ def iter_chunks(
     if stream is not None:
         yield from stream(offset, length, chunk)
         return
-    end = min(offset + length, source.size)
+    yield from read_chunks(source.read_at, offset, min(offset + length, source.size), chunk)
+
+
+def read_chunks(
+    read_at: Callable[[int, int], bytes], offset: int, end: int, chunk: int
+) -> Iterator[bytes]:
+    """Bytes ``offset`` to ``end`` through ``read_at``, ``chunk`` at a time; stops short at EOF."""
     while offset < end:
-        data = source.read_at(offset, min(chunk, end - offset))
+        data = read_at(offset, min(chunk, end - offset))
         if not data:
             return
         offset += len(data)
