@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from reviewbot import __version__
+
 if TYPE_CHECKING:
     from checks.report import Report
     from reviewbot.review import HubAccess
@@ -26,6 +28,7 @@ class UsageError(Exception):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    _utf8_streams()
     parser = _parser()
     args = parser.parse_args(argv)
     if args.debug or args.command != "scan":
@@ -39,6 +42,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _utf8_streams() -> None:
+    """Reports are UTF-8 whatever the locale says; the renderers already made every name visible,
+    so a character that still cannot be encoded is a bug shown as an escape, never raw bytes."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)  # absent on a replaced stream
+        if reconfigure is not None:
+            reconfigure(encoding="utf-8", errors="backslashreplace")
 
 
 def _configure_logging(*, debug: bool) -> None:
@@ -58,6 +70,7 @@ def _parser() -> argparse.ArgumentParser:
         "licences, quick evals.",
     )
     parser.add_argument("--debug", action="store_true", help="log details, tracebacks included")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     scan = sub.add_parser("scan", help="scan weight files and folders (recursively)")

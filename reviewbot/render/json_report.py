@@ -6,9 +6,10 @@ import json
 
 from checks.report import Report
 from reviewbot import __version__
+from reviewbot.render.visible import visible_report
 
 
 def render_json(report: Report) -> str:
-    data = report.to_dict()
+    data = visible_report(report).to_dict()
     data["tool"] = {"name": "reviewbot", "version": __version__}
     return json.dumps(data, indent=2, ensure_ascii=False)

@@ -8,6 +8,7 @@ from checks.findings import Finding, Severity, Verdict
 from checks.report import FileReport, Report
 from reviewbot import __version__
 from reviewbot.render.escape import code, md
+from reviewbot.render.visible import visible
 
 # Hidden marker: the bot finds its own comment by it and edits it in place on a re-run.
 MARKER = "<!-- reviewbot:verdict -->"
@@ -42,7 +43,7 @@ def render_markdown(
         f"<sub>reviewbot {__version__} · weight files are read as bytes: nothing was unpickled, "
         "imported or run · comment `/reviewbot recheck` to review again</sub>"
     )
-    return "\n".join(lines) + "\n"
+    return visible("\n".join(lines) + "\n")
 
 
 def _counts(report: Report) -> str:

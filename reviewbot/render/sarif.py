@@ -8,6 +8,7 @@ from typing import Any
 from checks.findings import Finding, Severity
 from checks.report import Report
 from reviewbot import __version__
+from reviewbot.render.visible import visible_report
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 INFO_URI = "https://github.com/reviewbot/reviewbot"
@@ -30,6 +31,7 @@ _SECURITY_SEVERITY = {
 
 
 def render_sarif(report: Report) -> str:
+    report = visible_report(report)
     findings = report.sorted_findings()
     rules: dict[str, dict[str, Any]] = {}
     for finding in findings:

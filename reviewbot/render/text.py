@@ -6,6 +6,7 @@ from typing import TextIO
 
 from checks.findings import Severity, Verdict
 from checks.report import Report
+from reviewbot.render.visible import visible_report
 
 _STYLE = {
     Severity.CRITICAL: "bold red",
@@ -22,6 +23,7 @@ def render_text(report: Report, out: TextIO) -> None:
     from rich.markup import escape
     from rich.table import Table
 
+    report = visible_report(report)
     console = Console(file=out, highlight=False, soft_wrap=False)
     findings = report.sorted_findings()
     if findings:
