@@ -121,8 +121,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--format", choices=("markdown", "json"), default="markdown")
     demo.set_defaults(func=_cmd_demo)
 
+    from reviewbot.action import add_action_command
     from reviewbot.cli_service import add_service_commands
+    from reviewbot.hooks import add_hook_command
 
+    add_hook_command(sub)
+    add_action_command(sub)
     add_service_commands(sub)
     return parser
 

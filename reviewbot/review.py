@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -45,12 +45,14 @@ def review_folder(
     result_cache: ResultCache | None = None,
     remote: Mapping[str, RemoteBlob] | None = None,
     max_stream_bytes: int | None = None,
+    only: Collection[str] | None = None,
 ) -> Report:
     """Run every check on ``root``. With ``hub`` set, the cards of the base models the
     contribution's card declares are fetched for the licence check (a failure is a note).
     With ``result_cache``, files whose sha256 is in ``known_sha256`` and cached are not read.
     ``remote`` files stay on their platform and are read through range requests; tier-1 evals
-    stream at most ``max_stream_bytes`` of tensor data (None: no bound)."""
+    stream at most ``max_stream_bytes`` of tensor data (None: no bound). ``only`` limits the
+    files checked to those relative paths (a pull request's changed files)."""
     policy_findings: list[Finding] = []
     if policy is None:
         policy, policy_findings = load_policy(root)
@@ -66,7 +68,9 @@ def review_folder(
         cards.setdefault(base_id, (base / "README.md").read_text("utf-8", errors="replace"))
     contribution = Contribution(
         root=root,
-        files=sorted({*contribution_files(root), *(remote or {})}),
+        files=sorted(
+            f for f in {*contribution_files(root), *(remote or {})} if only is None or f in only
+        ),
         base=base,
         policy=policy,
         known_sha256=dict(known_sha256 or {}),
