@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test unit lint fmt typecheck provision bench bench-ranges clean
+.PHONY: help demo test unit lint fmt typecheck provision bench bench-ranges user-path clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,6 +32,9 @@ $(VENV)/.dev-installed: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.base-installed  ## review a sample contribution and print the verdict comment
 	@$(BIN)/reviewbot demo --out demo-contribution
+
+user-path:  ## a wheel installed with no extras runs --version, demo, scan and review (as CI does)
+	bash .ci/user-path
 
 provision:  ## what the tests need beyond Python packages (a redis-server binary)
 	@command -v redis-server >/dev/null 2>&1 || { \
