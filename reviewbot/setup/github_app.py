@@ -69,6 +69,10 @@ def run(options: Options) -> AppCredentials:
         raise SetupError(f"not a GitHub organization name: {options.org!r}")
     if not 0 <= options.port <= 65535:
         raise SetupError(f"--port must be between 0 and 65535, not {options.port}")
+    for flag, value in (("--github-url", options.github_url), ("--api-url", options.api_url)):
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise SetupError(f"{flag} must be an http(s) URL, not {value!r}")
     hook = webhook_url(options.webhook_url)
     homepage = f"{urlsplit(hook).scheme}://{urlsplit(hook).netloc}"
     env_file = options.env_file.expanduser().absolute()

@@ -76,6 +76,9 @@ class Server(ThreadingHTTPServer):
     def allowed_hosts(self) -> set[str]:
         return {f"{HOST}:{self.port}", f"localhost:{self.port}"}
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a browser that hung up early is no reason for a traceback on the terminal
+
 
 def listen(port: int, flow_factory: Callable[[str], Flow]) -> Server:
     """Bind the loopback port (0: any free one); ``flow_factory`` gets the callback URL."""
@@ -124,9 +127,13 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(409, "Already done", "This setup has already finished.")
         try:
             flow.message = flow.on_code(code)
-        except SetupError as exc:
-            flow.error = exc
-            self._send(502, "Setup failed", str(exc))
+        except Exception as exc:  # whatever happens, the command ends now with one line
+            flow.error = (
+                exc
+                if isinstance(exc, SetupError)
+                else SetupError(f"the setup failed unexpectedly ({type(exc).__name__})")
+            )
+            self._send(502, "Setup failed", str(flow.error))
         else:
             self._send(200, "Done", flow.message)
         finally:

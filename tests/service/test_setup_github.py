@@ -275,6 +275,7 @@ def test_a_code_github_refuses_is_one_line_and_exit_2(start: object, tmp_path: P
     [
         (["--webhook-url", "ftp://bot.example.org"], "must be an http(s) URL"),
         (["--webhook-url", WEBHOOK, "--org", "not an org!"], "not a GitHub organization"),
+        (["--webhook-url", WEBHOOK, "--api-url", "api.github.com"], "--api-url must be an http"),
         (["--webhook-url", WEBHOOK, "--env-file", "/nonexistent-dir/.env"], "no such folder"),
         (["--webhook-url", WEBHOOK, "--timeout", "0.2"], "did not redirect back within 0.2 s"),
     ],
