@@ -7,7 +7,7 @@ import stat
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
@@ -23,8 +23,8 @@ from reviewbot.errors import PlatformError
 from reviewbot.platforms import github as github_platform
 from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.setup import manifest
+from tests.conftest import free_port
 from tests.fakes.fake_github import FakeGitHub
-from tests.service.web_helpers import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK = "https://bot.example.org/webhooks/github"
@@ -64,7 +64,7 @@ class Run:
 
 
 @pytest.fixture
-def start(tmp_path: Path, github: FakeGitHub) -> Iterator[object]:
+def start(tmp_path: Path, github: FakeGitHub) -> Iterator[Callable[..., Run]]:
     runs: list[Run] = []
 
     def start(*extra: str, env_file: Path | None = None) -> Run:
@@ -131,9 +131,9 @@ def mode(path: Path) -> int:
 
 
 def test_the_app_is_created_and_its_settings_mint_a_token(
-    start: object, github: FakeGitHub, clean_env: None, app_keys: tuple[str, str]
+    start: Callable[..., Run], github: FakeGitHub, clean_env: None, app_keys: tuple[str, str]
 ) -> None:
-    run = start()  # type: ignore[operator]
+    run = start()
     form = run.form()
     assert urlsplit(form.action).path == "/settings/apps/new"
     state = parse_qs(urlsplit(form.action).query)["state"][0]
@@ -193,6 +193,7 @@ def test_the_app_is_created_and_its_settings_mint_a_token(
 
     settings = Settings(_env_file=run.env_file)  # type: ignore[call-arg]
     assert settings.github_enabled and settings.github_app_id == app["id"]
+    assert settings.github_app_id is not None
     github_platform.clear_token_cache()
     platform = GitHubPlatform(
         app_id=settings.github_app_id,
@@ -229,7 +230,7 @@ def test_the_app_is_created_and_its_settings_mint_a_token(
 
 
 def test_an_org_app_keeps_the_other_lines_of_an_existing_env(
-    start: object, github: FakeGitHub, tmp_path: Path
+    start: Callable[..., Run], github: FakeGitHub, tmp_path: Path
 ) -> None:
     env_file = tmp_path / "service.env"
     env_file.write_text(
@@ -237,7 +238,7 @@ def test_an_org_app_keeps_the_other_lines_of_an_existing_env(
         "GITHUB_PRIVATE_KEY_PATH=./old.pem\nREVIEWBOT_WORKERS=4\n"
     )
     env_file.chmod(0o644)
-    run = start("--org", "acme", "--name", "reviewbot acme", env_file=env_file)  # type: ignore[operator]
+    run = start("--org", "acme", "--name", "reviewbot acme", env_file=env_file)
     form = run.form()
     assert urlsplit(form.action).path == "/organizations/acme/settings/apps/new"
     # a browser follows GitHub's redirect by itself
@@ -258,8 +259,10 @@ def test_an_org_app_keeps_the_other_lines_of_an_existing_env(
     assert mode(env_file) == 0o600
 
 
-def test_a_code_github_refuses_is_one_line_and_exit_2(start: object, tmp_path: Path) -> None:
-    run = start()  # type: ignore[operator]
+def test_a_code_github_refuses_is_one_line_and_exit_2(
+    start: Callable[..., Run], tmp_path: Path
+) -> None:
+    run = start()
     state = parse_qs(urlsplit(run.form().action).query)["state"][0]
     unknown = run.page_url + "callback?" + urlencode({"code": "f" * 40, "state": state})
     assert requests.get(unknown, timeout=30).status_code == 502
