@@ -35,6 +35,10 @@ def add_service_commands(sub: Any) -> None:
     )
     recheck.set_defaults(func=_cmd_recheck)
 
+    from reviewbot.setup.cli import add_setup_commands
+
+    add_setup_commands(sub)  # arguments only: the setup flow loads when the command runs
+
 
 def parse_target(text: str) -> ContributionRef:
     """``github:OWNER/REPO#N`` / ``hf:ORG/MODEL#N`` → a ref with no head sha (review the head)."""

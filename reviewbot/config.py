@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     github_private_key_path: Path | None = None
     github_webhook_secret: SecretStr | None = None
     github_api_url: str = "https://api.github.com"
+    # Written by `reviewbot setup github` for the App's OAuth side; the service needs neither, so
+    # they never enable GitHub on their own.
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
 
     hf_token: SecretStr | None = None
     hf_webhook_secret: SecretStr | None = None
@@ -75,6 +79,15 @@ class Settings(BaseSettings):
     def _split_models(cls, value: Any) -> Any:
         if isinstance(value, str):
             return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
+
+    @field_validator("github_private_key", mode="before")
+    @classmethod
+    def _unescape_key(cls, value: Any) -> Any:
+        # A .env line holds the PEM with its newlines as \n: honcho and python-dotenv turn them
+        # back, `set -a; . ./.env` does not. A PEM never contains a backslash, so undo it here.
+        if isinstance(value, str) and "\n" not in value and "\\n" in value:
+            return value.replace("\\n", "\n")
         return value
 
     @field_validator("github_api_url", "hf_endpoint")

@@ -10,6 +10,14 @@ issue labels, the LFS batch endpoint and its object downloads. ``add_repo(files=
 base branch: a pull request's head starts from it and its ``base.sha`` names it. Every request is
 recorded; ``fail`` injects errors.
 
+The GitHub App manifest flow too: the web form ``POST /settings/apps/new`` (and
+``/organizations/{org}/settings/apps/new``) records the ``manifest`` field it is sent and
+redirects (302) straight to the manifest's ``redirect_url`` with ``code`` and ``state``, skipping
+the page where a person confirms; ``POST /app-manifests/{code}/conversions`` then answers as GitHub
+does (id, slug, html_url, owner, pem, webhook_secret, client_id, client_secret, ...) once per code:
+404 for an unknown code, 422 for a used one. The App it creates gets a fresh RSA key, and JWTs
+signed with it are accepted from then on, so the credentials it hands out work against this fake.
+
 Files are ``bytes`` or a :class:`~tests.fakes.blobs.Blob` (a file on disk, never read whole). LFS
 object downloads honour ``Range`` (206, or 416); the contents API answers whole bodies, as
 GitHub's does. ``bytes_served``, ``file_requests`` and ``bytes_by_path`` count file-content
@@ -31,9 +39,11 @@ from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 
 from tests.fakes.blobs import Blob, CountsTransfers, Transfers, lfs_pointer, send_blob
 
@@ -44,6 +54,67 @@ FILES_CAP = 3000  # GitHub's pull-request files endpoint never lists more
 INLINE_MAX = 1 << 20  # the contents API leaves out a bigger file's content unless asked raw
 
 __all__ = ["Blob", "FakeGitHub", "lfs_pointer", "serve"]
+
+# The events a GitHub App may subscribe to (GitHub's docs list them in every payload's
+# ``app.events``). ``installation`` and ``installation_repositories`` are not among them: every
+# App receives those anyway, and GitHub rejects a manifest that lists them.
+APP_EVENTS = frozenset(
+    (
+        "branch_protection_rule",
+        "check_run",
+        "check_suite",
+        "code_scanning_alert",
+        "commit_comment",
+        "content_reference",
+        "create",
+        "delete",
+        "deployment",
+        "deployment_review",
+        "deployment_status",
+        "deploy_key",
+        "discussion",
+        "discussion_comment",
+        "fork",
+        "gollum",
+        "issues",
+        "issue_comment",
+        "label",
+        "member",
+        "membership",
+        "milestone",
+        "organization",
+        "org_block",
+        "page_build",
+        "project",
+        "project_card",
+        "project_column",
+        "public",
+        "pull_request",
+        "pull_request_review",
+        "pull_request_review_comment",
+        "push",
+        "registry_package",
+        "release",
+        "repository",
+        "repository_dispatch",
+        "secret_scanning_alert",
+        "star",
+        "status",
+        "team",
+        "team_add",
+        "watch",
+        "workflow_dispatch",
+        "workflow_run",
+        "merge_group",
+        "pull_request_review_thread",
+        "workflow_job",
+        "merge_queue_entry",
+        "security_and_analysis",
+        "projects_v2_item",
+        "secret_scanning_alert_location",
+    )
+)
+MANIFEST_CODE_TTL = timedelta(hours=1)  # GitHub's limit for the whole flow
 
 
 @dataclass
@@ -63,6 +134,18 @@ class Failure:
     times: int
     headers: dict[str, str]
     body: dict[str, Any]
+
+
+@dataclass
+class ManifestForm:
+    """One manifest posted to the web form, and the code GitHub's redirect carried for it."""
+
+    org: str | None
+    manifest: dict[str, Any]
+    state: str | None
+    code: str
+    issued: datetime
+    used: bool = False
 
 
 @dataclass
@@ -100,6 +183,11 @@ class FakeGitHub(CountsTransfers):
         self.repos: dict[str, Repo] = {}
         self.lfs_objects: dict[str, bytes | Blob] = {}  # oid -> object
         self.tokens: dict[str, datetime] = {}
+        # Apps whose JWTs are accepted, by id: ours, and any the manifest flow created.
+        self.app_keys: dict[int, str] = {app_id: public_key_pem}
+        self.manifests: list[ManifestForm] = []
+        self.created_apps: dict[int, dict[str, Any]] = {}  # the conversion answers, secrets too
+        self.web_user = "octocat"  # who is signed in on the web side
         self.users: dict[int, str] = {}
         self.log: list[Recorded] = []
         self.failures: list[Failure] = []
@@ -363,10 +451,14 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             url = urlsplit(self.path)
             length = int(self.headers.get("Content-Length") or 0)
             raw = self.rfile.read(length) if length else b""
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = None
+            body: Any = None
+            if self.headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
+                body = parse_qs(raw.decode("utf-8", "replace"))  # a browser's form post
+            else:
+                try:
+                    body = json.loads(raw) if raw else None
+                except ValueError:
+                    body = None
             record = Recorded(self.command, url.path, parse_qs(url.query), body)
             hold = gh._hold
             if hold is not None and hold.search(url.path):
@@ -426,10 +518,15 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             if not value.startswith("Bearer "):
                 return False
             try:
-                claims = jwt.decode(value[7:], gh.public_key, algorithms=["RS256"])
-            except jwt.PyJWTError:
+                # the issuer picks the key; the signature is then checked against that App's key
+                issuer = jwt.decode(value[7:], options={"verify_signature": False}).get("iss")
+                key = gh.app_keys.get(int(issuer))
+                if key is None:
+                    return False
+                claims = jwt.decode(value[7:], key, algorithms=["RS256"])
+            except (jwt.PyJWTError, TypeError, ValueError):
                 return False
-            return str(claims.get("iss")) == str(gh.app_id)
+            return str(claims.get("iss")) == str(issuer)
 
         # -- routes -----------------------------------------------------------------------
 
@@ -438,6 +535,13 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             method = self.command
             if parts[:2] == ["app", "installations"] and parts[3:] == ["access_tokens"]:
                 return self._access_token(int(parts[2]), rec)
+            if method == "POST" and parts in (
+                ["settings", "apps", "new"],
+                ["organizations", parts[1] if len(parts) > 1 else "", "settings", "apps", "new"],
+            ):
+                return self._manifest_form(parts[1] if parts[0] == "organizations" else None, rec)
+            if method == "POST" and parts[0] == "app-manifests" and parts[2:] == ["conversions"]:
+                return self._manifest_conversion(parts[1], rec)
             if parts[0] == "lfs-objects" and method == "GET":
                 return self._lfs_object(parts[1], rec)
             if (
@@ -480,6 +584,113 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 gh.tokens[token] = expires
             body.update(token=token, expires_at=expires.strftime("%Y-%m-%dT%H:%M:%SZ"))
             self._json(201, body, record=rec)
+
+        def _manifest_form(self, org: str | None, rec: Recorded) -> None:
+            """The web form of the manifest flow, without the page a person confirms on."""
+            form = rec.body if isinstance(rec.body, dict) else {}
+            try:
+                manifest = json.loads((form.get("manifest") or [""])[0])
+            except ValueError:
+                manifest = None
+            problem = self._manifest_problem(manifest)
+            if problem:
+                return self._json(422, {"message": problem}, record=rec)
+            state = (rec.query.get("state") or [None])[0]
+            code = secrets.token_hex(20)
+            with gh.lock:
+                gh.manifests.append(ManifestForm(org, manifest, state, code, datetime.now(UTC)))
+            params = {"code": code, **({"state": state} if state is not None else {})}
+            target = manifest["redirect_url"]
+            location = target + ("&" if "?" in target else "?") + urlencode(params)
+            rec.status = 302
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        @staticmethod
+        def _manifest_problem(manifest: Any) -> str:
+            if not isinstance(manifest, dict):
+                return "manifest is not a JSON object"
+            if not manifest.get("url"):
+                return "manifest: url is required"
+            hook = manifest.get("hook_attributes")
+            if hook is not None and not (isinstance(hook, dict) and hook.get("url")):
+                return "manifest: hook_attributes.url is required"
+            if not manifest.get("redirect_url"):
+                return "manifest: this fake needs a redirect_url to send the code to"
+            events = set(manifest.get("default_events") or ())
+            if events - APP_EVENTS:
+                return f"manifest: unknown events {sorted(events - APP_EVENTS)}"
+            permissions = manifest.get("default_permissions") or {}
+            if not isinstance(permissions, dict) or any(
+                v not in ("read", "write", "admin") for v in permissions.values()
+            ):
+                return "manifest: default_permissions must map names to read/write/admin"
+            return ""
+
+        def _manifest_conversion(self, code: str, rec: Recorded) -> None:
+            with gh.lock:
+                form = next((f for f in gh.manifests if f.code == code), None)
+                if form is None:
+                    return self._json(404, {"message": "Not Found"}, record=rec)
+                if form.used or datetime.now(UTC) - form.issued > MANIFEST_CODE_TTL:
+                    return self._json(422, {"message": "Validation Failed"}, record=rec)
+                form.used = True
+                app = self._create_app(form)
+            self._json(201, app, record=rec)
+
+        def _create_app(self, form: ManifestForm) -> dict[str, Any]:
+            """The new App, as the conversion answers it; its key is GitHub's PKCS#1 PEM."""
+            key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+            pem = key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.TraditionalOpenSSL,
+                serialization.NoEncryption(),
+            ).decode()
+            public = (
+                key.public_key()
+                .public_bytes(
+                    serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+                )
+                .decode()
+            )
+            manifest = form.manifest
+            app_id = gh._next_id()
+            name = str(manifest.get("name") or f"app-{app_id}")
+            slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or f"app-{app_id}"
+            taken = {a["slug"] for a in gh.created_apps.values()}
+            if slug in taken:  # GitHub would ask for another name; the fake numbers it
+                slug = f"{slug}-{app_id}"
+            owner = form.org or gh.web_user
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            permissions = {"metadata": "read", **(manifest.get("default_permissions") or {})}
+            app = {
+                "id": app_id,
+                "slug": slug,
+                "node_id": f"A_{slug}",
+                "client_id": "Iv23li" + secrets.token_hex(7),
+                "owner": {
+                    **self._user(owner),
+                    "type": "Organization" if form.org else "User",
+                    "html_url": f"{gh.base_url}/{owner}",
+                },
+                "name": name,
+                "description": manifest.get("description") or "",
+                "external_url": manifest["url"],
+                "html_url": f"{gh.base_url}/apps/{slug}",
+                "created_at": now,
+                "updated_at": now,
+                "permissions": permissions,
+                "events": list(manifest.get("default_events") or ()),
+                "installations_count": 0,
+                "client_secret": secrets.token_hex(20),
+                "webhook_secret": secrets.token_hex(20),
+                "pem": pem,
+            }
+            gh.app_keys[app_id] = public
+            gh.created_apps[app_id] = app
+            return app
 
         def _repo_route(self, repo: Repo, rest: list[str], rec: Recorded) -> None:
             method = self.command

@@ -195,3 +195,23 @@ def test_the_service_starts_and_serves(command: list[str]) -> None:
         output, _ = proc.communicate(timeout=10)
     assert HF_SECRET not in output.decode()
     assert HF_TOKEN not in output.decode()
+
+
+def test_the_oauth_client_settings_never_enable_github(monkeypatch: pytest.MonkeyPatch) -> None:
+    set_env(monkeypatch, GITHUB_CLIENT_ID="Iv23liabc", GITHUB_CLIENT_SECRET="s3cret-client")
+    settings = load_settings()
+    assert not settings.github_enabled
+    assert settings.github_client_id == "Iv23liabc"
+    assert settings.github_client_secret == SecretStr("s3cret-client")
+    assert "s3cret-client" not in repr(settings)
+
+
+def test_an_inline_key_with_escaped_newlines_is_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    # what `set -a; . ./.env` leaves in the environment for GITHUB_PRIVATE_KEY="...\n..."
+    set_env(
+        monkeypatch,
+        GITHUB_APP_ID="42",
+        GITHUB_PRIVATE_KEY=TEST_KEY.replace("\n", "\\n"),
+        GITHUB_WEBHOOK_SECRET=GH_SECRET,
+    )
+    assert load_settings().github_private_key_pem() == TEST_KEY
