@@ -9,6 +9,7 @@ from celery.signals import worker_init
 from kombu.entity import Queue
 
 from reviewbot.config import ConfigError, load_settings
+from workers.leases import LeaseRenewal
 
 REVIEWS_QUEUE = "reviews"
 EVALS_QUEUE = "evals"
@@ -20,10 +21,15 @@ EVALS_SOFT_LIMIT = 3300
 EVALS_HARD_LIMIT = 3600
 # A retry never waits longer than this (a rate-limit reset is at most an hour away).
 MAX_COUNTDOWN = 3600
-# Redis hands an unacknowledged message to another worker after this long. With late acks that
-# covers a running task (and a retry's countdown, held unacked until its ETA), so it must outlast
-# the longest hard time limit and the longest countdown, or a slow task would run twice.
-VISIBILITY_TIMEOUT = 2 * max(EVALS_HARD_LIMIT, MAX_COUNTDOWN)
+# Redis hands an unacknowledged message out again once it has gone this long without its
+# worker renewing it (workers/leases.py). Renewal, not a timeout longer than every task, is what
+# keeps a slow review from running twice, so this can be short: a SIGKILLed worker's review is
+# redelivered within VISIBILITY_TIMEOUT + one sweep, not hours later.
+VISIBILITY_TIMEOUT = 300
+# Seconds between the sweeps that hand out lapsed messages (kombu runs one every
+# interval x throttle seconds).
+RESTORE_SWEEP_INTERVAL = 10
+RESTORE_SWEEP_THROTTLE = 3
 
 
 def create_app(redis_url: str | None = None) -> Celery:
@@ -40,7 +46,23 @@ def create_app(redis_url: str | None = None) -> Celery:
         task_acks_late=True,  # a task killed mid-review is delivered again ...
         task_reject_on_worker_lost=True,  # ... also when its worker process dies
         worker_prefetch_multiplier=1,  # long tasks: never hold messages another worker could run
-        broker_transport_options={"visibility_timeout": VISIBILITY_TIMEOUT},
+        broker_transport_options={
+            "visibility_timeout": VISIBILITY_TIMEOUT,
+            "unacked_restore_interval": RESTORE_SWEEP_INTERVAL,
+            "unacked_restore_throttle": RESTORE_SWEEP_THROTTLE,
+            # A half-open connection after a Redis restart is noticed, not waited on forever.
+            "health_check_interval": 25,
+            "socket_keepalive": True,
+            "retry_on_timeout": True,
+        },
+        # Keep reconnecting however long Redis is away; the default gives up after 100 tries
+        # and the worker exits for good.
+        broker_connection_max_retries=None,
+        broker_connection_retry=True,
+        # A review running when Redis restarts finishes and posts its verdict. Cancelling it
+        # (Celery 6's default) loses it whenever Redis restarts without persistence, since its
+        # message went with the old process; an acknowledgement that then fails is harmless.
+        worker_cancel_long_running_tasks_on_connection_loss=False,
         task_queues=_queues(),
         task_default_queue=REVIEWS_QUEUE,
         task_routes={
@@ -50,6 +72,7 @@ def create_app(redis_url: str | None = None) -> Celery:
         worker_hijack_root_logger=False,
         task_track_started=False,
     )
+    app.steps["consumer"].add(LeaseRenewal)
     return app
 
 

@@ -29,10 +29,12 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import io
 import json
 import re
 import secrets
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -128,12 +130,17 @@ class Recorded:
 
 @dataclass
 class Failure:
+    """A fault rule for one route: what the next ``times`` matching requests get instead."""
+
     method: str
     pattern: re.Pattern[str]
-    status: int
+    status: int | None  # None: the real answer (with ``delay``, a slow route)
     times: int
     headers: dict[str, str]
     body: dict[str, Any]
+    delay: float = 0.0  # seconds before answering
+    after: bool = False  # do the work first, then answer ``status``: "created, but 502"
+    drop: bool = False  # promise a body, send half of it, and hang up
 
 
 @dataclass
@@ -329,13 +336,18 @@ class FakeGitHub(CountsTransfers):
         self,
         method: str,
         path_regex: str,
-        status: int,
+        status: int | None,
         *,
         times: int = 1,
         headers: Mapping[str, str] | None = None,
         body: Mapping[str, Any] | None = None,
+        delay: float = 0.0,
+        after: bool = False,
+        drop: bool = False,
     ) -> None:
-        """Answer the next ``times`` matching requests with ``status`` instead."""
+        """Answer the next ``times`` matching requests with ``status`` instead (None: the real
+        answer), after ``delay`` seconds; ``after`` does the request's work first (a create that
+        happened but answered 5xx); ``drop`` closes the connection halfway through the body."""
         with self.lock:
             self.failures.append(
                 Failure(
@@ -345,8 +357,15 @@ class FakeGitHub(CountsTransfers):
                     times,
                     dict(headers or {}),
                     dict(body or {"message": "Server Error"}),
+                    delay,
+                    after,
+                    drop,
                 )
             )
+
+    def slow(self, method: str, path_regex: str, seconds: float, *, times: int = 1) -> None:
+        """The next ``times`` matching requests get their real answer ``seconds`` late."""
+        self.fail(method, path_regex, None, times=times, delay=seconds)
 
     def hold(self, path_regex: str) -> None:
         """Stall matching requests until ``release``: a review frozen mid-download."""
@@ -469,13 +488,39 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             with gh.lock:
                 gh.log.append(record)
                 failure = self._injected(url.path)
-            if failure is not None:
-                self._json(failure.status, failure.body, headers=failure.headers, record=record)
+            if failure is not None and self._fault(failure, url.path, record):
                 return
+            self._route_or_404(url.path, record)
+
+        def _route_or_404(self, path: str, record: Recorded) -> None:
             try:
-                self._route(url.path, record)
+                self._route(path, record)
             except KeyError:
                 self._json(404, {"message": "Not Found"}, record=record)
+
+        def _fault(self, failure: Failure, path: str, record: Recorded) -> bool:
+            """Apply a fault rule; False: the real answer is still to be sent."""
+            if failure.delay:
+                time.sleep(failure.delay)
+            if failure.after:
+                real, self.wfile = self.wfile, io.BytesIO()  # do the work, discard its answer
+                try:
+                    self._route_or_404(path, record)
+                finally:
+                    self.wfile = real
+            if failure.drop:
+                self.send_response(failure.status or 200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "4096")
+                self.end_headers()
+                self.wfile.write(b'{"message": "half')
+                self.wfile.flush()
+                self.close_connection = True
+                return True
+            if failure.status is None:
+                return False
+            self._json(failure.status, failure.body, headers=failure.headers, record=record)
+            return True
 
         def _injected(self, path: str) -> Failure | None:
             for failure in gh.failures:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,44 +16,11 @@ from reviewbot.models import ContributionRef, Platform
 from reviewbot.sample import build_sample
 from tests.conftest import ROOT
 from tests.fakes.fake_github import FakeGitHub
+from tests.service.celery_worker import Worker
 from tests.service.conftest import APP_ID, CLEAN_CARD
 
 pytestmark = pytest.mark.slow
 REPO_COUNTER = iter(range(1, 10_000))
-
-
-class Worker:
-    """``celery worker`` as a subprocess; restartable, so a test can kill it mid-task."""
-
-    def __init__(self, env: dict[str, str], log: Path) -> None:
-        self.env, self.log = env, log
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        with self.log.open("ab") as out:  # the child keeps its own descriptor
-            self.proc = subprocess.Popen(
-                [
-                    sys.executable, "-m", "celery", "-A", "tests.service.worker_app", "worker",
-                    "-Q", "reviews", "--pool", "solo", "--concurrency", "1",
-                    "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "INFO",
-                ],
-                cwd=ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-            )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while b"ready." not in self.log.read_bytes():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("worker did not start:\n" + self.log.read_text()[-3000:])
-            time.sleep(0.1)
-
-    def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.proc = None
 
 
 @pytest.fixture(scope="module")
@@ -251,3 +216,35 @@ def test_a_review_out_of_retries_posts_an_error_and_completes_the_check_run(
     )
     [run] = github.runs(repo, sha)
     assert run["conclusion"] == "failure"
+
+
+def test_a_review_slower_than_the_visibility_timeout_runs_once(
+    worker: Worker,
+    client: Celery,
+    github: FakeGitHub,
+    worker_env: dict[str, str],
+    tmp_path: Path,
+) -> None:
+    """The worker renews its lease on the message: a long review is never handed out twice,
+    though a second, idle worker sweeps for lapsed messages all the while."""
+    idle = Worker(worker_env, tmp_path / "second-worker.log")
+    idle.start()
+
+    def reviewed(number: int, slow: bool) -> tuple[str, str]:
+        repo = new_repo(github)
+        sha = github.open_pull(repo, number, {"README.md": CLEAN_CARD})
+        if slow:  # well past the test app's 6 s visibility timeout and its 1 s sweeps
+            github.slow("GET", rf"^/repos/{repo}/contents/", 15)
+        ref = ContributionRef(Platform.GITHUB, repo, number, head_sha=sha, installation_id=4242)
+        enqueue(client, ref)
+        wait_for(lambda: labelled(github, repo, number), timeout=90, what="the verdict")
+        return repo, sha
+
+    quick_repo, _ = reviewed(7, slow=False)
+    repo, sha = reviewed(8, slow=True)
+    time.sleep(8)  # a second delivery would have started and read the files again by now
+    reads = len(github.requests("GET", rf"^/repos/{repo}/contents/"))
+    assert reads == len(github.requests("GET", rf"^/repos/{quick_repo}/contents/"))
+    idle.stop()
+    assert len(github.comments(repo, 8)) == 1
+    assert len(github.runs(repo, sha)) == 1

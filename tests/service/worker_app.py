@@ -12,8 +12,9 @@ from workers.app import app
 
 github_platform.MAX_RATE_LIMIT_WAIT = 1.0
 app.conf.broker_transport_options = {
-    "visibility_timeout": 10,
-    # sweep for messages of dead workers every second, not every 100 s
+    **app.conf.broker_transport_options,
+    "visibility_timeout": 6,  # leases renewed every 1.2 s
+    # sweep for messages of dead workers every second, not every 30 s
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
 }
