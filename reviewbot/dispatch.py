@@ -13,10 +13,12 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from reviewbot import logs, metrics
+from reviewbot import logs, metrics, retry_policy
+from reviewbot.errors import TransientError
 from reviewbot.models import ContributionRef
 from reviewbot.queue import REVIEW_TASK, REVIEWS_QUEUE, producer
 
@@ -59,17 +61,6 @@ def _service_failure(ref: ContributionRef, message: str) -> object:
     return post_error_safely(ref, message)
 
 
-def _failure_message(exc: Exception) -> str:
-    """What the error verdict says: a platform error's text is written for users, while any
-    other exception's may hold internals, so only its type is named."""
-    from reviewbot.errors import PlatformError
-
-    why = (
-        str(exc) if isinstance(exc, PlatformError) else f"an internal error ({type(exc).__name__})"
-    )
-    return f"the review failed: {why}"
-
-
 class CeleryDispatcher:
     """Publishes to Redis through a producer-only Celery app; no worker code is imported."""
 
@@ -96,6 +87,16 @@ class CeleryDispatcher:
         self._app.close()
 
 
+@dataclass(frozen=True)
+class _Job:
+    ref: ContributionRef
+    reason: str
+    requested_by: str | None
+    enqueued: float
+    context: contextvars.Context
+    attempt: int = 0
+
+
 class InProcessDispatcher:
     """The embedded default: ``workers`` threads, at most ``max_pending`` jobs waiting or running.
 
@@ -120,6 +121,8 @@ class InProcessDispatcher:
         self._slots = threading.BoundedSemaphore(max_pending)
         self._pending = 0
         self._lock = threading.Lock()
+        self._timers: set[threading.Timer] = set()
+        self._closed = False
 
     @property
     def pending(self) -> int:
@@ -131,47 +134,85 @@ class InProcessDispatcher:
         with self._lock:
             self._pending += 1
         # Copy the context so the job's logs still carry the delivery id that caused it.
-        context = contextvars.copy_context()
-        enqueued = time.monotonic()
+        job = _Job(ref, reason, requested_by, time.monotonic(), contextvars.copy_context())
         try:
-            future: Future[None] = self._pool.submit(
-                context.run, self._run, ref, reason, requested_by, enqueued
-            )
+            self._start(job)
         except RuntimeError as exc:  # the pool is shutting down
             self._done()
             raise DispatchError("the embedded review pool is shut down") from exc
-        future.add_done_callback(lambda _f: self._done())
         metrics.SUBMISSIONS.labels(ref.platform.value, reason, self.mode).inc()
         log.info("review submitted in-process", extra={"ref": ref.key, "reason": reason})
+
+    def _start(self, job: _Job) -> None:
+        self._pool.submit(job.context.run, self._run, job)
 
     def _done(self) -> None:
         with self._lock:
             self._pending -= 1
         self._slots.release()
 
-    def _run(
-        self, ref: ContributionRef, reason: str, requested_by: str | None, enqueued: float
-    ) -> None:
+    def _run(self, job: _Job) -> None:
+        """One attempt; a transient failure comes back later (the job keeps its slot)."""
         start = time.monotonic()
-        metrics.QUEUE_LATENCY.labels("embedded").observe(start - enqueued)
-        outcome = "ok"
-        with logs.bind(ref=ref.key, reason=reason):
+        if not job.attempt:
+            metrics.QUEUE_LATENCY.labels("embedded").observe(start - job.enqueued)
+        outcome, again = "ok", False
+        with logs.bind(ref=job.ref.key, reason=job.reason, attempt=job.attempt):
             try:
-                self._runner(ref, reason=reason, requested_by=requested_by)
+                self._runner(job.ref, reason=job.reason, requested_by=job.requested_by)
+            except TransientError as exc:
+                again = not retry_policy.is_last_attempt(job.attempt) and self._later(job, exc)
+                outcome = "retry" if again else "error"
+                if not again:
+                    self._fail(
+                        job, f"the review failed: still failing after {job.attempt} retries: {exc}"
+                    )
             except Exception as exc:
                 # A review that crashes must not take the pool down. Nothing retries it here, so
                 # post an "error" verdict (best effort): an open check run would spin forever.
                 outcome = "error"
                 log.exception("review failed")
-                if self._on_failure is not None:
-                    try:
-                        self._on_failure(ref, _failure_message(exc))
-                    except Exception:
-                        log.exception("could not post the error verdict")
+                self._fail(job, retry_policy.failure_message(exc))
             finally:
                 metrics.TASK_SECONDS.labels(REVIEW_TASK, outcome).observe(time.monotonic() - start)
+                if not again:
+                    self._done()
+
+    def _later(self, job: _Job, exc: TransientError) -> bool:
+        """Schedule the job's next attempt, as the Celery task would retry; False if closed."""
+        delay = retry_policy.countdown(job.attempt, exc.retry_after)
+        log.warning("review retried in %.0f s: %s", delay, exc)
+        timer = threading.Timer(delay, self._restart, args=(replace(job, attempt=job.attempt + 1),))
+        timer.daemon = True
+        with self._lock:
+            if self._closed:
+                return False
+            self._timers.add(timer)
+        timer.start()
+        return True
+
+    def _restart(self, job: _Job) -> None:
+        with self._lock:
+            self._timers = {t for t in self._timers if t is not threading.current_thread()}
+        try:
+            self._start(job)
+        except RuntimeError:  # shut down meanwhile
+            self._done()
+
+    def _fail(self, job: _Job, message: str) -> None:
+        if self._on_failure is None:
+            return
+        try:
+            self._on_failure(job.ref, message)
+        except Exception:
+            log.exception("could not post the error verdict")
 
     def close(self, *, wait: bool = True) -> None:
+        with self._lock:
+            self._closed = True
+            timers, self._timers = self._timers, set()
+        for timer in timers:
+            timer.cancel()
         self._pool.shutdown(wait=wait, cancel_futures=not wait)
 
 

@@ -9,7 +9,13 @@ Rules the service keeps, whoever calls it (the Celery task, the embedded pool, t
   that review is reused and no file is read (``reviewbot.review_cache``).
 * Big Git LFS files are not downloaded: the checks read them through HTTP range requests, and
   the per-file result cache skips blobs scanned before (``Contribution.remote``).
-* A superseded head sha is never posted: the head is read before and again after the review.
+* A superseded head sha is never posted: the head is read again right before every write.
+* One job writes to a contribution at a time (``reviewbot.publish_lock``), and every write looks
+  for what an earlier attempt made before it creates anything, so a create that happened but
+  answered 5xx, a job redelivered beside its first delivery, or a push and a re-check at the same
+  moment still leave one comment and one completed check run.
+* A write that fails transiently is tried again here when the platform asks for a short wait
+  (``retry_policy.IN_PROCESS_WAIT``), the lock released meanwhile; a longer wait propagates.
 * Re-checks: on GitHub only a collaborator with write, maintain or admin permission may ask;
   anyone else is ignored without a reply (a reply per comment would let any passer-by make the
   bot post at will) and the refusal is logged. On the Hub the webhook names the commenter by id
@@ -25,7 +31,7 @@ import functools
 import logging
 import tempfile
 import time
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,12 +39,14 @@ from checks.findings import Finding, Severity
 from checks.policy import Policy
 from checks.policy_file import POLICY_FILE, load_policy
 from checks.report import CheckSummary, Report
-from reviewbot import logs, metrics
-from reviewbot.errors import PermanentError
+from reviewbot import logs, metrics, retry_policy
+from reviewbot.errors import PermanentError, TransientError
+from reviewbot.markers import MARKER, with_sha_marker
 from reviewbot.models import ContributionRef, Kind, Platform
 from reviewbot.platforms.base import Annotation, AnnotationLevel, Publication
+from reviewbot.publish_lock import LocalLocks, PublishLocks
 from reviewbot.render.escape import md
-from reviewbot.render.markdown import MARKER, render_markdown
+from reviewbot.render.markdown import render_markdown
 from reviewbot.review import HubAccess, review_folder
 from reviewbot.review_cache import review_key, storable
 
@@ -58,6 +66,7 @@ CONTEXT_FILES = (
 )  # fmt: skip
 CONTEXT_MAX_BYTES = 1 << 20  # a card or licence text is kilobytes; more is not context
 REUSED = "reuse"  # the check summary a reused review carries
+PROCESS_LOCKS = LocalLocks()  # the embedded pool's jobs and the CLI share these
 # Without settings (tests, the CLI's --inline): the settings' own defaults.
 DEFAULT_REMOTE_MIN_BYTES = 1 << 20
 DEFAULT_MAX_STREAM_BYTES = 2 << 30
@@ -78,26 +87,6 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def sha_marker(head_sha: str) -> str:
-    """A second hidden marker naming the reviewed commit: a re-delivery checks it to skip work."""
-    return f"<!-- reviewbot:sha={head_sha} -->"
-
-
-def with_sha_marker(body: str, head_sha: str) -> str:
-    """``body`` with the sha marker right after ``MARKER`` on its first line.
-
-    On the first line it survives any truncation of a long comment, so a re-delivery still
-    finds it; ``verdict_sha_matches`` looks for it there and nowhere else.
-    """
-    rest = body[len(MARKER) :] if body.startswith(MARKER) else "\n" + body
-    return MARKER + sha_marker(head_sha) + rest
-
-
-def verdict_sha_matches(posted: str, head_sha: str) -> bool:
-    """Whether a posted verdict is for ``head_sha`` (its first line carries the sha marker)."""
-    return sha_marker(head_sha) in posted.split("\n", 1)[0]
 
 
 def make_platform(platform: Platform, settings: Settings) -> PlatformClient:
@@ -169,14 +158,21 @@ def post_error(
     *,
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
+    locks: PublishLocks | None = None,
 ) -> Outcome:
-    """Post an "error" verdict (a review that timed out, say) unless the head moved on."""
+    """Post an "error" verdict (a review that timed out, say) unless the head moved on or a
+    verdict for this head is already out (another job for it succeeded meanwhile)."""
     client = platform or _platform_for(ref, settings)
     head = client.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
         return Outcome("superseded", ref.key, head_sha=ref.head_sha, detail=f"head is now {head}")
     ref = replace(ref, head_sha=head)
-    client.publish(ref, _error_publication(ref, head, message))
+    if client.published(ref, head):
+        return Outcome("unchanged", ref.key, head_sha=head, detail="a verdict is already posted")
+    publication = _error_publication(ref, head, message)
+    stale = _write(ref, client, locks or publish_locks(settings), head, publication)
+    if stale is not None:
+        return stale
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict="error").inc()
     log.warning("review error posted: %s", message, extra={"key": ref.key})
     return Outcome("error", ref.key, verdict="error", head_sha=head, detail=message)
@@ -188,13 +184,14 @@ def post_error_safely(
     *,
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
+    locks: PublishLocks | None = None,
 ) -> Outcome | None:
     """``post_error`` for a review that finally failed: best effort, never raises.
 
     The platform may well be failing still; then the failure is logged and None returned.
     """
     try:
-        return post_error(ref, message, platform=platform, settings=settings)
+        return post_error(ref, message, platform=platform, settings=settings, locks=locks)
     except Exception:
         log.exception("could not post the error verdict", extra={"key": ref.key})
         return None
@@ -236,6 +233,7 @@ class ReviewInputs:
     review_cache: ReviewCache | None = None
     remote_min_bytes: int | None = DEFAULT_REMOTE_MIN_BYTES
     max_stream_bytes: int | None = DEFAULT_MAX_STREAM_BYTES
+    locks: PublishLocks = field(default_factory=lambda: PROCESS_LOCKS)
 
     @classmethod
     def of(cls, settings: Settings | None, platform: PlatformClient | None = None) -> ReviewInputs:
@@ -247,10 +245,25 @@ class ReviewInputs:
             review_cache=review_cache(settings),
             remote_min_bytes=settings.reviewbot_remote_min_bytes,
             max_stream_bytes=settings.reviewbot_evals_max_stream_bytes,
+            locks=publish_locks(settings),
         )
 
     def key_parts(self) -> tuple[object, ...]:
         return (self.hub.endpoint, self.remote_min_bytes, self.max_stream_bytes)
+
+
+def publish_locks(settings: Settings | None) -> PublishLocks:
+    """The per-contribution write locks: in the settings' Redis, or in this process."""
+    if settings is None or not settings.redis_url:
+        return PROCESS_LOCKS
+    return _redis_locks(settings.redis_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _redis_locks(redis_url: str) -> PublishLocks:
+    from reviewbot.publish_lock import RedisLocks
+
+    return RedisLocks(redis_url)
 
 
 def review_cache(settings: Settings | None) -> ReviewCache:
@@ -309,39 +322,36 @@ def _review(
     if ref.head_sha and ref.head_sha != head:
         return Outcome("superseded", ref.key, head_sha=ref.head_sha, detail=f"head is now {head}")
     ref = replace(ref, head_sha=head)
-    if reason == "review":
-        posted = client.find_verdict(ref)
-        if posted is not None and verdict_sha_matches(posted, head):
-            return Outcome("unchanged", ref.key, head_sha=head, detail="verdict already posted")
+    # "Already done" only when the whole verdict is out: a job that died between the comment
+    # and completing its check run must finish the run when its message comes back.
+    if reason == "review" and client.published(ref, head):
+        return Outcome("unchanged", ref.key, head_sha=head, detail="verdict already posted")
 
-    client.begin(ref, head)
+    locks = inputs.locks
+    stale = _write(ref, client, locks, head, None)
+    if stale is not None:
+        return stale
     started = time.monotonic()
     try:
         report, listing = _fetch_and_review(ref, client, head, inputs)
     except PermanentError as exc:
-        if client.head_sha(ref) != head:
-            client.cancel(ref, head)
-            return Outcome("superseded", ref.key, head_sha=head, detail="pushed during review")
-        client.publish(ref, _error_publication(ref, head, str(exc)))
-        return Outcome("error", ref.key, verdict="error", head_sha=head, detail=str(exc))
+        stale = _write(ref, client, locks, head, _error_publication(ref, head, str(exc)))
+        return stale or Outcome("error", ref.key, verdict="error", head_sha=head, detail=str(exc))
 
-    # The review may have taken minutes: a push in between makes this verdict stale.
-    current = client.head_sha(ref)
-    if current != head:
-        client.cancel(ref, head)
-        return Outcome("superseded", ref.key, head_sha=head, detail=f"head is now {current}")
     _observe(ref, report)
     publication = build_publication(ref, report, listing, head)
     try:
-        client.publish(ref, publication)
+        stale = _write(ref, client, locks, head, publication)
     except PermanentError as exc:
         # The verdict was refused (a body too long, a permission lost): say so in its place,
         # or the check run opened by ``begin`` would stay in progress forever.
         message = f"the verdict could not be posted: {exc}"
         log.warning("publish refused: %s", exc, extra={"key": ref.key})
-        return post_error_safely(ref, message, platform=client) or Outcome(
+        return post_error_safely(ref, message, platform=client, locks=locks) or Outcome(
             "error", ref.key, verdict="error", head_sha=head, detail=message
         )
+    if stale is not None:
+        return stale
     return Outcome(
         "posted",
         ref.key,
@@ -349,6 +359,45 @@ def _review(
         head_sha=head,
         detail=f"{len(report.files)} files in {time.monotonic() - started:.1f}s",
     )
+
+
+WRITE_ATTEMPTS = 4  # in this job, before a transient failure becomes the task's retry
+
+
+def _write(
+    ref: ContributionRef,
+    client: PlatformClient,
+    locks: PublishLocks,
+    head: str,
+    publication: Publication | None,
+) -> Outcome | None:
+    """Open the check run (``publication`` None) or post the verdict, for ``head`` only.
+
+    Under the contribution's lock, with the head read again first: a verdict for a commit that
+    is no longer the head is never written, and the run opened for it is cancelled. Returns the
+    "superseded" outcome in that case, None once written.
+    """
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            with locks.hold(ref):
+                current = client.head_sha(ref)
+                if current != head:
+                    client.cancel(ref, head)
+                    return Outcome(
+                        "superseded", ref.key, head_sha=head, detail=f"head is now {current}"
+                    )
+                if publication is None:
+                    client.begin(ref, head)
+                else:
+                    client.publish(ref, publication)
+                return None
+        except TransientError as exc:
+            wait = exc.retry_after if exc.retry_after is not None else retry_policy.backoff(attempt)
+            if attempt + 1 >= WRITE_ATTEMPTS or wait > retry_policy.IN_PROCESS_WAIT:
+                raise
+            log.info("write failed (%s); again in %.1f s", exc, wait, extra={"key": ref.key})
+            time.sleep(wait)
+    raise AssertionError("unreachable: the last attempt raises")
 
 
 def _fetch_and_review(

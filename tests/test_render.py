@@ -7,7 +7,8 @@ import re
 from checks.base import FileFacts
 from checks.findings import Finding, Severity
 from checks.report import CheckSummary, build_report
-from reviewbot.render.markdown import MARKER, MAX_ROWS, render_markdown
+from reviewbot.markers import MARKER
+from reviewbot.render.markdown import MAX_ROWS, render_markdown
 
 
 def _report(path: str, message: str, count: int = 1) -> str:

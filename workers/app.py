@@ -19,8 +19,6 @@ REVIEW_SOFT_LIMIT = 900
 REVIEW_HARD_LIMIT = 960
 EVALS_SOFT_LIMIT = 3300
 EVALS_HARD_LIMIT = 3600
-# A retry never waits longer than this (a rate-limit reset is at most an hour away).
-MAX_COUNTDOWN = 3600
 # Redis hands an unacknowledged message out again once it has gone this long without its
 # worker renewing it (workers/leases.py). Renewal, not a timeout longer than every task, is what
 # keeps a slow review from running twice, so this can be short: a SIGKILLed worker's review is

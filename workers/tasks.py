@@ -11,14 +11,13 @@ from typing import Any, TypeVar, cast
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from reviewbot import logs, metrics, service
-from reviewbot.errors import PlatformError, TransientError
+from reviewbot import logs, metrics, retry_policy, service
+from reviewbot.errors import TransientError
 from reviewbot.models import ContributionRef
 from workers.app import (
     EVALS_HARD_LIMIT,
     EVALS_QUEUE,
     EVALS_SOFT_LIMIT,
-    MAX_COUNTDOWN,
     REVIEW_HARD_LIMIT,
     REVIEW_SOFT_LIMIT,
     REVIEWS_QUEUE,
@@ -28,14 +27,9 @@ from workers.app import (
 log = logging.getLogger("reviewbot.workers")
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-# Shared by both tasks: transient platform errors retry with exponential backoff and full jitter
-# (1, 2, 4 … 600 s); a rate limit with a known reset retries with that countdown instead.
+# Shared by both tasks; transient platform errors retry as reviewbot.retry_policy says.
 _RETRY: dict[str, Any] = {
-    "autoretry_for": (TransientError,),
-    "retry_backoff": True,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 8,
+    "max_retries": retry_policy.MAX_RETRIES,
     "acks_late": True,
     "reject_on_worker_lost": True,
 }
@@ -70,20 +64,16 @@ def review(
             )
         except TransientError as exc:
             if _last_attempt(self):
+                retries = self.request.retries
                 _give_up(
-                    self, contribution, f"still failing after {self.request.retries} retries: {exc}"
+                    self,
+                    contribution,
+                    f"the review failed: still failing after {retries} retries: {exc}",
                 )
                 raise
-            _retry_after(self, exc)
-            raise
+            _retry(self, exc)
         except Exception as exc:  # not retried: this attempt was the last
-            # a platform error's text is written for users; anything else may hold internals
-            why = (
-                str(exc)
-                if isinstance(exc, PlatformError)
-                else f"an internal error ({type(exc).__name__})"
-            )
-            _give_up(self, contribution, why)
+            _give_up(self, contribution, retry_policy.failure_message(exc))
             raise
     return outcome.to_dict()
 
@@ -105,28 +95,28 @@ def evals(
         try:
             outcome = service.evaluate_contribution(contribution, reason=reason)
         except TransientError as exc:
-            _retry_after(self, exc)
-            raise
+            if _last_attempt(self):
+                raise
+            _retry(self, exc)
     return outcome.to_dict()
 
 
 def _last_attempt(task: Task) -> bool:
-    """Whether a failure now is final: Celery retries no more past ``max_retries``."""
-    limit = task.max_retries
-    return limit is not None and int(task.request.retries or 0) >= int(limit)
+    """Whether a failure now is final: no retry is left in the policy's budget."""
+    return retry_policy.is_last_attempt(int(task.request.retries or 0))
 
 
-def _give_up(task: Task, ref: ContributionRef, why: str) -> None:
+def _give_up(task: Task, ref: ContributionRef, message: str) -> None:
     """The review finally failed: post an "error" verdict so no check run stays in progress."""
-    log.error("task %s for %s failed for good: %s", task.name, ref.display, why)
-    service.post_error_safely(ref, f"the review failed: {why}")
+    log.error("task %s for %s failed for good: %s", task.name, ref.display, message)
+    service.post_error_safely(ref, message)
 
 
-def _retry_after(task: Task, exc: TransientError) -> None:
-    """Retry with the platform's own wait (a rate-limit reset) rather than the backoff."""
-    if exc.retry_after is not None:
-        countdown = min(MAX_COUNTDOWN, exc.retry_after) + 1  # +1: the reset's second is fuzzy
-        raise task.retry(exc=exc, countdown=countdown)
+def _retry(task: Task, exc: TransientError) -> None:
+    """Retry after the platform's own wait (a rate-limit reset) or the policy's backoff."""
+    countdown = retry_policy.countdown(int(task.request.retries or 0), exc.retry_after)
+    log.warning("retrying in %.0f s: %s", countdown, exc)
+    raise task.retry(exc=exc, countdown=countdown)
 
 
 @contextmanager

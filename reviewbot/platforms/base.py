@@ -128,6 +128,11 @@ class PlatformClient(Protocol):
         """The body of the bot's sticky comment, if it has posted one."""
         ...
 
+    def published(self, ref: ContributionRef, head_sha: str) -> bool:
+        """Whether the verdict for ``head_sha`` is fully out: the sticky comment names that
+        commit and whatever status surface the platform has (a check run) is complete."""
+        ...
+
     def begin(self, ref: ContributionRef, head_sha: str) -> None:
         """Show that a review is under way, where the platform can (a check run in progress)."""
         ...

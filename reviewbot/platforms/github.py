@@ -27,6 +27,7 @@ from github.IssueComment import IssueComment
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
 
 from checks.base import RemoteBlob
 from reviewbot.errors import (
@@ -36,6 +37,7 @@ from reviewbot.errors import (
     error_for_status,
     parse_retry_after,
 )
+from reviewbot.markers import MARKER, verdict_sha_matches
 from reviewbot.models import ContributionRef
 from reviewbot.platforms.base import (
     RECHECK_PERMISSIONS,
@@ -46,7 +48,6 @@ from reviewbot.platforms.base import (
     matches_name,
     safe_destination,
 )
-from reviewbot.render.markdown import MARKER
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,12 @@ _CHUNK = 1 << 20
 MAX_RATE_LIMIT_WAIT = 30.0
 # Refresh an installation token this long before GitHub expires it (tokens live an hour).
 TOKEN_MARGIN = timedelta(minutes=5)
+# urllib3 may repeat these on a 5xx or a broken answer. Never POST: a create that GitHub carried
+# out but answered 502 would be made twice. The review flow retries writes itself, after looking
+# for what the first attempt made (``publish`` finds before it creates).
+IDEMPOTENT_METHODS = Retry.DEFAULT_ALLOWED_METHODS - {"POST"}
+# Phrases GitHub puts in a 403 that is a rate limit rather than a refusal.
+_RATE_LIMIT_WORDS = ("rate limit", "abuse detection")
 
 
 @dataclass(frozen=True)
@@ -138,11 +145,14 @@ class GitHubPlatform:
 
     # -- auth -------------------------------------------------------------------------------
 
-    def _retry(self) -> CappedRetry:
+    def _retry(self, *, posts: bool = False) -> CappedRetry:
+        """``posts``: also repeat POSTs (safe only where a repeat creates nothing, like a token)."""
+        methods = IDEMPOTENT_METHODS | {"POST"} if posts else IDEMPOTENT_METHODS
         return CappedRetry(
             total=self.http_retries,
             backoff_factor=0.5,
             max_rate_limit_wait=self.max_rate_limit_wait,
+            allowed_methods=methods,
         )
 
     def _installation_id(self, ref: ContributionRef) -> int:
@@ -157,7 +167,7 @@ class GitHubPlatform:
         return GithubIntegration(
             auth=Auth.AppAuth(self.app_id, self._private_key),
             base_url=self.api_url,
-            retry=self._retry(),
+            retry=self._retry(posts=True),  # a second installation token costs nothing
             timeout=self.timeout,
             **self._pace,
         )
@@ -440,23 +450,29 @@ class GitHubPlatform:
         comment = self._sticky(ref)
         return None if comment is None else str(comment.body)
 
+    def published(self, ref: ContributionRef, head_sha: str) -> bool:
+        comment = self._sticky(ref)
+        if comment is None or not verdict_sha_matches(str(comment.body), head_sha):
+            return False
+        with _github_errors():
+            runs = self._our_runs(self._repo(ref), head_sha)
+        return bool(runs) and all(run.status == "completed" for run in runs)
+
     def begin(self, ref: ContributionRef, head_sha: str) -> None:
-        """Show an in-progress check run while the review runs (reused if one is open)."""
+        """Show an in-progress check run while the review runs (reused if one is open).
+
+        Found before it is created, so a create that GitHub carried out but answered 5xx for
+        is not made twice when the job tries again.
+        """
         repo = self._repo(ref)
         with _github_errors():
-            if self._open_check_run(repo, head_sha) is None:
-                repo.create_check_run(
-                    name=CHECK_NAME,
-                    head_sha=head_sha,
-                    status="in_progress",
-                    started_at=datetime.now(UTC),
-                    external_id=ref.key,
-                )
+            if self._open_run(repo, head_sha) is None:
+                self._create_run(repo, ref, head_sha)
 
     def cancel(self, ref: ContributionRef, head_sha: str) -> None:
         repo = self._repo(ref)
         with _github_errors():
-            run = self._open_check_run(repo, head_sha)
+            run = self._open_run(repo, head_sha)
             if run is not None:
                 run.edit(
                     status="completed",
@@ -468,13 +484,34 @@ class GitHubPlatform:
                     },
                 )
 
-    def _open_check_run(self, repo: Repository, head_sha: str) -> CheckRun | None:
-        for run in repo.get_commit(head_sha).get_check_runs(check_name=CHECK_NAME):
-            if run.status != "completed":
-                return run
-        return None
+    def _our_runs(self, repo: Repository, head_sha: str) -> list[CheckRun]:
+        """This App's check runs on ``head_sha``, newest first.
+
+        By App id, never by name alone: a contributor's workflow job may well be called
+        ``reviewbot``, and taking its run for ours would let them suppress the verdict.
+        """
+        runs = repo.get_commit(head_sha).get_check_runs(check_name=CHECK_NAME, filter="all")
+        ours = [run for run in runs if run.app is not None and run.app.id == self.app_id]
+        return sorted(ours, key=lambda run: run.id, reverse=True)
+
+    def _open_run(self, repo: Repository, head_sha: str) -> CheckRun | None:
+        return next((r for r in self._our_runs(repo, head_sha) if r.status != "completed"), None)
+
+    def _create_run(self, repo: Repository, ref: ContributionRef, head_sha: str) -> CheckRun:
+        return repo.create_check_run(
+            name=CHECK_NAME,
+            head_sha=head_sha,
+            status="in_progress",
+            started_at=datetime.now(UTC),
+            external_id=ref.key,
+        )
 
     def publish(self, ref: ContributionRef, publication: Publication) -> None:
+        """Edit the sticky comment (created when there is none yet), then complete the run.
+
+        Every step looks before it writes, so running ``publish`` again after any failure
+        halfway (a create answered 502, a refused PATCH) finishes the job without duplicates.
+        """
         body = _cap(publication.body)
         sticky = self._sticky(ref)
         repo = self._repo(ref)
@@ -507,15 +544,11 @@ class GitHubPlatform:
         ] or [[]]
         output = {"title": publication.title, "summary": _cap(publication.summary)}
         with _github_errors():
-            run = self._open_check_run(repo, publication.head_sha)
-            if run is None:
-                run = repo.create_check_run(
-                    name=CHECK_NAME,
-                    head_sha=publication.head_sha,
-                    status="in_progress",
-                    started_at=datetime.now(UTC),
-                    external_id=ref.key,
-                )
+            # the open run, or else the newest completed one (a concurrent job completed it)
+            runs = self._our_runs(repo, publication.head_sha)
+            open_runs = [r for r in runs if r.status != "completed"]
+            found = open_runs or runs
+            run = found[0] if found else self._create_run(repo, ref, publication.head_sha)
             # annotations append across updates; the last update also completes the run
             for batch in batches[:-1]:
                 run.edit(output={**output, "annotations": batch})
@@ -532,7 +565,11 @@ class GitHubPlatform:
             present = [lb.name for lb in issue.get_labels()]
             for name in present:
                 if name.startswith(LABEL_PREFIX) and name != label:
-                    issue.remove_from_labels(name)
+                    try:
+                        issue.remove_from_labels(name)
+                    except GithubException as exc:
+                        if exc.status != 404:  # removed already (a retried DELETE)
+                            raise
             if label not in present:
                 issue.add_to_labels(label)
 
@@ -609,11 +646,33 @@ def _stream(
 def _raise_for(resp: requests.Response, what: str) -> None:
     if resp.status_code < 400:
         return
-    raise error_for_status(
-        resp.status_code,
-        f"{what} refused",
-        retry_after=parse_retry_after(resp.headers.get("Retry-After")),
-    )
+    wait = _wait_from_headers(resp.headers)
+    if resp.status_code == 403 and _is_rate_limit(resp):
+        # a secondary (or primary) rate limit on a download or the LFS batch: wait, never fail
+        raise TransientError(f"{what}: GitHub rate limit", status=403, retry_after=wait)
+    raise error_for_status(resp.status_code, f"{what} refused", retry_after=wait)
+
+
+def _is_rate_limit(resp: requests.Response) -> bool:
+    headers = {k.lower(): v for k, v in resp.headers.items()}
+    if headers.get("x-ratelimit-remaining") == "0" or "retry-after" in headers:
+        return True
+    try:
+        text = resp.text[:2000].lower()
+    except Exception:  # an undecodable body says nothing either way
+        return False
+    return any(word in text for word in _RATE_LIMIT_WORDS)
+
+
+def _wait_from_headers(headers: Any) -> float | None:
+    lowered = {str(k).lower(): str(v) for k, v in dict(headers or {}).items()}
+    after = parse_retry_after(lowered.get("retry-after"))
+    if after is not None:
+        return after
+    reset = lowered.get("x-ratelimit-reset")
+    if reset and reset.isdigit() and lowered.get("x-ratelimit-remaining") == "0":
+        return max(1.0, int(reset) - datetime.now(UTC).timestamp() + 1)
+    return None
 
 
 def _cap(text: str) -> str:
@@ -623,15 +682,7 @@ def _cap(text: str) -> str:
 
 
 def _rate_limit_wait(exc: GithubException) -> float | None:
-    headers = exc.headers or {}
-    lowered = {str(k).lower(): str(v) for k, v in headers.items()}
-    after = parse_retry_after(lowered.get("retry-after"))
-    if after is not None:
-        return after
-    reset = lowered.get("x-ratelimit-reset")
-    if reset and reset.isdigit():
-        return max(1.0, int(reset) - datetime.now(UTC).timestamp() + 1)
-    return None
+    return _wait_from_headers(exc.headers)
 
 
 @contextmanager

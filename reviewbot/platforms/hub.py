@@ -28,6 +28,7 @@ from reviewbot.errors import (
     error_for_status,
     parse_retry_after,
 )
+from reviewbot.markers import MARKER, verdict_sha_matches
 from reviewbot.models import ContributionRef, Kind
 from reviewbot.platforms.base import (
     ChangedFile,
@@ -38,7 +39,6 @@ from reviewbot.platforms.base import (
     safe_destination,
 )
 from reviewbot.platforms.hub_security import describe_security
-from reviewbot.render.markdown import MARKER
 
 log = logging.getLogger(__name__)
 
@@ -320,6 +320,11 @@ class HubPlatform:
 
     def find_verdict(self, ref: ContributionRef) -> str | None:
         return self._sticky(ref)[2]
+
+    def published(self, ref: ContributionRef, head_sha: str) -> bool:
+        """The comment is all there is on the Hub."""
+        posted = self.find_verdict(ref)
+        return posted is not None and verdict_sha_matches(posted, head_sha)
 
     def begin(self, ref: ContributionRef, head_sha: str) -> None:
         """The Hub has no check runs: nothing to show until the verdict is posted."""

@@ -7,11 +7,10 @@ from collections import Counter
 from checks.findings import Finding, Severity, Verdict
 from checks.report import FileReport, Report
 from reviewbot import __version__
+from reviewbot.markers import MARKER  # the bot finds its own comment by it
 from reviewbot.render.escape import code, md
 from reviewbot.render.visible import visible
 
-# Hidden marker: the bot finds its own comment by it and edits it in place on a re-run.
-MARKER = "<!-- reviewbot:verdict -->"
 MAX_ROWS = 60  # a GitHub comment holds 65,536 characters; keep well inside it
 
 _HEADLINE = {

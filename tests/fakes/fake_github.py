@@ -35,7 +35,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -141,6 +141,7 @@ class Failure:
     delay: float = 0.0  # seconds before answering
     after: bool = False  # do the work first, then answer ``status``: "created, but 502"
     drop: bool = False  # promise a body, send half of it, and hang up
+    then: Callable[[], object] | None = None  # runs once the fault was served: a push meanwhile
 
 
 @dataclass
@@ -344,10 +345,12 @@ class FakeGitHub(CountsTransfers):
         delay: float = 0.0,
         after: bool = False,
         drop: bool = False,
+        then: Callable[[], object] | None = None,
     ) -> None:
         """Answer the next ``times`` matching requests with ``status`` instead (None: the real
         answer), after ``delay`` seconds; ``after`` does the request's work first (a create that
-        happened but answered 5xx); ``drop`` closes the connection halfway through the body."""
+        happened but answered 5xx); ``drop`` closes the connection halfway through the body;
+        ``then`` is called after each faulty answer (say, a push while the bot waits)."""
         with self.lock:
             self.failures.append(
                 Failure(
@@ -360,6 +363,7 @@ class FakeGitHub(CountsTransfers):
                     delay,
                     after,
                     drop,
+                    then,
                 )
             )
 
@@ -427,6 +431,39 @@ class FakeGitHub(CountsTransfers):
         with self.lock:
             repo.comments.setdefault(number, []).append(comment)
         return comment
+
+    def add_foreign_run(
+        self,
+        full_name: str,
+        head_sha: str,
+        *,
+        name: str = "reviewbot",
+        status: str = "in_progress",
+        app_id: int = 777_777,
+    ) -> dict[str, Any]:
+        """A check run another App (a contributor's workflow, say) made on ``head_sha``."""
+        run: dict[str, Any] = self._template("check_run")
+        rid = self._next_id()
+        run.update(
+            id=rid,
+            name=name,
+            head_sha=head_sha,
+            external_id="",
+            status=status,
+            conclusion=None if status != "completed" else "success",
+            url=f"{self.base_url}/repos/{full_name}/check-runs/{rid}",
+            output={"title": None, "summary": None, "annotations_count": 0},
+            pull_requests=[],
+            annotations=[],
+            requests=1,
+            app=self.app_json(app_id, "github-actions"),
+        )
+        with self.lock:
+            self.repos[full_name].check_runs.append(run)
+        return run
+
+    def our_runs(self, full_name: str, head_sha: str | None = None) -> list[dict[str, Any]]:
+        return [r for r in self.runs(full_name, head_sha) if r["app"]["id"] == self.app_id]
 
     # -- what tests assert on ---------------------------------------------------------------
 
@@ -520,6 +557,8 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             if failure.status is None:
                 return False
             self._json(failure.status, failure.body, headers=failure.headers, record=record)
+            if failure.then is not None:
+                failure.then()
             return True
 
         def _injected(self, path: str) -> Failure | None:
@@ -756,10 +795,13 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             if rest[:1] == ["issues"] and rest[2:3] == ["labels"]:
                 return self._labels(repo, int(rest[1]), rest[3:], rec)
             if rest[:1] == ["commits"] and rest[2:] == ["check-runs"] and method == "GET":
+                query = rec.query
                 runs = [
                     r
                     for r in gh.runs(repo.full_name, rest[1])
-                    if r["name"] in rec.query.get("check_name", [r["name"]])
+                    if r["name"] in query.get("check_name", [r["name"]])
+                    and str(r["app"]["id"]) in query.get("app_id", [str(r["app"]["id"])])
+                    and r["status"] in query.get("status", [r["status"]])
                 ]
                 body = {"total_count": len(runs), "check_runs": runs}
                 return self._json(200, body, record=rec)
@@ -995,6 +1037,8 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             )
             run["annotations"] = []
             run["requests"] = 1
+            # a check run belongs to the App whose installation token created it
+            run["app"] = gh.app_json()
             if not self._apply_output(run, body.get("output"), rec):
                 return
             with gh.lock:
@@ -1003,6 +1047,10 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
 
         def _update_run(self, repo: Repo, rid: int, rec: Recorded) -> None:
             run = next(r for r in repo.check_runs if r["id"] == rid)
+            if run["app"]["id"] != gh.app_id:  # GitHub lets an App update only its own runs
+                return self._json(
+                    403, {"message": "Resource not accessible by integration"}, record=rec
+                )
             body = rec.body
             if not self._apply_output(run, body.get("output"), rec):
                 return

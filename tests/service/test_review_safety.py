@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from reviewbot import dispatch
+from reviewbot.markers import MARKER
 from reviewbot.models import ContributionRef, Kind, Platform
 from reviewbot.platforms import github as github_platform
 from reviewbot.platforms import hub as hub_platform
 from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.platforms.hub import HubPlatform
-from reviewbot.render.markdown import MARKER
 from reviewbot.sample import build_sample
 from reviewbot.service import post_error_safely, review_contribution
 from tests.fakes import fake_hub

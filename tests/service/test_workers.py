@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from celery import Celery
 
+from reviewbot import retry_policy
 from reviewbot.models import ContributionRef, Platform
 from reviewbot.sample import build_sample
 from tests.conftest import ROOT
@@ -195,7 +196,7 @@ def test_a_review_out_of_retries_posts_an_error_and_completes_the_check_run(
     sha = github.open_pull(repo, 6, {"README.md": CLEAN_CARD})
     # The base branch's listing keeps failing once the check run is open...
     github.fail("GET", rf"^/repos/{repo}/contents/?$", 502, times=50)
-    # ...and this delivery is already on its last attempt (as after 8 retries).
+    # ...and this delivery is already on its last attempt (as after every retry the policy allows).
     client.send_task(
         "reviewbot.review",
         kwargs={
@@ -205,7 +206,7 @@ def test_a_review_out_of_retries_posts_an_error_and_completes_the_check_run(
             "reason": "review",
         },
         queue="reviews",
-        retries=8,
+        retries=retry_policy.MAX_RETRIES,
     )
     wait_for(lambda: bool(github.comments(repo, 6)), timeout=60, what="the error verdict")
     [comment] = github.comments(repo, 6)
