@@ -163,14 +163,15 @@ def post_error(
     """Post an "error" verdict (a review that timed out, say) unless the head moved on or a
     verdict for this head is already out (another job for it succeeded meanwhile)."""
     client = platform or _platform_for(ref, settings)
+    locks = locks or publish_locks(settings)
     head = client.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
-        return Outcome("superseded", ref.key, head_sha=ref.head_sha, detail=f"head is now {head}")
+        return _superseded(ref, client, locks, ref.head_sha, head)
     ref = replace(ref, head_sha=head)
     if client.published(ref, head):
         return Outcome("unchanged", ref.key, head_sha=head, detail="a verdict is already posted")
     publication = _error_publication(ref, head, message)
-    stale = _write(ref, client, locks or publish_locks(settings), head, publication)
+    stale = _write(ref, client, locks, head, publication)
     if stale is not None:
         return stale
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict="error").inc()
@@ -320,7 +321,7 @@ def _review(
         return Outcome("skipped", ref.key, detail=skip)
     head = client.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
-        return Outcome("superseded", ref.key, head_sha=ref.head_sha, detail=f"head is now {head}")
+        return _superseded(ref, client, inputs.locks, ref.head_sha, head)
     ref = replace(ref, head_sha=head)
     # "Already done" only when the whole verdict is out: a job that died between the comment
     # and completing its check run must finish the run when its message comes back.
@@ -359,6 +360,16 @@ def _review(
         head_sha=head,
         detail=f"{len(report.files)} files in {time.monotonic() - started:.1f}s",
     )
+
+
+def _superseded(
+    ref: ContributionRef, client: PlatformClient, locks: PublishLocks, old: str, head: str
+) -> Outcome:
+    """A job for a commit that is no longer the head: close any run an earlier attempt of it
+    opened (a retry after a rate limit, say), so no check run is left in progress."""
+    with locks.hold(ref):
+        client.cancel(replace(ref, head_sha=old), old)
+    return Outcome("superseded", ref.key, head_sha=old, detail=f"head is now {head}")
 
 
 WRITE_ATTEMPTS = 4  # in this job, before a transient failure becomes the task's retry
