@@ -20,11 +20,14 @@ Hugging Face Hub (model repositories only: ``ContributionRef`` has no repository
 * ``repo.content`` update on ``refs/pr/N`` → review at that ref's ``newSha``.
 * ``discussion.comment`` create on a pull request with the re-check command → re-check,
   ``requested_by`` = the author's id (the Hub sends ids only, never usernames).
-* ``repo`` create, or the first push to ``main`` of a repository (``oldSha`` null) → a
-  ``new_model`` job, but only when the watch list is not empty. When the payload carries
+* ``repo`` create, or any push to ``main`` → a ``new_model`` job, but only when the watch list
+  is not empty. A repository starts with the Hub's own commit (``.gitattributes``), so a
+  fine-tune uploaded with huggingface_hub arrives as a create of that commit and then pushes
+  whose ``oldSha`` is not null; its card and weights may take several. When the payload carries
   ``base_model:`` tags they decide here; otherwise the worker reads the card and drops the job
-  unless its ``base_model`` is watched. The head sha comes from the raw ``repo.headSha``
-  (huggingface_hub's model maps it to ``head_sha`` and loses it).
+  unless its ``base_model`` is watched, waits (skips) until card and weights are there, and
+  reviews a new model once. The head sha comes from the raw ``repo.headSha`` (huggingface_hub's
+  model maps it to ``head_sha`` and loses it).
 """
 
 from __future__ import annotations
@@ -245,7 +248,7 @@ def route_huggingface(
     head_sha = _raw_head_sha(raw)
     if scope == "repo.content" and action == "update":
         subs: list[Submission] = []
-        first_push = False
+        main_push = False
         for updated in payload.updatedRefs or ():
             match = _PR_REF.match(updated.ref)
             if match and updated.newSha:
@@ -253,11 +256,11 @@ def route_huggingface(
                     Platform.HF, repo.name, int(match[1]), updated.newSha, Kind.PULL_REQUEST
                 )
                 subs.append(Submission(ref, Reason.REVIEW))
-            elif updated.ref in _MAIN_REFS and updated.oldSha is None and updated.newSha:
-                first_push, head_sha = True, updated.newSha
+            elif updated.ref in _MAIN_REFS and updated.newSha:
+                main_push, head_sha = True, updated.newSha
         if subs:
             return _queue(*subs)
-        if first_push:
+        if main_push:
             return _new_model(repo.name, repo.tags, head_sha, policy)
         return _ignore("push outside a pull request")
 

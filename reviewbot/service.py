@@ -65,6 +65,7 @@ CONTEXT_FILES = (
     "COPYING", "NOTICE*", "REUSE.toml", ".gitignore", "config.json", "tokenizer_config.json",
 )  # fmt: skip
 CONTEXT_MAX_BYTES = 1 << 20  # a card or licence text is kilobytes; more is not context
+ERROR_HEADLINE = "**reviewbot: error**"
 REUSED = "reuse"  # the check summary a reused review carries
 PROCESS_LOCKS = LocalLocks()  # the embedded pool's jobs and the CLI share these
 # Without settings (tests, the CLI's --inline): the settings' own defaults.
@@ -319,6 +320,10 @@ def _review(
     skip = client.skip_reason(ref)
     if skip is not None:
         return Outcome("skipped", ref.key, detail=skip)
+    if reason == "review" and ref.kind is Kind.NEW_MODEL and _has_verdict(client, ref):
+        # pushes go on after a fine-tune is uploaded; its verdict is given once (a re-check
+        # from the CLI reviews it again)
+        return Outcome("skipped", ref.key, detail="a new model is reviewed once")
     head = client.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
         return _superseded(ref, client, inputs.locks, ref.head_sha, head)
@@ -360,6 +365,12 @@ def _review(
         head_sha=head,
         detail=f"{len(report.files)} files in {time.monotonic() - started:.1f}s",
     )
+
+
+def _has_verdict(client: PlatformClient, ref: ContributionRef) -> bool:
+    """A verdict is out; an "error" one (the review could not be done) does not count."""
+    posted = client.find_verdict(ref)
+    return posted is not None and ERROR_HEADLINE not in posted[:400]
 
 
 def _superseded(
@@ -584,7 +595,7 @@ def build_publication(
 
 def _error_publication(ref: ContributionRef, head: str, message: str) -> Publication:
     body = (
-        f"{MARKER}\n❔ **reviewbot: error** — the review of {md(subject_of(ref))} at "
+        f"{MARKER}\n❔ {ERROR_HEADLINE} — the review of {md(subject_of(ref))} at "
         f"`{head[:12]}` could not be completed: {md(message)}\n\n"
         "<sub>Nothing was merged or changed. Comment `/reviewbot recheck` to try again.</sub>\n"
     )

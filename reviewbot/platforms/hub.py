@@ -6,9 +6,10 @@ import hashlib
 import logging
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from huggingface_hub import HfApi, hf_hub_download, hf_hub_url
@@ -21,6 +22,7 @@ from huggingface_hub.errors import (
 from huggingface_hub.hf_api import RepoFile
 
 from checks.base import RemoteBlob
+from checks.licence.comments import WEIGHT_SUFFIXES
 from reviewbot.errors import (
     PermanentError,
     PlatformError,
@@ -77,6 +79,11 @@ def base_models(card_data: Any, tags: Iterable[str] | None) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+# (endpoint, sha256 of the token) -> user name; a token's user never changes
+_WHOAMI: dict[tuple[str, str], str] = {}
+_WHOAMI_LOCK = threading.Lock()
+
+
 class HubPlatform:
     """One Hub endpoint, one token; ``watched`` lists the base models whose fine-tunes we review."""
 
@@ -104,9 +111,16 @@ class HubPlatform:
         return None if ref.kind is Kind.NEW_MODEL else pr_revision(ref.number)
 
     def whoami(self) -> str:
+        """The bot's own Hub user, asked once per process and token: whoami is rate limited."""
         if self._me is None:
-            with _hub_errors():
-                self._me = str(self.api.whoami()["name"])
+            key = (self.endpoint, hashlib.sha256((self._token or "").encode()).hexdigest())
+            with _WHOAMI_LOCK:
+                self._me = _WHOAMI.get(key)
+            if self._me is None:
+                with _hub_errors():
+                    self._me = str(self.api.whoami()["name"])
+                with _WHOAMI_LOCK:
+                    _WHOAMI[key] = self._me
         return self._me
 
     # -- reading ----------------------------------------------------------------------------
@@ -122,9 +136,14 @@ class HubPlatform:
         with _hub_errors():
             if ref.kind is Kind.NEW_MODEL:
                 info = self.api.model_info(ref.repo)
+                files = [s.rfilename for s in info.siblings or ()]
+                if "README.md" not in files:
+                    return "waiting for its model card (README.md)"
                 declared = base_models(info.card_data, info.tags)
                 if not any(b.casefold() in self.watched for b in declared):
                     return "not a fine-tune of a watched model"
+                if not any(PurePosixPath(f).suffix.lower() in WEIGHT_SUFFIXES for f in files):
+                    return "waiting for its weights"
                 return None
             details = self.api.get_discussion_details(ref.repo, ref.number)
         if not details.is_pull_request:

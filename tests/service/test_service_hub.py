@@ -90,3 +90,38 @@ def test_new_model_reviewed_only_when_its_base_is_watched(
     # A re-check edits the opening comment of the same discussion.
     review_contribution(watched, reason="recheck", platform=platform)
     assert len(hub.discussions["someone/tune"]) == 1
+
+
+def test_a_fine_tune_uploaded_over_several_pushes_is_reviewed_once_card_and_weights_are_there(
+    hub: FakeHub, platform: HubPlatform
+) -> None:
+    """As huggingface_hub uploads it: the Hub's own first commit, then the card, then weights."""
+    repo = "someone/slow-upload"
+    ref = ContributionRef(Platform.HF, repo, 0, kind=Kind.NEW_MODEL)
+    hub.add_repo(repo, {".gitattributes": "*.safetensors filter=lfs diff=lfs merge=lfs -text\n"})
+    assert review_contribution(ref, platform=platform).detail.startswith(
+        "waiting for its model card"
+    )
+    card = f"---\nlicense: apache-2.0\nbase_model: {WATCHED}\n---\n# tune\n".encode()
+    hub.add_repo(repo, {"README.md": card})
+    assert review_contribution(ref, platform=platform).detail == "waiting for its weights"
+    assert hub.discussions.get(repo, {}) == {}
+
+    hub.add_repo(repo, {"model.safetensors": weights()})
+    assert review_contribution(ref, platform=platform).status == "posted"
+    hub.add_repo(repo, {"notes.md": b"more\n"})  # pushes go on: the verdict is not repeated
+    later = review_contribution(ref, platform=platform)
+    assert later.status == "skipped" and "once" in later.detail
+    [discussion] = hub.discussions[repo].values()
+    assert len(discussion["events"]) == 1
+
+
+def test_whoami_is_asked_once_per_process(hub: FakeHub) -> None:
+    hub.add_repo("org/model", {"README.md": CLEAN_CARD})
+    token = "hf_test_token_whoami_1"
+    for _ in range(3):
+        number = hub.open_pr("org/model", {"notes.txt": b"one\n"})
+        client = HubPlatform(endpoint=hub.endpoint, token=token, watched=[WATCHED])
+        ref = ContributionRef(Platform.HF, "org/model", number)
+        assert review_contribution(ref, platform=client).status == "posted"
+    assert [p for _, p in hub.requests if p == "/api/whoami-v2"] == ["/api/whoami-v2"]

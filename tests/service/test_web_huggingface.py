@@ -129,6 +129,21 @@ def test_the_first_push_of_a_new_repository_is_a_candidate(hub: Hub, shared_dir:
     )
 
 
+def test_a_push_after_the_hubs_initial_commit_is_a_candidate(hub: Hub, shared_dir: Path) -> None:
+    """A repository starts with the Hub's own ``.gitattributes`` commit, so the upload of a
+    fine-tune is a push whose oldSha is that commit, not null."""
+    payload = json.loads(
+        fixture(shared_dir, "huggingface/repo.content.update.main-first-commit.CONSTRUCTED.json")
+    )
+    payload["updatedRefs"][0]["oldSha"] = "1" * 40
+    assert hub.post(json.dumps(payload).encode()).body["outcome"] == "queued"
+    (call,) = hub.recorder.wait_for(1)
+    assert (call.ref.kind, call.ref.head_sha) == (
+        Kind.NEW_MODEL,
+        payload["updatedRefs"][0]["newSha"],
+    )
+
+
 @pytest.mark.parametrize("watched", [(), ("someone/else",)], ids=["no-watch-list", "unwatched"])
 def test_fine_tunes_of_unwatched_models_are_ignored(
     shared_dir: Path, watched: tuple[str, ...]
