@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from reviewbot import logs, metrics, retry_policy
+from reviewbot.coalesce import MemoryPending, pending_reviews
 from reviewbot.errors import TransientError
 from reviewbot.models import ContributionRef
 from reviewbot.queue import REVIEW_TASK, REVIEWS_QUEUE, producer
@@ -68,8 +69,12 @@ class CeleryDispatcher:
 
     def __init__(self, redis_url: str) -> None:
         self._app = producer(redis_url)
+        self._pending = pending_reviews(redis_url)
 
     def submit(self, ref: ContributionRef, *, reason: str, requested_by: str | None = None) -> None:
+        if not self._pending.claim(ref, recheck=reason == "recheck"):
+            _coalesced(ref, self.mode)
+            return
         kwargs: dict[str, Any] = {**ref.to_dict(), "reason": reason, "requested_by": requested_by}
         try:
             self._app.send_task(
@@ -79,12 +84,18 @@ class CeleryDispatcher:
                 headers={metrics.ENQUEUED_AT_HEADER: time.time()},
             )
         except Exception as exc:  # kombu and redis raise many kinds; all mean "not queued"
+            self._pending.done(ref)
             raise DispatchError(f"could not enqueue {ref.display}: {type(exc).__name__}") from exc
         metrics.SUBMISSIONS.labels(ref.platform.value, reason, self.mode).inc()
         log.info("review queued", extra={"ref": ref.key, "reason": reason})
 
     def close(self, *, wait: bool = True) -> None:
         self._app.close()
+
+
+def _coalesced(ref: ContributionRef, mode: str) -> None:
+    metrics.SUBMISSIONS.labels(ref.platform.value, "coalesced", mode).inc()
+    log.info("re-check coalesced: a review is already queued or running", extra={"ref": ref.key})
 
 
 @dataclass(frozen=True)
@@ -123,13 +134,18 @@ class InProcessDispatcher:
         self._lock = threading.Lock()
         self._timers: set[threading.Timer] = set()
         self._closed = False
+        self._marks = MemoryPending()  # contributions with a job waiting or running here
 
     @property
     def pending(self) -> int:
         return self._pending
 
     def submit(self, ref: ContributionRef, *, reason: str, requested_by: str | None = None) -> None:
+        if not self._marks.claim(ref, recheck=reason == "recheck"):
+            _coalesced(ref, self.mode)
+            return
         if not self._slots.acquire(blocking=False):
+            self._marks.done(ref)
             raise Busy(f"the embedded review pool is full; {ref.display} not queued")
         with self._lock:
             self._pending += 1
@@ -138,7 +154,7 @@ class InProcessDispatcher:
         try:
             self._start(job)
         except RuntimeError as exc:  # the pool is shutting down
-            self._done()
+            self._done(job)
             raise DispatchError("the embedded review pool is shut down") from exc
         metrics.SUBMISSIONS.labels(ref.platform.value, reason, self.mode).inc()
         log.info("review submitted in-process", extra={"ref": ref.key, "reason": reason})
@@ -146,7 +162,8 @@ class InProcessDispatcher:
     def _start(self, job: _Job) -> None:
         self._pool.submit(job.context.run, self._run, job)
 
-    def _done(self) -> None:
+    def _done(self, job: _Job) -> None:
+        self._marks.done(job.ref)
         with self._lock:
             self._pending -= 1
         self._slots.release()
@@ -176,7 +193,7 @@ class InProcessDispatcher:
             finally:
                 metrics.TASK_SECONDS.labels(REVIEW_TASK, outcome).observe(time.monotonic() - start)
                 if not again:
-                    self._done()
+                    self._done(job)
 
     def _later(self, job: _Job, exc: TransientError) -> bool:
         """Schedule the job's next attempt, as the Celery task would retry; False if closed."""
@@ -197,7 +214,7 @@ class InProcessDispatcher:
         try:
             self._start(job)
         except RuntimeError:  # shut down meanwhile
-            self._done()
+            self._done(job)
 
     def _fail(self, job: _Job, message: str) -> None:
         if self._on_failure is None:

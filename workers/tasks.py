@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from celery import Task
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Retry, SoftTimeLimitExceeded
 
 from reviewbot import logs, metrics, retry_policy, service
+from reviewbot.coalesce import pending_reviews
 from reviewbot.errors import TransientError
 from reviewbot.models import ContributionRef
 from workers.app import (
@@ -53,7 +54,7 @@ def review(
 ) -> dict[str, Any]:
     """Weight scan, licence check and tier-1 evals of one contribution; posts the verdict."""
     contribution = ContributionRef.from_dict(ref)
-    with _running(self, "reviewbot.review", REVIEWS_QUEUE, contribution):
+    with _running(self, "reviewbot.review", REVIEWS_QUEUE, contribution), _pending(contribution):
         try:
             outcome = service.review_contribution(
                 contribution, reason=reason, requested_by=requested_by
@@ -117,6 +118,31 @@ def _retry(task: Task, exc: TransientError) -> None:
     countdown = retry_policy.countdown(int(task.request.retries or 0), exc.retry_after)
     log.warning("retrying in %.0f s: %s", countdown, exc)
     raise task.retry(exc=exc, countdown=countdown)
+
+
+@contextmanager
+def _pending(ref: ContributionRef) -> Iterator[None]:
+    """Clear the contribution's pending mark (reviewbot.coalesce) once this job is final: a
+    re-check asked for from now on is queued again. A retry keeps it."""
+    try:
+        yield
+    except Retry:
+        raise
+    except BaseException:
+        _clear_pending(ref)
+        raise
+    _clear_pending(ref)
+
+
+def _clear_pending(ref: ContributionRef) -> None:
+    url = _redis_url()
+    if url:
+        pending_reviews(url).done(ref)
+
+
+def _redis_url() -> str | None:
+    url = app.conf.broker_url
+    return str(url) if url and str(url).startswith(("redis://", "rediss://", "unix://")) else None
 
 
 @contextmanager

@@ -10,10 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from celery import Celery
 
 from reviewbot import retry_policy
+from reviewbot.coalesce import PREFIX as PENDING_PREFIX
+from reviewbot.dispatch import CeleryDispatcher
 from reviewbot.models import ContributionRef, Platform
+from reviewbot.publish_lock import lock_key
 from reviewbot.sample import build_sample
 from tests.conftest import ROOT
 from tests.fakes.fake_github import FakeGitHub
@@ -249,3 +253,25 @@ def test_a_review_slower_than_the_visibility_timeout_runs_once(
     idle.stop()
     assert len(github.comments(repo, 8)) == 1
     assert len(github.runs(repo, sha)) == 1
+
+
+def test_a_finished_recheck_clears_its_pending_mark(
+    worker: Worker, github: FakeGitHub, redis_url: str
+) -> None:
+    """Re-checks coalesce only while a review is queued or running: once the worker is done,
+    the next one is queued again."""
+    repo = new_repo(github, maintainer="write")
+    github.open_pull(repo, 9, {"README.md": CLEAN_CARD})
+    ref = ContributionRef(Platform.GITHUB, repo, 9, installation_id=4242)
+    dispatcher = CeleryDispatcher(redis_url)
+    store = redis.Redis.from_url(redis_url)
+    try:
+        dispatcher.submit(ref, reason="recheck", requested_by="maintainer")
+        assert store.exists(PENDING_PREFIX + lock_key(ref))
+        wait_for(lambda: labelled(github, repo, 9), what="the re-check's verdict")
+        wait_for(lambda: not store.exists(PENDING_PREFIX + lock_key(ref)), what="the mark cleared")
+        dispatcher.submit(ref, reason="recheck", requested_by="maintainer")
+        wait_for(lambda: len(github.requests("PATCH", rf"^/repos/{repo}/check-runs/")) >= 2,
+                 what="the second re-check")  # fmt: skip
+    finally:
+        dispatcher.close()
