@@ -49,6 +49,7 @@ from reviewbot.render.escape import md
 from reviewbot.render.markdown import render_markdown
 from reviewbot.review import HubAccess, review_folder
 from reviewbot.review_cache import review_key, storable
+from reviewbot.started_runs import NoStartedRuns, StartedRuns
 
 if TYPE_CHECKING:
     from checks.weights.cache import ResultCache
@@ -160,6 +161,7 @@ def post_error(
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
     locks: PublishLocks | None = None,
+    started: StartedRuns | None = None,
 ) -> Outcome:
     """Post an "error" verdict (a review that timed out, say) unless the head moved on or a
     verdict for this head is already out (another job for it succeeded meanwhile)."""
@@ -167,12 +169,12 @@ def post_error(
     locks = locks or publish_locks(settings)
     head = client.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
-        return _superseded(ref, client, locks, ref.head_sha, head)
+        return _superseded(ref, client, locks, ref.head_sha, head, started_runs(settings))
     ref = replace(ref, head_sha=head)
     if client.published(ref, head):
         return Outcome("unchanged", ref.key, head_sha=head, detail="a verdict is already posted")
     publication = _error_publication(ref, head, message)
-    stale = _write(ref, client, locks, head, publication)
+    stale = _write(ref, client, locks, head, publication, started or started_runs(settings))
     if stale is not None:
         return stale
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict="error").inc()
@@ -187,13 +189,16 @@ def post_error_safely(
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
     locks: PublishLocks | None = None,
+    started: StartedRuns | None = None,
 ) -> Outcome | None:
     """``post_error`` for a review that finally failed: best effort, never raises.
 
     The platform may well be failing still; then the failure is logged and None returned.
     """
     try:
-        return post_error(ref, message, platform=platform, settings=settings, locks=locks)
+        return post_error(
+            ref, message, platform=platform, settings=settings, locks=locks, started=started
+        )
     except Exception:
         log.exception("could not post the error verdict", extra={"key": ref.key})
         return None
@@ -236,6 +241,7 @@ class ReviewInputs:
     remote_min_bytes: int | None = DEFAULT_REMOTE_MIN_BYTES
     max_stream_bytes: int | None = DEFAULT_MAX_STREAM_BYTES
     locks: PublishLocks = field(default_factory=lambda: PROCESS_LOCKS)
+    started: StartedRuns = field(default_factory=NoStartedRuns)
 
     @classmethod
     def of(cls, settings: Settings | None, platform: PlatformClient | None = None) -> ReviewInputs:
@@ -248,6 +254,7 @@ class ReviewInputs:
             remote_min_bytes=settings.reviewbot_remote_min_bytes,
             max_stream_bytes=settings.reviewbot_evals_max_stream_bytes,
             locks=publish_locks(settings),
+            started=started_runs(settings),
         )
 
     def key_parts(self) -> tuple[object, ...]:
@@ -266,6 +273,20 @@ def _redis_locks(redis_url: str) -> PublishLocks:
     from reviewbot.publish_lock import RedisLocks
 
     return RedisLocks(redis_url)
+
+
+def started_runs(settings: Settings | None) -> StartedRuns:
+    """Where opened check runs are recorded for the sweeper: the settings' Redis, or nowhere."""
+    if settings is None or not settings.redis_url:
+        return NoStartedRuns()
+    return _redis_started_runs(settings.redis_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _redis_started_runs(redis_url: str) -> StartedRuns:
+    from reviewbot.started_runs import RedisStartedRuns
+
+    return RedisStartedRuns(redis_url)
 
 
 def review_cache(settings: Settings | None) -> ReviewCache:
@@ -326,36 +347,36 @@ def _review(
         return Outcome("skipped", ref.key, detail="a new model is reviewed once")
     head = client.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
-        return _superseded(ref, client, inputs.locks, ref.head_sha, head)
+        return _superseded(ref, client, inputs.locks, ref.head_sha, head, inputs.started)
     ref = replace(ref, head_sha=head)
     # "Already done" only when the whole verdict is out: a job that died between the comment
     # and completing its check run must finish the run when its message comes back.
     if reason == "review" and client.published(ref, head):
         return Outcome("unchanged", ref.key, head_sha=head, detail="verdict already posted")
 
-    locks = inputs.locks
-    stale = _write(ref, client, locks, head, None)
+    locks, started = inputs.locks, inputs.started
+    stale = _write(ref, client, locks, head, None, started)
     if stale is not None:
         return stale
-    started = time.monotonic()
+    began = time.monotonic()
     try:
         report, listing = _fetch_and_review(ref, client, head, inputs)
     except PermanentError as exc:
-        stale = _write(ref, client, locks, head, _error_publication(ref, head, str(exc)))
+        stale = _write(ref, client, locks, head, _error_publication(ref, head, str(exc)), started)
         return stale or Outcome("error", ref.key, verdict="error", head_sha=head, detail=str(exc))
 
     _observe(ref, report)
     publication = build_publication(ref, report, listing, head)
     try:
-        stale = _write(ref, client, locks, head, publication)
+        stale = _write(ref, client, locks, head, publication, started)
     except PermanentError as exc:
         # The verdict was refused (a body too long, a permission lost): say so in its place,
         # or the check run opened by ``begin`` would stay in progress forever.
         message = f"the verdict could not be posted: {exc}"
         log.warning("publish refused: %s", exc, extra={"key": ref.key})
-        return post_error_safely(ref, message, platform=client, locks=locks) or Outcome(
-            "error", ref.key, verdict="error", head_sha=head, detail=message
-        )
+        return post_error_safely(
+            ref, message, platform=client, locks=locks, started=started
+        ) or Outcome("error", ref.key, verdict="error", head_sha=head, detail=message)
     if stale is not None:
         return stale
     return Outcome(
@@ -363,7 +384,7 @@ def _review(
         ref.key,
         verdict=publication.verdict,
         head_sha=head,
-        detail=f"{len(report.files)} files in {time.monotonic() - started:.1f}s",
+        detail=f"{len(report.files)} files in {time.monotonic() - began:.1f}s",
     )
 
 
@@ -374,12 +395,19 @@ def _has_verdict(client: PlatformClient, ref: ContributionRef) -> bool:
 
 
 def _superseded(
-    ref: ContributionRef, client: PlatformClient, locks: PublishLocks, old: str, head: str
+    ref: ContributionRef,
+    client: PlatformClient,
+    locks: PublishLocks,
+    old: str,
+    head: str,
+    started: StartedRuns | None = None,
 ) -> Outcome:
     """A job for a commit that is no longer the head: close any run an earlier attempt of it
     opened (a retry after a rate limit, say), so no check run is left in progress."""
+    stale = replace(ref, head_sha=old)
     with locks.hold(ref):
-        client.cancel(replace(ref, head_sha=old), old)
+        client.cancel(stale, old)
+    (started or NoStartedRuns()).finished(stale)
     return Outcome("superseded", ref.key, head_sha=old, detail=f"head is now {head}")
 
 
@@ -392,26 +420,32 @@ def _write(
     locks: PublishLocks,
     head: str,
     publication: Publication | None,
+    started: StartedRuns | None = None,
 ) -> Outcome | None:
     """Open the check run (``publication`` None) or post the verdict, for ``head`` only.
 
     Under the contribution's lock, with the head read again first: a verdict for a commit that
     is no longer the head is never written, and the run opened for it is cancelled. Returns the
-    "superseded" outcome in that case, None once written.
+    "superseded" outcome in that case, None once written. ``started`` records the opened run
+    until it is closed (``reviewbot.started_runs``).
     """
+    started = started or NoStartedRuns()
     for attempt in range(WRITE_ATTEMPTS):
         try:
             with locks.hold(ref):
                 current = client.head_sha(ref)
                 if current != head:
                     client.cancel(ref, head)
+                    started.finished(ref)
                     return Outcome(
                         "superseded", ref.key, head_sha=head, detail=f"head is now {current}"
                     )
                 if publication is None:
                     client.begin(ref, head)
+                    started.started(ref)
                 else:
                     client.publish(ref, publication)
+                    started.finished(ref)
                 return None
         except TransientError as exc:
             wait = exc.retry_after if exc.retry_after is not None else retry_policy.backoff(attempt)

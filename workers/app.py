@@ -8,8 +8,10 @@ from celery import Celery
 from celery.signals import worker_init
 from kombu.entity import Queue
 
+from reviewbot import retry_policy
 from reviewbot.config import ConfigError, load_settings
 from workers.leases import LeaseRenewal
+from workers.sweeper import StuckRunSweeper
 
 REVIEWS_QUEUE = "reviews"
 EVALS_QUEUE = "evals"
@@ -28,6 +30,10 @@ VISIBILITY_TIMEOUT = 300
 # interval x throttle seconds).
 RESTORE_SWEEP_INTERVAL = 10
 RESTORE_SWEEP_THROTTLE = 3
+# A check run still open this long after its job last started an attempt has no live job: the
+# hard limit, the longest backoff between two attempts, and a minute to spare.
+STUCK_RUN_AFTER = REVIEW_HARD_LIMIT + retry_policy.BACKOFF_CAP + 60
+STUCK_RUN_SWEEP_INTERVAL = 60
 
 
 def create_app(redis_url: str | None = None) -> Celery:
@@ -69,8 +75,11 @@ def create_app(redis_url: str | None = None) -> Celery:
         },
         worker_hijack_root_logger=False,
         task_track_started=False,
+        reviewbot_sweep_interval=STUCK_RUN_SWEEP_INTERVAL,
+        reviewbot_sweep_after=STUCK_RUN_AFTER,
     )
     app.steps["consumer"].add(LeaseRenewal)
+    app.steps["consumer"].add(StuckRunSweeper)
     return app
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import time
@@ -17,8 +18,11 @@ from reviewbot import retry_policy
 from reviewbot.coalesce import PREFIX as PENDING_PREFIX
 from reviewbot.dispatch import CeleryDispatcher
 from reviewbot.models import ContributionRef, Platform
+from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.publish_lock import lock_key
 from reviewbot.sample import build_sample
+from reviewbot.started_runs import KEY as STARTED_KEY
+from reviewbot.started_runs import RedisStartedRuns
 from tests.conftest import ROOT
 from tests.fakes.fake_github import FakeGitHub
 from tests.service.celery_worker import Worker
@@ -275,3 +279,26 @@ def test_a_finished_recheck_clears_its_pending_mark(
                  what="the second re-check")  # fmt: skip
     finally:
         dispatcher.close()
+
+
+def test_a_check_run_left_in_progress_is_swept_and_completed(
+    worker: Worker, github: FakeGitHub, redis_url: str, gh_platform: GitHubPlatform
+) -> None:
+    """A job that opened its run and then vanished for good (its message lost with a Redis
+    that restarted without persistence): the sweeper queues the review again."""
+    repo = new_repo(github)
+    sha = github.open_pull(repo, 10, {"README.md": CLEAN_CARD})
+    ref = ContributionRef(Platform.GITHUB, repo, 10, head_sha=sha, installation_id=4242)
+    # what the lost job left behind: its run in progress, and the record of having opened it
+    store = redis.Redis.from_url(redis_url)
+    gh_platform.begin(ref, sha)
+    RedisStartedRuns(redis_url).started(ref)
+    store.zadd(STARTED_KEY, {json.dumps(ref.to_dict(), sort_keys=True): time.time() - 120})
+
+    wait_for(lambda: labelled(github, repo, 10), timeout=60, what="the swept review's verdict")
+    [comment] = github.comments(repo, 10)
+    assert sha[:12] in comment["body"]
+    wait_for(lambda: store.zscore(STARTED_KEY, json.dumps(ref.to_dict(), sort_keys=True)) is None,
+             what="the record cleared")  # fmt: skip
+    [run] = github.our_runs(repo, sha)  # the very run the lost job opened, now complete
+    assert run["status"] == "completed" and run["conclusion"] in ("success", "neutral")

@@ -1,8 +1,9 @@
 """The Celery app as the worker tests run it: production settings, shorter waits.
 
-Only two numbers change, so that a test run does not wait out production-sized delays: the
+Only a few numbers change, so that a test run does not wait out production-sized delays: the
 longest in-process rate-limit sleep (a longer one becomes a task retry with a countdown) and
-Redis's visibility timeout (how soon a message held by a killed worker is handed out again).
+Redis's visibility timeout (how soon a message held by a killed worker is handed out again), and
+how often and how soon check runs left open are swept for.
 """
 
 from __future__ import annotations
@@ -18,5 +19,10 @@ app.conf.broker_transport_options = {
     "unacked_restore_interval": 1,
     "unacked_restore_throttle": 1,
 }
+
+# check runs left open are swept for every second, and overdue after 30 s (longer than the
+# slowest review these tests make)
+app.conf.reviewbot_sweep_interval = 1
+app.conf.reviewbot_sweep_after = 30
 
 __all__ = ["app"]
