@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -21,8 +22,30 @@ CACHE_BYTES = 64 << 20
 MAX_REDIRECTS = 5
 DOWNLOAD_CHUNK = 1 << 20
 TIMEOUT = (10.0, 60.0)  # connect, read
+# A range read that breaks (a reset connection, a short body, a 5xx or a rate limit) is tried
+# this many times, after a short pause, before it is a finding: one flaky read must not fail a
+# contribution as unreadable.
+RANGE_ATTEMPTS = 4
+RETRY_PAUSE = 0.25  # seconds, doubled each time
+MAX_RETRY_WAIT = 10.0  # a longer Retry-After is not waited out inside a scan
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Headers that carry credentials: they go only to the host they were given for.
 _AUTH_HEADERS = frozenset({"authorization", "cookie", "proxy-authorization"})
+
+
+class _BrokenRead(SourceReadError):
+    """A read that may well succeed when tried again."""
+
+    def __init__(self, message: str, *, wait: float | None = None) -> None:
+        super().__init__(message)
+        self.wait = wait
+
+
+def _retry_after(value: str | None) -> float | None:
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
 
 
 class HttpRangeSource:
@@ -144,6 +167,16 @@ class HttpRangeSource:
 
     def _fetch(self, start: int, stop: int) -> dict[int, bytes] | None:
         """Blocks covering [start, stop) (clamped to the file), cached; None after a fallback."""
+        for attempt in range(RANGE_ATTEMPTS):
+            try:
+                return self._fetch_once(start, stop)
+            except _BrokenRead as exc:
+                if attempt + 1 == RANGE_ATTEMPTS or self.requests >= self.max_requests:
+                    raise SourceReadError(f"{exc} ({attempt + 1} attempts)") from None
+                time.sleep(min(MAX_RETRY_WAIT, exc.wait or RETRY_PAUSE * 2**attempt))
+        raise AssertionError("unreachable: the last attempt raises")
+
+    def _fetch_once(self, start: int, stop: int) -> dict[int, bytes] | None:
         if self._size is not None:
             stop = min(stop, self._size)
         response = self._request({"Range": f"bytes={start}-{stop - 1}"})
@@ -154,6 +187,11 @@ class HttpRangeSource:
             if response.status_code == 200:
                 self._fall_back(response)
                 return None
+            if response.status_code in RETRY_STATUSES:
+                raise _BrokenRead(
+                    f"HTTP {response.status_code} from {display_url(response.url)}",
+                    wait=_retry_after(response.headers.get("Retry-After")),
+                )
             if response.status_code != 206:
                 raise SourceReadError(
                     f"HTTP {response.status_code} from {display_url(response.url)}"
@@ -169,7 +207,7 @@ class HttpRangeSource:
             stop = min(stop, total)
             body = self._body(response, stop - start)
         if len(body) != stop - start:
-            raise SourceReadError(f"expected {stop - start} bytes at {start}, got {len(body)}")
+            raise _BrokenRead(f"expected {stop - start} bytes at {start}, got {len(body)}")
         blocks: dict[int, bytes] = {}
         for at in range(0, len(body), self._block):
             index = (start + at) // self._block
@@ -198,7 +236,7 @@ class HttpRangeSource:
                     url, headers=headers, stream=True, allow_redirects=False, timeout=TIMEOUT
                 )
             except requests.RequestException as exc:
-                raise SourceReadError(f"cannot reach {display_url(url)}: {_reason(exc)}") from None
+                raise _BrokenRead(f"cannot reach {display_url(url)}: {_reason(exc)}") from None
             if response.is_redirect and "Location" in response.headers:
                 url = urljoin(url, response.headers["Location"])
                 response.close()
@@ -217,7 +255,7 @@ class HttpRangeSource:
                 if len(buf) > limit:
                     break
         except requests.RequestException as exc:
-            raise SourceReadError(f"transfer broke off: {_reason(exc)}") from None
+            raise _BrokenRead(f"transfer broke off: {_reason(exc)}") from None
         return bytes(buf)
 
     def _fall_back(self, response: requests.Response) -> None:

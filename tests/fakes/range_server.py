@@ -21,13 +21,16 @@ class RangeServer:
     """Files under ``root`` at ``/<path>``; ``/redirect/<path>`` answers 302 to ``redirect_to``.
 
     ``requests`` logs (method, path, Range header, whether Authorization came) per request;
-    ``bytes_served`` counts body bytes sent.
+    ``bytes_served`` counts body bytes sent. Faults: ``breaks`` cuts the next bodies off
+    halfway, ``statuses`` answers the next requests with those statuses instead.
     """
 
     root: Path
     base: str = ""
     ignore_range: bool = False
     redirect_to: str = ""
+    breaks: int = 0  # the next N answers with a body send half of it and hang up
+    statuses: list[int] = field(default_factory=list)  # the next answers' statuses, in turn
     requests: list[tuple[str, str, str | None, bool]] = field(default_factory=list)
     bytes_served: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,6 +76,14 @@ def _handler(server: RangeServer) -> type[BaseHTTPRequestHandler]:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return
+            with server._lock:
+                status = server.statuses.pop(0) if server.statuses else None
+                broken = server.breaks > 0 and not head
+                if broken:
+                    server.breaks -= 1
+            if status is not None:
+                self._empty(status)
+                return
             file = (server.root / path).resolve()
             if server.root.resolve() not in file.parents or not file.is_file():
                 self._empty(404)
@@ -102,6 +113,11 @@ def _handler(server: RangeServer) -> type[BaseHTTPRequestHandler]:
             with file.open("rb") as f:
                 f.seek(start)
                 left = end - start
+                if broken:  # half the promised body, then the connection goes away
+                    self.wfile.write(f.read(max(1, left // 2)))
+                    self.wfile.flush()
+                    self.close_connection = True
+                    return
                 while left > 0:
                     chunk = f.read(min(_COPY, left))
                     if not chunk:

@@ -208,3 +208,33 @@ def test_local_scan_reports_bytes_read(tmp_path: Path) -> None:
     _write_safetensors(path, tensors=4, elements=MB)
     scan = scan_path(path, "model.safetensors", DeferredPolicy())
     assert 0 < scan.bytes_read < os.path.getsize(path) // 100
+
+
+@pytest.mark.parametrize(
+    "fault", ["breaks", "statuses"], ids=["body-cut-off", "503-then-429"]
+)  # fmt: skip
+def test_a_range_read_that_breaks_is_tried_again_not_a_finding(
+    server: RangeServer, files_dir: Path, fault: str
+) -> None:
+    _write_safetensors(files_dir / "model.safetensors", tensors=4, elements=1024)
+    local = scan_path(files_dir / "model.safetensors", "model.safetensors", DeferredPolicy())
+    if fault == "breaks":
+        server.breaks = 2
+    else:
+        server.statuses = [503, 429]
+
+    remote = _remote(server, "model.safetensors")
+
+    assert "unreadable-file" not in {f.rule for f in remote.findings}
+    assert _rules(remote) == _rules(local)
+
+
+def test_a_read_that_keeps_breaking_is_still_an_unreadable_file(
+    server: RangeServer, files_dir: Path
+) -> None:
+    _write_safetensors(files_dir / "model.safetensors", tensors=4, elements=1024)
+    server.breaks = 100
+
+    remote = _remote(server, "model.safetensors")
+
+    assert ("unreadable-file", "HIGH") in _rules(remote)
