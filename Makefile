@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test unit lint fmt typecheck provision bench bench-ranges user-path clean
+.PHONY: help demo test unit lint fmt typecheck provision bench bench-ranges bench-latency reliability user-path clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -62,6 +62,12 @@ test: lint unit  ## install everything, lint, run the whole suite
 bench: $(VENV)/.dev-installed  ## scanner benchmark against the peers (slow; installs them in benchmarks/.venv)
 	$(COMPILE)
 	$(BIN)/python benchmarks/scan_bench.py
+
+reliability: $(VENV)/.dev-installed provision  ## faults vs the service, counted: rewrites docs/reliability.md (~6 min)
+	$(BIN)/python benchmarks/reliability.py
+
+bench-latency: $(VENV)/.dev-installed  ## delivery to posted verdict, p50/p99 over a few hundred pull requests
+	$(BIN)/python benchmarks/verdict_latency.py --count 300
 
 bench-ranges: $(VENV)/.dev-installed  ## big pull requests: range reads and caches vs full download (builds 6.5 GB of models once)
 	$(BIN)/python benchmarks/range_review.py
