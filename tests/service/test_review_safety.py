@@ -13,6 +13,7 @@ from reviewbot.models import ContributionRef, Kind, Platform
 from reviewbot.platforms import github as github_platform
 from reviewbot.platforms import hub as hub_platform
 from reviewbot.platforms.github import GitHubPlatform
+from reviewbot.platforms.github import verdict as github_verdict
 from reviewbot.platforms.hub import HubPlatform
 from reviewbot.sample import build_sample
 from reviewbot.service import post_error_safely, review_contribution
@@ -115,7 +116,7 @@ def test_a_truncated_github_verdict_is_still_recognised(
     hostile: dict[str, bytes],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(github_platform, "SUMMARY_LIMIT", SMALL_LIMIT)
+    monkeypatch.setattr(github_verdict, "SUMMARY_LIMIT", SMALL_LIMIT)
     repo = new_repo(github)
     head = github.open_pull(repo, 3, hostile)
     ref = pull_ref(repo, 3, head)
@@ -185,7 +186,8 @@ def test_watched_models_match_case_insensitively(hub: FakeHub) -> None:
         endpoint=hub.endpoint, token="hf_test_token_0000", watched=["Acme/Base-7B"]
     )
     card = b"---\nlicense: apache-2.0\nbase_model: acme/base-7b\n---\n# tune\n"
-    hub.add_repo("someone/tune", {"README.md": card})
+    # a fine-tune is reviewed once its card and its weights are there
+    hub.add_repo("someone/tune", {"README.md": card, "adapter_model.safetensors": b"\0" * 16})
     ref = ContributionRef(Platform.HF, "someone/tune", 0, kind=Kind.NEW_MODEL)
     outcome = review_contribution(ref, platform=platform)
     assert outcome.status == "posted", outcome.detail

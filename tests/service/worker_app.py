@@ -8,10 +8,10 @@ how often and how soon check runs left open are swept for.
 
 from __future__ import annotations
 
-from reviewbot.platforms import github as github_platform
+from reviewbot.platforms.github import client as github_client
 from workers.app import app
 
-github_platform.MAX_RATE_LIMIT_WAIT = 1.0
+github_client.MAX_RATE_LIMIT_WAIT = 1.0
 app.conf.broker_transport_options = {
     **app.conf.broker_transport_options,
     "visibility_timeout": 6,  # leases renewed every 1.2 s
