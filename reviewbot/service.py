@@ -27,51 +27,45 @@ Rules the service keeps, whoever calls it (the Celery task, the embedded pool, t
 
 from __future__ import annotations
 
-import functools
 import logging
-import tempfile
 import time
-from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
-from checks.findings import Finding, Severity
-from checks.policy import Policy
-from checks.policy_file import POLICY_FILE, load_policy
-from checks.report import CheckSummary, Report
 from reviewbot import logs, metrics, retry_policy
+from reviewbot.composition import (
+    ReviewInputs,
+    current_settings,
+    hub_access,
+    make_platform,
+    platform_for,
+    publish_locks,
+    started_runs,
+)
 from reviewbot.errors import PermanentError, TransientError
-from reviewbot.markers import MARKER, with_sha_marker
-from reviewbot.models import ContributionRef, Kind, Platform
-from reviewbot.platforms.base import Annotation, AnnotationLevel, Publication
-from reviewbot.publish_lock import LocalLocks, PublishLocks
-from reviewbot.render.escape import md
-from reviewbot.render.markdown import render_markdown
-from reviewbot.review import HubAccess, review_folder
-from reviewbot.review_cache import review_key, storable
+from reviewbot.models import ContributionRef, Kind
+from reviewbot.publication import ERROR_HEADLINE, build_publication, error_publication
+from reviewbot.publish_lock import PublishLocks
 from reviewbot.started_runs import NoStartedRuns, StartedRuns
+from reviewbot.workspace import fetch_and_review, observe
 
 if TYPE_CHECKING:
-    from checks.weights.cache import ResultCache
     from reviewbot.config import Settings
-    from reviewbot.platforms.base import FileListing, PlatformClient
-    from reviewbot.review_cache import ReviewCache
+    from reviewbot.platforms.base import PlatformClient, Publication
+
+__all__ = [
+    "Outcome",
+    "ReviewInputs",
+    "build_publication",
+    "evaluate_contribution",
+    "hub_access",
+    "make_platform",
+    "post_error",
+    "post_error_safely",
+    "review_contribution",
+]
 
 log = logging.getLogger(__name__)
-
-# Files the checks read that a contribution seldom changes (card, licence texts, REUSE.toml,
-# ignore rules, configs): top-level names, shell patterns matched in any case.
-CONTEXT_FILES = (
-    "README.md", "LICENSE", "LICENSE.md", "LICENSE.txt", "LICENCE", "LICENCE.md", "LICENCE.txt",
-    "COPYING", "NOTICE*", "REUSE.toml", ".gitignore", "config.json", "tokenizer_config.json",
-)  # fmt: skip
-CONTEXT_MAX_BYTES = 1 << 20  # a card or licence text is kilobytes; more is not context
-ERROR_HEADLINE = "**reviewbot: error**"
-REUSED = "reuse"  # the check summary a reused review carries
-PROCESS_LOCKS = LocalLocks()  # the embedded pool's jobs and the CLI share these
-# Without settings (tests, the CLI's --inline): the settings' own defaults.
-DEFAULT_REMOTE_MIN_BYTES = 1 << 20
-DEFAULT_MAX_STREAM_BYTES = 2 << 30
 
 Reason = Literal["review", "recheck"]
 Status = Literal["posted", "unchanged", "superseded", "skipped", "refused", "error"]
@@ -89,28 +83,6 @@ class Outcome:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def make_platform(platform: Platform, settings: Settings) -> PlatformClient:
-    """The platform client the settings describe (raises ConfigError when it is not set up)."""
-    settings.require_platform(platform)
-    if platform is Platform.GITHUB:
-        from reviewbot.platforms.github import GitHubPlatform
-
-        key = settings.github_private_key_pem()
-        logs.register_secret(key)
-        assert settings.github_app_id is not None  # require_platform checked it
-        return GitHubPlatform(
-            app_id=settings.github_app_id, private_key=key, api_url=settings.github_api_url
-        )
-    from reviewbot.platforms.hub import HubPlatform
-
-    assert settings.hf_token is not None  # require_platform checked it
-    token = settings.hf_token.get_secret_value()
-    logs.register_secret(token)
-    return HubPlatform(
-        endpoint=settings.hf_endpoint, token=token, watched=settings.reviewbot_watched_models
-    )
 
 
 def review_contribution(
@@ -133,7 +105,7 @@ def review_contribution(
     if reason not in ("review", "recheck"):
         raise ValueError(f"unknown reason {reason!r}")
     if platform is None:
-        settings = settings or _load_settings()
+        settings = settings or current_settings()
         platform = make_platform(ref.platform, settings)
     with logs.bind(review=ref.display, reason=reason):
         outcome = _review(
@@ -165,7 +137,7 @@ def post_error(
 ) -> Outcome:
     """Post an "error" verdict (a review that timed out, say) unless the head moved on or a
     verdict for this head is already out (another job for it succeeded meanwhile)."""
-    client = platform or _platform_for(ref, settings)
+    client = platform or platform_for(ref, settings)
     locks = locks or publish_locks(settings)
     head = client.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
@@ -173,7 +145,7 @@ def post_error(
     ref = replace(ref, head_sha=head)
     if client.published(ref, head):
         return Outcome("unchanged", ref.key, head_sha=head, detail="a verdict is already posted")
-    publication = _error_publication(ref, head, message)
+    publication = error_publication(ref, head, message)
     stale = _write(ref, client, locks, head, publication, started or started_runs(settings))
     if stale is not None:
         return stale
@@ -202,126 +174,6 @@ def post_error_safely(
     except Exception:
         log.exception("could not post the error verdict", extra={"key": ref.key})
         return None
-
-
-def _load_settings() -> Settings:
-    from reviewbot.config import load_settings
-
-    return load_settings()
-
-
-def _platform_for(ref: ContributionRef, settings: Settings | None) -> PlatformClient:
-    return make_platform(ref.platform, settings or _load_settings())
-
-
-def hub_access(settings: Settings | None, platform: PlatformClient | None = None) -> HubAccess:
-    """Where base models' cards come from: the configured Hub, with its token when one is set.
-
-    A gated or on-premises base model is only readable there; without settings a Hub
-    platform's own endpoint and token serve, and otherwise the public Hub, anonymously.
-    """
-    if settings is not None:
-        token = settings.hf_token.get_secret_value() if settings.hf_token is not None else None
-        return HubAccess(settings.hf_endpoint, token)
-    from reviewbot.platforms.hub import HubPlatform
-
-    if isinstance(platform, HubPlatform):
-        return HubAccess(platform.endpoint, platform.token)
-    return HubAccess()
-
-
-@dataclass(frozen=True)
-class ReviewInputs:
-    """What shapes a review besides the contribution: where base cards come from, the caches,
-    and the transfer bounds. Everything but the caches is part of a cached review's key."""
-
-    hub: HubAccess
-    result_cache: ResultCache | None = None
-    review_cache: ReviewCache | None = None
-    remote_min_bytes: int | None = DEFAULT_REMOTE_MIN_BYTES
-    max_stream_bytes: int | None = DEFAULT_MAX_STREAM_BYTES
-    locks: PublishLocks = field(default_factory=lambda: PROCESS_LOCKS)
-    started: StartedRuns = field(default_factory=NoStartedRuns)
-
-    @classmethod
-    def of(cls, settings: Settings | None, platform: PlatformClient | None = None) -> ReviewInputs:
-        if settings is None:
-            return cls(hub_access(None, platform), review_cache=_memory_review_cache())
-        return cls(
-            hub=hub_access(settings, platform),
-            result_cache=result_cache(settings),
-            review_cache=review_cache(settings),
-            remote_min_bytes=settings.reviewbot_remote_min_bytes,
-            max_stream_bytes=settings.reviewbot_evals_max_stream_bytes,
-            locks=publish_locks(settings),
-            started=started_runs(settings),
-        )
-
-    def key_parts(self) -> tuple[object, ...]:
-        return (self.hub.endpoint, self.remote_min_bytes, self.max_stream_bytes)
-
-
-def publish_locks(settings: Settings | None) -> PublishLocks:
-    """The per-contribution write locks: in the settings' Redis, or in this process."""
-    if settings is None or not settings.redis_url:
-        return PROCESS_LOCKS
-    return _redis_locks(settings.redis_url)
-
-
-@functools.lru_cache(maxsize=4)
-def _redis_locks(redis_url: str) -> PublishLocks:
-    from reviewbot.publish_lock import RedisLocks
-
-    return RedisLocks(redis_url)
-
-
-def started_runs(settings: Settings | None) -> StartedRuns:
-    """Where opened check runs are recorded for the sweeper: the settings' Redis, or nowhere."""
-    if settings is None or not settings.redis_url:
-        return NoStartedRuns()
-    return _redis_started_runs(settings.redis_url)
-
-
-@functools.lru_cache(maxsize=4)
-def _redis_started_runs(redis_url: str) -> StartedRuns:
-    from reviewbot.started_runs import RedisStartedRuns
-
-    return RedisStartedRuns(redis_url)
-
-
-def review_cache(settings: Settings | None) -> ReviewCache:
-    """Whole reviews in the settings' Redis, or in this process when there is none."""
-    if settings is None or not settings.redis_url:
-        return _memory_review_cache()
-    return _redis_review_cache(settings.redis_url)
-
-
-@functools.lru_cache(maxsize=1)
-def _memory_review_cache() -> ReviewCache:
-    from reviewbot.review_cache import MemoryReviewCache
-
-    return MemoryReviewCache()
-
-
-@functools.lru_cache(maxsize=4)
-def _redis_review_cache(redis_url: str) -> ReviewCache:
-    from reviewbot.review_cache import RedisReviewCache
-
-    return RedisReviewCache(redis_url)
-
-
-def result_cache(settings: Settings | None) -> ResultCache | None:
-    """The per-file result cache in the settings' Redis (one per process), or None without one."""
-    if settings is None or not settings.redis_url:
-        return None
-    return _redis_result_cache(settings.redis_url)
-
-
-@functools.lru_cache(maxsize=4)
-def _redis_result_cache(redis_url: str) -> ResultCache:
-    from reviewbot.result_cache import RedisResultCache
-
-    return RedisResultCache(redis_url)
 
 
 def _review(
@@ -360,12 +212,12 @@ def _review(
         return stale
     began = time.monotonic()
     try:
-        report, listing = _fetch_and_review(ref, client, head, inputs)
+        report, listing = fetch_and_review(ref, client, head, inputs)
     except PermanentError as exc:
-        stale = _write(ref, client, locks, head, _error_publication(ref, head, str(exc)), started)
+        stale = _write(ref, client, locks, head, error_publication(ref, head, str(exc)), started)
         return stale or Outcome("error", ref.key, verdict="error", head_sha=head, detail=str(exc))
 
-    _observe(ref, report)
+    observe(ref, report)
     publication = build_publication(ref, report, listing, head)
     try:
         stale = _write(ref, client, locks, head, publication, started)
@@ -454,192 +306,6 @@ def _write(
             log.info("write failed (%s); again in %.1f s", exc, wait, extra={"key": ref.key})
             time.sleep(wait)
     raise AssertionError("unreachable: the last attempt raises")
-
-
-def _fetch_and_review(
-    ref: ContributionRef, client: PlatformClient, head: str, inputs: ReviewInputs | None = None
-) -> tuple[Report, FileListing]:
-    inputs = inputs or ReviewInputs(hub_access(None, client))
-    listing = client.list_changed_files(ref, head)
-    base = client.base_revision(ref)
-    key = review_key(ref.platform.value, ref.kind.value, ref.repo, head, base, *inputs.key_parts())
-    cache = inputs.review_cache
-    report = cache.get(key) if cache is not None else None
-    if report is not None:
-        _mark_reused(report)
-    else:
-        report = _review_files(ref, client, head, base, listing, inputs)
-        if cache is not None and storable(report):
-            cache.put(key, report)
-    # The platform's own scan can change between reviews: always today's, never cached.
-    scans = {f.path: f.platform_scan for f in listing.files if f.platform_scan}
-    for file in report.files:
-        file.platform_scan = scans.get(file.path)
-    return report, listing
-
-
-def _observe(ref: ContributionRef, report: Report) -> None:
-    platform = ref.platform.value
-    metrics.FILE_BYTES_READ.labels(platform=platform).inc(report.bytes_read)
-    metrics.CACHED_FILES.labels(platform=platform).inc(sum(f.cached for f in report.files))
-    if any(c.name == REUSED for c in report.checks):
-        metrics.REVIEWS_REUSED.labels(platform=platform).inc()
-
-
-def _mark_reused(report: Report) -> None:
-    for file in report.files:
-        file.bytes_read, file.cached, file.full_download = 0, True, False
-    report.checks.append(
-        CheckSummary(
-            REUSED,
-            "earlier review",
-            [
-                "these commits were reviewed before with the same policy and reviewbot version: "
-                "that review's findings are reused and no file was read again"
-            ],
-        )
-    )
-
-
-def _review_files(
-    ref: ContributionRef,
-    client: PlatformClient,
-    head: str,
-    base: str | None,
-    listing: FileListing,
-    inputs: ReviewInputs,
-) -> Report:
-    wanted = [f for f in listing.files if f.status != "removed"]
-    notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
-        policy, policy_findings = _base_policy(ref, client, base, Path(tmp) / "base", notes)
-        # the contribution's files keep their repository paths inside this folder
-        workdir = Path(tmp) / "contribution"
-        workdir.mkdir()
-        fetched = client.download(
-            ref, head, wanted, workdir, remote_min_bytes=inputs.remote_min_bytes
-        )
-        known = dict(fetched.sha256)
-        if fetched.remote:
-            notes.append(
-                f"{len(fetched.remote)} large files read through range requests, not downloaded"
-            )
-        # Unchanged context files at the head too: the card, licence texts and ignore rules say
-        # what the changed files are under, and the review is of the repository as merged.
-        context = client.fetch_paths(ref, head, CONTEXT_FILES, workdir, max_bytes=CONTEXT_MAX_BYTES)
-        known.update(context.sha256)
-        if context.paths:
-            notes.append(f"unchanged files read at the head: {', '.join(context.paths)}")
-        notes.extend(f"{path}: not fetched, {why}" for path, why in context.skipped.items())
-        report = review_folder(
-            workdir,
-            policy=policy,
-            known_sha256=known,
-            model_id=ref.repo if ref.platform is Platform.HF else None,
-            hub=inputs.hub,
-            result_cache=inputs.result_cache,
-            remote=fetched.remote,
-            max_stream_bytes=inputs.max_stream_bytes,
-        )
-    report.findings.extend(policy_findings)
-    report.checks.append(CheckSummary("context", "repository context", notes))
-    if listing.truncated:
-        shown = len(listing.files)
-        report.findings.append(
-            Finding(
-                check="platform",
-                rule="files-not-listed",
-                severity=Severity.MEDIUM,
-                path="(pull request)",
-                message=(
-                    f"GitHub lists at most {shown:,} changed files; this pull request changes "
-                    f"{listing.total:,}, so {(listing.total or shown) - shown:,} were not "
-                    "reviewed. Split it, or review it locally with `reviewbot review`."
-                ),
-            )
-        )
-    return report
-
-
-def _base_policy(
-    ref: ContributionRef, client: PlatformClient, base: str | None, folder: Path, notes: list[str]
-) -> tuple[Policy, list[Finding]]:
-    """The policy file as on the branch the contribution merges into, never the contribution's.
-
-    A contributor who could relax the policy in their own pull request could wave their own
-    findings through; the licence check flags such an edit (``policy-changed``) for a human.
-    """
-    if base is None:
-        notes.append(f"no target branch: the default policy applies, not any {POLICY_FILE}")
-        return Policy(), []
-    folder.mkdir()
-    fetched = client.fetch_paths(ref, base, [POLICY_FILE], folder, max_bytes=CONTEXT_MAX_BYTES)
-    for path, why in fetched.skipped.items():
-        notes.append(f"{path} on the target branch: not read, {why}; the default policy applies")
-    if not fetched.paths:
-        if not fetched.skipped:
-            notes.append(f"no {POLICY_FILE} on the target branch: the default policy applies")
-        return Policy(), []
-    notes.append(f"policy: {POLICY_FILE} from the target branch ({base[:40]})")
-    return load_policy(folder)
-
-
-def subject_of(ref: ContributionRef) -> str:
-    if ref.kind is Kind.NEW_MODEL:
-        return f"the new model {ref.repo}"
-    if ref.platform is Platform.HF:
-        return f"{ref.repo} pull request #{ref.number}"
-    return f"{ref.repo}#{ref.number}"
-
-
-_LEVELS: dict[Severity, AnnotationLevel] = {
-    Severity.CRITICAL: "failure",
-    Severity.HIGH: "failure",
-    Severity.MEDIUM: "warning",
-    Severity.LOW: "notice",
-}
-
-
-def build_publication(
-    ref: ContributionRef, report: Report, listing: FileListing, head: str
-) -> Publication:
-    """The sticky comment, the check-run title and summary, one annotation per finding."""
-    body = render_markdown(report, subject=subject_of(ref), head_sha=head)
-    listed = {f.path for f in listing.files}
-    annotations = [
-        Annotation(
-            path=f.path,
-            level=_LEVELS[f.severity],
-            title=f"{f.check}/{f.rule} ({f.severity.label})",
-            message=f.message + (f" [{f.location}]" if f.location else ""),
-        )
-        for f in report.sorted_findings()
-        if f.severity > Severity.INFO and f.path in listed  # annotations must name a repo file
-    ]
-    counts = f"{len(report.findings)} findings in {len(report.files)} files"
-    return Publication(
-        head_sha=head,
-        verdict=report.verdict.value,
-        body=with_sha_marker(body, head),
-        title=f"reviewbot: {report.verdict.value} ({counts})",
-        summary=body,
-        annotations=annotations,
-    )
-
-
-def _error_publication(ref: ContributionRef, head: str, message: str) -> Publication:
-    body = (
-        f"{MARKER}\n❔ {ERROR_HEADLINE} — the review of {md(subject_of(ref))} at "
-        f"`{head[:12]}` could not be completed: {md(message)}\n\n"
-        "<sub>Nothing was merged or changed. Comment `/reviewbot recheck` to try again.</sub>\n"
-    )
-    return Publication(
-        head_sha=head,
-        verdict="error",
-        body=with_sha_marker(body, head),
-        title="reviewbot: the review could not be completed",
-        summary=body,
-    )
 
 
 def evaluate_contribution(ref: ContributionRef, *, reason: str = "review") -> Outcome:

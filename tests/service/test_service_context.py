@@ -15,7 +15,8 @@ from reviewbot.models import ContributionRef, Platform
 from reviewbot.platforms import github as github_platform
 from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.platforms.hub import HubPlatform
-from reviewbot.service import _fetch_and_review, review_contribution
+from reviewbot.service import review_contribution
+from reviewbot.workspace import fetch_and_review
 from tests.conftest import ROOT
 from tests.fakes import fake_hub
 from tests.fakes.fake_github import FakeGitHub
@@ -56,7 +57,7 @@ def gh_findings(
     """Open a pull request changing ``files`` and review it as the service does, unposted."""
     head = github.open_pull(repo, 1, files, lfs=LFS)
     ref = ContributionRef(Platform.GITHUB, repo, 1, head_sha=head, installation_id=4242)
-    report, _listing = _fetch_and_review(ref, platform, head)
+    report, _listing = fetch_and_review(ref, platform, head)
     return report.findings
 
 
@@ -92,7 +93,7 @@ def test_without_context_files_they_are_reported_missing(
     repo = gh_repo(github, {})
     head = github.open_pull(repo, 1, {"model.safetensors": weights()}, lfs=LFS)
     ref = ContributionRef(Platform.GITHUB, repo, 1, head_sha=head, installation_id=4242)
-    report, _listing = _fetch_and_review(ref, gh, head)
+    report, _listing = fetch_and_review(ref, gh, head)
     assert rules(report.findings) >= MISSING_RULES
     # the LFS oid is the file's sha256: the report names it without hashing the file again
     [weight] = [f for f in report.files if f.path == "model.safetensors"]
@@ -143,7 +144,7 @@ def test_oversized_context_file_is_skipped_with_a_note(
     repo = gh_repo(github, {"README.md": big, "LICENSE": APACHE})
     head = github.open_pull(repo, 1, {"notes.txt": b"hello\n"})
     ref = ContributionRef(Platform.GITHUB, repo, 1, head_sha=head, installation_id=4242)
-    report, _listing = _fetch_and_review(ref, gh, head)
+    report, _listing = fetch_and_review(ref, gh, head)
     assert "card-licence-missing" in rules(report.findings)
     notes = [n for c in report.checks if c.name == "context" for n in c.notes]
     assert any(n.startswith("README.md: not fetched") for n in notes), notes
@@ -185,7 +186,7 @@ def test_hub_policy_comes_from_the_target_branch(hub: FakeHub, hub_platform: Hub
     number = hub.open_pr("org/model", {"training_args.bin": OWN_PICKLE, ".reviewbot.toml": relaxed})
     ref = ContributionRef(Platform.HF, "org/model", number)
     head = hub_platform.head_sha(ref)
-    report, _listing = _fetch_and_review(ref, hub_platform, head)
+    report, _listing = fetch_and_review(ref, hub_platform, head)
     found = rules(report.findings)
     assert "unknown-import" not in found  # the target branch's allowance holds
     assert not MISSING_RULES & found

@@ -1,0 +1,173 @@
+"""The composition root: platform clients, caches, locks and records built from ``Settings``.
+
+Everything process-wide lives here (one Redis client per URL, one in-process stand-in each when
+there is no Redis), so the review flow takes what it needs as arguments and tests build their
+own.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from reviewbot import logs
+from reviewbot.models import ContributionRef, Platform
+from reviewbot.publish_lock import LocalLocks, PublishLocks
+from reviewbot.review import HubAccess
+from reviewbot.started_runs import NoStartedRuns, StartedRuns
+
+if TYPE_CHECKING:
+    from checks.weights.cache import ResultCache
+    from reviewbot.config import Settings
+    from reviewbot.platforms.base import PlatformClient
+    from reviewbot.review_cache import ReviewCache
+
+PROCESS_LOCKS = LocalLocks()  # the embedded pool's jobs and the CLI share these
+# Without settings (tests, the CLI's --inline): the settings' own defaults.
+DEFAULT_REMOTE_MIN_BYTES = 1 << 20
+DEFAULT_MAX_STREAM_BYTES = 2 << 30
+
+
+def make_platform(platform: Platform, settings: Settings) -> PlatformClient:
+    """The platform client the settings describe (raises ConfigError when it is not set up)."""
+    settings.require_platform(platform)
+    if platform is Platform.GITHUB:
+        from reviewbot.platforms.github import GitHubPlatform
+
+        key = settings.github_private_key_pem()
+        logs.register_secret(key)
+        assert settings.github_app_id is not None  # require_platform checked it
+        return GitHubPlatform(
+            app_id=settings.github_app_id, private_key=key, api_url=settings.github_api_url
+        )
+    from reviewbot.platforms.hub import HubPlatform
+
+    assert settings.hf_token is not None  # require_platform checked it
+    token = settings.hf_token.get_secret_value()
+    logs.register_secret(token)
+    return HubPlatform(
+        endpoint=settings.hf_endpoint, token=token, watched=settings.reviewbot_watched_models
+    )
+
+
+def current_settings() -> Settings:
+    """The settings from the environment (imported late: the CLI's local commands need none)."""
+    from reviewbot.config import load_settings
+
+    return load_settings()
+
+
+def platform_for(ref: ContributionRef, settings: Settings | None) -> PlatformClient:
+    """The client for ``ref``'s platform, from ``settings`` or else the environment."""
+    return make_platform(ref.platform, settings or current_settings())
+
+
+def hub_access(settings: Settings | None, platform: PlatformClient | None = None) -> HubAccess:
+    """Where base models' cards come from: the configured Hub, with its token when one is set.
+
+    A gated or on-premises base model is only readable there; without settings a Hub
+    platform's own endpoint and token serve, and otherwise the public Hub, anonymously.
+    """
+    if settings is not None:
+        token = settings.hf_token.get_secret_value() if settings.hf_token is not None else None
+        return HubAccess(settings.hf_endpoint, token)
+    from reviewbot.platforms.hub import HubPlatform
+
+    if isinstance(platform, HubPlatform):
+        return HubAccess(platform.endpoint, platform.token)
+    return HubAccess()
+
+
+@dataclass(frozen=True)
+class ReviewInputs:
+    """What shapes a review besides the contribution: where base cards come from, the caches,
+    and the transfer bounds. Everything but the caches is part of a cached review's key."""
+
+    hub: HubAccess
+    result_cache: ResultCache | None = None
+    review_cache: ReviewCache | None = None
+    remote_min_bytes: int | None = DEFAULT_REMOTE_MIN_BYTES
+    max_stream_bytes: int | None = DEFAULT_MAX_STREAM_BYTES
+    locks: PublishLocks = field(default_factory=lambda: PROCESS_LOCKS)
+    started: StartedRuns = field(default_factory=NoStartedRuns)
+
+    @classmethod
+    def of(cls, settings: Settings | None, platform: PlatformClient | None = None) -> ReviewInputs:
+        if settings is None:
+            return cls(hub_access(None, platform), review_cache=_memory_review_cache())
+        return cls(
+            hub=hub_access(settings, platform),
+            result_cache=result_cache(settings),
+            review_cache=review_cache(settings),
+            remote_min_bytes=settings.reviewbot_remote_min_bytes,
+            max_stream_bytes=settings.reviewbot_evals_max_stream_bytes,
+            locks=publish_locks(settings),
+            started=started_runs(settings),
+        )
+
+    def key_parts(self) -> tuple[object, ...]:
+        return (self.hub.endpoint, self.remote_min_bytes, self.max_stream_bytes)
+
+
+def publish_locks(settings: Settings | None) -> PublishLocks:
+    """The per-contribution write locks: in the settings' Redis, or in this process."""
+    if settings is None or not settings.redis_url:
+        return PROCESS_LOCKS
+    return _redis_locks(settings.redis_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _redis_locks(redis_url: str) -> PublishLocks:
+    from reviewbot.publish_lock import RedisLocks
+
+    return RedisLocks(redis_url)
+
+
+def started_runs(settings: Settings | None) -> StartedRuns:
+    """Where opened check runs are recorded for the sweeper: the settings' Redis, or nowhere."""
+    if settings is None or not settings.redis_url:
+        return NoStartedRuns()
+    return _redis_started_runs(settings.redis_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _redis_started_runs(redis_url: str) -> StartedRuns:
+    from reviewbot.started_runs import RedisStartedRuns
+
+    return RedisStartedRuns(redis_url)
+
+
+def review_cache(settings: Settings | None) -> ReviewCache:
+    """Whole reviews in the settings' Redis, or in this process when there is none."""
+    if settings is None or not settings.redis_url:
+        return _memory_review_cache()
+    return _redis_review_cache(settings.redis_url)
+
+
+@functools.lru_cache(maxsize=1)
+def _memory_review_cache() -> ReviewCache:
+    from reviewbot.review_cache import MemoryReviewCache
+
+    return MemoryReviewCache()
+
+
+@functools.lru_cache(maxsize=4)
+def _redis_review_cache(redis_url: str) -> ReviewCache:
+    from reviewbot.review_cache import RedisReviewCache
+
+    return RedisReviewCache(redis_url)
+
+
+def result_cache(settings: Settings | None) -> ResultCache | None:
+    """The per-file result cache in the settings' Redis (one per process), or None without one."""
+    if settings is None or not settings.redis_url:
+        return None
+    return _redis_result_cache(settings.redis_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _redis_result_cache(redis_url: str) -> ResultCache:
+    from reviewbot.result_cache import RedisResultCache
+
+    return RedisResultCache(redis_url)
