@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 
 import redis
 from fastapi import Request
@@ -18,6 +19,8 @@ from reviewbot.dedup import DeliveryLedger
 from reviewbot.events import Decision, Outcome, RoutingPolicy
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._:-]")
 
@@ -51,6 +54,20 @@ async def read_body(request: Request, limit: int = MAX_WEBHOOK_BYTES) -> bytes:
             raise TooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def route_safely(route: Callable[P, Decision], *args: P.args, **kwargs: P.kwargs) -> Decision:
+    """Route a verified payload; a shape the router trips on is a bad request, never a 500.
+
+    Routing is pure (no I/O), so any exception it raises means the payload is not what the
+    platform sends: a string where an object belongs (``AttributeError``), ``1e999`` as a
+    number (``OverflowError``).
+    """
+    try:
+        return route(*args, **kwargs)
+    except Exception as exc:
+        log.warning("payload the router cannot read", extra={"error": type(exc).__name__})
+        return Decision(Outcome.BAD_REQUEST, f"unexpected payload shape ({type(exc).__name__})")
 
 
 class Answer(JSONResponse):
