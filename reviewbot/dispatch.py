@@ -124,8 +124,8 @@ class CeleryDispatcher:
     def close(self, *, wait: bool = True) -> None:
         with self._held_lock:
             held, self._all_held = self._all_held, set()
-        for producer in held:
-            producer.release()
+        for kept in held:
+            kept.release()
         self._app.close()
 
 
