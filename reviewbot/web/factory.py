@@ -70,6 +70,7 @@ def create_app(
             },
         )
         yield
+        receiver.close()
         if owned:
             # Embedded jobs already accepted finish before the process exits.
             dispatch.shutdown(wait=True)
