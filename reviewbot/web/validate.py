@@ -12,9 +12,10 @@ import re
 from reviewbot.events import Decision
 from reviewbot.models import ContributionRef, Platform
 
-# GitHub: owner 1-39 alphanumerics or hyphens, not starting with one; a repository name up to
-# 100 of [A-Za-z0-9._-], never "." or "..".
-_GITHUB_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,38}/(?!\.\.?\Z)[A-Za-z0-9._-]{1,100}\Z")
+# GitHub: an owner of alphanumerics and hyphens, not starting with one (39 at most on github.com;
+# Enterprise Managed Users add "_shortcode", so "_" and a longer name are allowed); a repository
+# name of up to 100 of [A-Za-z0-9._-], never "." or "..".
+_GITHUB_REPO = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}/(?!\.\.?\Z)[A-Za-z0-9._-]{1,100}\Z")
 # The Hub (huggingface_hub's validate_repo_id, ASCII only): an optional namespace and a name of
 # at most 96 characters, each starting and ending with an alphanumeric or "_", no "--" or "..".
 _HUB_PART = r"[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,94}[A-Za-z0-9_])?"

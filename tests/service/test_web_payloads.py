@@ -72,7 +72,8 @@ def pull_request(shared: Path, **repository: Any) -> dict[str, Any]:
         "acme/models; rm -rf /",
         "acme/..",
         "-acme/models",
-        "a" * 40 + "/models",
+        "a" * 101 + "/models",
+        "_acme/models",
         "acme/" + "m" * 101,
         "acme/mo dels",
         "acme",
@@ -95,7 +96,7 @@ def test_valid_names_of_every_shape_are_queued(
     server: tuple[str, Recorder], shared_dir: Path
 ) -> None:
     addr, recorder = server
-    names = ["a/b", "Org-1/repo.name_2", "x" * 39 + "/" + "y" * 100, "acme/.github"]
+    names = ["a/b", "Org-1/repo.name_2", "x" * 39 + "/" + "y" * 100, "acme/.github", "mona_emu/r"]
     for i, name in enumerate(names):
         body = json.dumps(pull_request(shared_dir, full_name=name)).encode()
         assert post_github(addr, "pull_request", body, delivery=f"ok-{i}").status == 202
