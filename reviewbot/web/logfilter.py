@@ -19,15 +19,23 @@ ACCESS_LOGGER = "uvicorn.access"
 ERROR_LOGGER = "uvicorn.error"
 HIDDEN = "**********"
 
-_QUERY_VALUE = re.compile(r"(?<=[?&;])([^=&;#]*)=[^&;#]*")
+_QUERY_PART = re.compile(r"[^&;]+")
 
 
 def redact_target(target: str) -> str:
-    """A request target with each query value hidden: ``/hook?secret=x&a`` → ``/hook?secret=**``."""
+    """A request target with each query value hidden: ``/hook?secret=x&a`` → ``/hook?secret=**``.
+
+    A part without a name (``?s3cret``) is hidden whole.
+    """
     path, sep, query = target.partition("?")
     if sep:
-        query = _QUERY_VALUE.sub(lambda m: f"{m[1]}={HIDDEN}", "?" + query)[1:]
+        query = _QUERY_PART.sub(_hide, query)
     return logs.redact(path + sep + query)
+
+
+def _hide(part: re.Match[str]) -> str:
+    name, eq, _value = part[0].partition("=")
+    return f"{name}={HIDDEN}" if eq else HIDDEN
 
 
 class RedactingFilter(logging.Filter):

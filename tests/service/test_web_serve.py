@@ -163,6 +163,7 @@ def test_no_secret_reaches_the_web_process_log(web: Web) -> None:
     for secret in (HF_SECRET, "a-guessed-secret-9d2e"):
         request(web.addr, "POST", f"/webhooks/huggingface?secret={secret}", b"{", headers)
         request(web.addr, "POST", f"/webhooks/github?x=1&secret={secret}", b"{}", headers)
+        request(web.addr, "POST", f"/webhooks/github?{secret}", b"{}", headers)  # no name
     request(web.addr, "GET", f"/healthz?token={GH_SECRET}")
     time.sleep(0.3)  # the access log is written as each answer goes out
     text = web.log.read_text()
