@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: help demo test unit lint fmt typecheck provision bench bench-ranges bench-latency reliability user-path clean
+.PHONY: help demo test unit lint fmt typecheck provision bench bench-ranges bench-latency bench-receiver reliability user-path clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -71,6 +71,9 @@ bench-latency: $(VENV)/.dev-installed  ## delivery to posted verdict, p50/p99 ov
 
 bench-ranges: $(VENV)/.dev-installed  ## big pull requests: range reads and caches vs full download (builds 6.5 GB of models once)
 	$(BIN)/python benchmarks/range_review.py
+
+bench-receiver: $(VENV)/.dev-installed provision  ## signed deliveries/s and latency of `reviewbot serve`, 32 connections (BASELINE=main compares)
+	$(BIN)/python benchmarks/receiver_bench.py $(if $(BASELINE),--baseline $(BASELINE))
 
 clean:
 	rm -rf $(VENV) demo-contribution .pytest_cache .mypy_cache .ruff_cache

@@ -75,16 +75,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     from reviewbot import logs
     from reviewbot.web import create_app
+    from reviewbot.web.server import uvicorn_config
 
     logs.configure(settings.reviewbot_log_level)
-    uvicorn.run(
-        create_app(settings),
-        host=args.host,
-        port=args.port,
-        log_level=settings.reviewbot_log_level.lower(),
-        proxy_headers=False,  # no proxy is assumed; X-Forwarded-* would be anyone's to forge
-    )
-    return 0
+    config = uvicorn_config(create_app(settings), settings, host=args.host, port=args.port)
+    server = uvicorn.Server(config)
+    server.run()
+    return 0 if server.started else 1  # e.g. the port is taken: uvicorn has said so
 
 
 def _cmd_recheck(args: argparse.Namespace) -> int:

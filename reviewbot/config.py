@@ -74,6 +74,18 @@ class Settings(BaseSettings):
     # compare with the base; past it those checks are skipped and the verdict says so.
     reviewbot_evals_max_stream_bytes: int = Field(default=2 << 30, ge=0)
 
+    # The receiver's bounds on what an unauthenticated sender may hold. A connection must finish
+    # its request headers this many seconds after it opens (or after its first byte when kept
+    # alive), and its body this many seconds after the headers: GitHub gives up on an answer
+    # after 10 s, so a body still arriving later is nobody's delivery.
+    reviewbot_header_timeout_seconds: float = Field(default=5.0, gt=0, le=300)
+    reviewbot_body_timeout_seconds: float = Field(default=10.0, gt=0, le=600)
+    # One body over this is refused (413), before it is read when it declares its length.
+    reviewbot_max_body_bytes: int = Field(default=MAX_WEBHOOK_BYTES, gt=0)
+    # Body bytes all requests in flight may hold together before they are authenticated; past it
+    # new bodies get 503 with Retry-After, so many large senders cannot pin the process's memory.
+    reviewbot_body_budget_bytes: int = Field(default=64 << 20, gt=0)
+
     @field_validator("reviewbot_watched_models", mode="before")
     @classmethod
     def _split_models(cls, value: Any) -> Any:
@@ -112,6 +124,11 @@ class Settings(BaseSettings):
                 problems.append("HF_WEBHOOK_SECRET")
         if problems:
             raise ValueError(f"missing required setting(s): {', '.join(problems)}")
+        if self.reviewbot_body_budget_bytes < self.reviewbot_max_body_bytes:
+            # otherwise a body of the largest size allowed could never be accepted
+            raise ValueError(
+                "REVIEWBOT_BODY_BUDGET_BYTES must be at least REVIEWBOT_MAX_BODY_BYTES"
+            )
         if self.github_private_key is not None and self.github_private_key_path is not None:
             raise ValueError("set GITHUB_PRIVATE_KEY or GITHUB_PRIVATE_KEY_PATH, not both")
         path = self.github_private_key_path

@@ -13,7 +13,8 @@ from reviewbot import dispatch, logs
 from reviewbot.config import Settings
 from reviewbot.dedup import DeliveryLedger, MemoryLedger, RedisLedger
 from reviewbot.events import RoutingPolicy
-from reviewbot.web import github, health, huggingface, metrics
+from reviewbot.web import github, health, huggingface, logfilter, metrics
+from reviewbot.web.limits import BodyLimits
 from reviewbot.web.receiver import Receiver
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,12 @@ def create_app(
     dispatcher: dispatch.Dispatcher | None = None,
     ledger: DeliveryLedger | None = None,
 ) -> FastAPI:
-    """Build the receiver. Without ``dispatcher``/``ledger`` they follow ``settings.redis_url``."""
+    """Build the receiver. Without ``dispatcher``/``ledger`` they follow ``settings.redis_url``.
+
+    Body bounds apply under any ASGI server; the header deadline needs ``reviewbot serve`` (or
+    ``reviewbot.web.server.uvicorn_config``), which runs uvicorn with ``DeadlineH11Protocol``.
+    """
+    logfilter.install()
     for secret in (settings.github_webhook_secret, settings.hf_webhook_secret, settings.hf_token):
         if secret is not None:
             logs.register_secret(secret.get_secret_value())
@@ -64,6 +70,7 @@ def create_app(
             },
         )
         yield
+        receiver.close()
         if owned:
             # Embedded jobs already accepted finish before the process exits.
             dispatch.shutdown(wait=True)
@@ -78,6 +85,12 @@ def create_app(
         openapi_url=None,
     )
     app.state.receiver = receiver
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.reviewbot_max_body_bytes,
+        budget_bytes=settings.reviewbot_body_budget_bytes,
+        timeout=settings.reviewbot_body_timeout_seconds,
+    )
     for module in (github, huggingface, health, metrics):
         app.include_router(module.router)
     return app

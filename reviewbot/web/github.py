@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 
@@ -12,7 +11,18 @@ from fastapi import APIRouter, Request, Response
 
 from reviewbot import logs, metrics
 from reviewbot.events import Outcome, route_github
-from reviewbot.web.receiver import Answer, BadLength, Receiver, TooLarge, answer, read_body, safe_id
+from reviewbot.web.payload import BadPayload, parse_object
+from reviewbot.web.receiver import (
+    Answer,
+    BadLength,
+    Receiver,
+    TooLarge,
+    answer,
+    read_body,
+    route_safely,
+    safe_id,
+)
+from reviewbot.web.validate import decision_problem
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -62,13 +72,12 @@ async def _handle(request: Request, receiver: Receiver, delivery: str) -> tuple[
             400, Outcome.BAD_REQUEST, "missing X-GitHub-Event or X-GitHub-Delivery"
         )
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return event, answer(400, Outcome.BAD_REQUEST, "body is not JSON")
-    if not isinstance(payload, dict):
-        return event, answer(400, Outcome.BAD_REQUEST, "body is not a JSON object")
+        payload = parse_object(body)
+    except BadPayload as exc:
+        log.warning("signed delivery is not a JSON object", extra={"why": str(exc)})
+        return event, answer(400, Outcome.BAD_REQUEST, str(exc))
 
-    decision = route_github(event, payload, receiver.policy)
+    decision = route_safely(route_github, event, payload, receiver.policy)
     if decision.outcome is Outcome.PING:
         log.info("ping", extra={"hook_id": payload.get("hook_id")})
         return event, answer(200, Outcome.PING, "pong")
@@ -83,6 +92,10 @@ async def _handle(request: Request, receiver: Receiver, delivery: str) -> tuple[
         return event, answer(400, decision.outcome, decision.note)
     elif not decision.submissions:
         log.info("delivery ignored", extra={"event": event, "why": decision.note})
+    problem = decision_problem(decision)
+    if problem is not None:
+        log.warning("malformed names in a signed delivery", extra={"why": problem})
+        return event, answer(400, Outcome.BAD_REQUEST, problem)
 
     status, outcome, note = await receiver.accept(f"github:{delivery}", decision)
     jobs = [s.ref.display for s in decision.submissions] if outcome is Outcome.QUEUED else []

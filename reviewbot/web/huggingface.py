@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import logging
 import time
 
@@ -20,7 +19,17 @@ from pydantic import ValidationError
 
 from reviewbot import logs, metrics
 from reviewbot.events import Outcome, hf_event_name, route_huggingface
-from reviewbot.web.receiver import Answer, BadLength, Receiver, TooLarge, answer, read_body
+from reviewbot.web.payload import BadPayload, parse_object
+from reviewbot.web.receiver import (
+    Answer,
+    BadLength,
+    Receiver,
+    TooLarge,
+    answer,
+    read_body,
+    route_safely,
+)
+from reviewbot.web.validate import decision_problem
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -59,19 +68,25 @@ async def _handle(request: Request, receiver: Receiver) -> tuple[str, Answer]:
     delivery = "hf-" + hashlib.sha256(body).hexdigest()[:32]
     with logs.bind(delivery=delivery, platform="hf"):
         try:
-            raw = json.loads(body)
+            raw = parse_object(body)
             payload = WebhookPayload.model_validate(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            return UNVERIFIED, answer(400, Outcome.BAD_REQUEST, "body is not JSON")
+        except BadPayload as exc:
+            return UNVERIFIED, answer(400, Outcome.BAD_REQUEST, str(exc))
         except ValidationError as exc:
             fields = sorted({".".join(map(str, e["loc"])) for e in exc.errors()})
             return UNVERIFIED, answer(
                 400, Outcome.BAD_REQUEST, f"not a Hub webhook payload: {', '.join(fields)[:200]}"
             )
         event = hf_event_name(payload)
-        decision = route_huggingface(payload, raw, receiver.policy)
+        decision = route_safely(route_huggingface, payload, raw, receiver.policy)
+        if decision.outcome is Outcome.BAD_REQUEST:
+            return event, answer(400, decision.outcome, decision.note)
         if not decision.submissions:
             log.info("delivery ignored", extra={"event": event, "why": decision.note})
+        problem = decision_problem(decision)
+        if problem is not None:
+            log.warning("malformed names in a hub delivery", extra={"why": problem})
+            return event, answer(400, Outcome.BAD_REQUEST, problem)
         status, outcome, note = await receiver.accept(delivery, decision)
         jobs = [s.ref.display for s in decision.submissions] if outcome is Outcome.QUEUED else []
         return event, answer(status, outcome, note, delivery=delivery, jobs=jobs)

@@ -19,6 +19,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from reviewbot.config import Settings
 from reviewbot.models import ContributionRef
+from reviewbot.web.server import uvicorn_config
 from tests.conftest import free_port
 
 GH_SECRET = "gh-test-webhook-secret-3f9a"
@@ -44,9 +45,13 @@ def make_settings(**overrides: Any) -> Settings:
 
 @contextmanager
 def serve(app: Any) -> Iterator[str]:
-    """Run ``app`` under a real uvicorn on a free loopback port; yields ``host:port``."""
+    """Run ``app`` on a free loopback port as ``reviewbot serve`` runs it; yields ``host:port``.
+
+    The uvicorn configuration (deadline protocol included) follows the app's own settings.
+    """
     port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    settings = app.state.receiver.settings
+    config = uvicorn_config(app, settings, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
