@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from reviewbot import __version__
+from reviewbot.errors import UsageError
 
 if TYPE_CHECKING:
     from checks.report import Report
@@ -21,10 +22,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
 PROGRESS_THRESHOLD = 8  # files; fewer finish before a bar would be worth drawing
-
-
-class UsageError(Exception):
-    """Bad arguments: exit 2 with the message, never a traceback."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from typing import TYPE_CHECKING, Any
+
+from reviewbot.errors import UsageError
 
 if TYPE_CHECKING:
     from reviewbot.models import ContributionRef
 
-_TARGET = re.compile(
-    r"^(?P<platform>github|hf):(?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(?P<number>[1-9]\d*)$"
-)
 TARGET_HELP = "github:OWNER/REPO#N or hf:ORG/MODEL#N"
 
 
@@ -42,17 +40,18 @@ def add_service_commands(sub: Any) -> None:
 
 def parse_target(text: str) -> ContributionRef:
     """``github:OWNER/REPO#N`` / ``hf:ORG/MODEL#N`` → a ref with no head sha (review the head)."""
-    from reviewbot.cli import UsageError
-    from reviewbot.models import ContributionRef, Platform
+    from reviewbot.models import ContributionRef
 
-    match = _TARGET.match(text.strip())
-    if match is None:
+    try:
+        ref = ContributionRef.parse(text)
+    except ValueError:
+        ref = None
+    if ref is None or ref.number < 1 or ref.head_sha is not None or "@" in text:
         raise UsageError(f"bad target {text!r}: expected {TARGET_HELP}")
-    return ContributionRef(Platform(match["platform"]), match["repo"], int(match["number"]))
+    return ref
 
 
 def _settings() -> Any:
-    from reviewbot.cli import UsageError
     from reviewbot.config import ConfigError, load_settings
 
     try:
@@ -62,7 +61,6 @@ def _settings() -> Any:
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
-    from reviewbot.cli import UsageError
     from reviewbot.config import ConfigError
 
     settings = _settings()
@@ -85,7 +83,6 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_recheck(args: argparse.Namespace) -> int:
-    from reviewbot.cli import UsageError
     from reviewbot.config import ConfigError
 
     ref = parse_target(args.target)

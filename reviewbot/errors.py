@@ -6,6 +6,10 @@ from __future__ import annotations
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
 
 
+class UsageError(Exception):
+    """Bad command-line arguments: the CLI exits 2 with the message, never a traceback."""
+
+
 class PlatformError(Exception):
     """A platform call failed; the message never carries a token or a request header."""
 

@@ -40,13 +40,12 @@ from typing import Any
 
 from huggingface_hub import WebhookPayload
 
-from reviewbot.models import ContributionRef, Kind, Platform
+from reviewbot.models import ContributionRef, Kind, Platform, base_models_from_tags
 
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
 INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories"})
 _PR_REF = re.compile(r"^refs/pr/(\d+)$")
 _MAIN_REFS = frozenset({"refs/heads/main", "refs/heads/master"})
-_KEY = re.compile(r"^github:(?P<repo>[^/\s#@]+/[^/\s#@]+)#(?P<num>\d+)@(?P<sha>[0-9a-f]{7,64})$")
 
 
 class Reason(StrEnum):
@@ -191,10 +190,10 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
         head_sha = str(obj["head_sha"])
         numbers = [int(pr["number"]) for pr in obj.get("pull_requests") or ()]
         if not numbers:
-            match = _KEY.match(str(obj.get("external_id") or ""))
-            if match is None or match["repo"] != repo:
+            linked = _linked_ref(str(obj.get("external_id") or ""))
+            if linked is None or linked.repo != repo or linked.head_sha is None:
                 return _ignore(f"{event} is not linked to a pull request")
-            numbers, head_sha = [int(match["num"])], match["sha"]
+            numbers, head_sha = [linked.number], linked.head_sha
         # The re-run button needs write access already: no requester for the worker to check.
         return _queue(
             *(
@@ -208,6 +207,15 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
             )
         )
     return _ignore(f"{event} events are not handled")
+
+
+def _linked_ref(external_id: str) -> ContributionRef | None:
+    """The GitHub contribution a check run of ours names in its ``external_id``."""
+    try:
+        ref = ContributionRef.parse(external_id)
+    except ValueError:
+        return None
+    return ref if ref.platform is Platform.GITHUB else None
 
 
 def hf_event_name(payload: WebhookPayload) -> str:
@@ -273,19 +281,6 @@ def _raw_head_sha(raw: Mapping[str, Any]) -> str | None:
     repo = raw.get("repo")
     sha = repo.get("headSha") if isinstance(repo, Mapping) else None
     return str(sha) if sha else None
-
-
-def base_models_from_tags(tags: list[str] | None) -> set[str]:
-    """``base_model:<id>`` and ``base_model:<relation>:<id>`` tags, as the Hub writes them."""
-    found: set[str] = set()
-    for tag in tags or ():
-        if not tag.startswith("base_model:"):
-            continue
-        rest = tag.removeprefix("base_model:")
-        relation, _, model = rest.partition(":")
-        # "finetune:org/model": the relation prefix never contains "/", a model id always does.
-        found.add(model if model and "/" not in relation else rest)
-    return found
 
 
 def _new_model(

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 from typing import Any
+
+# ``platform:OWNER/REPO#N`` with an optional ``@sha`` (``-`` for none): what ``key`` writes, and
+# what the CLI and a check run's ``external_id`` are read back from.
+_REF = re.compile(
+    r"^(?P<platform>github|hf):(?P<repo>[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+)#(?P<number>\d+)"
+    r"(?:@(?P<sha>[0-9a-f]{7,64}|-))?$"
+)
 
 
 class Platform(StrEnum):
@@ -48,6 +57,20 @@ class ContributionRef:
         return data
 
     @classmethod
+    def parse(cls, text: str) -> ContributionRef:
+        """The one reader of ``platform:OWNER/REPO#N[@sha]``; raises ValueError otherwise."""
+        match = _REF.match(text.strip())
+        if match is None:
+            raise ValueError(f"not a contribution reference: {text!r}")
+        sha = match["sha"]
+        return cls(
+            Platform(match["platform"]),
+            match["repo"],
+            int(match["number"]),
+            head_sha=None if sha in (None, "-") else sha,
+        )
+
+    @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ContributionRef:
         return cls(
             platform=Platform(data["platform"]),
@@ -57,3 +80,16 @@ class ContributionRef:
             kind=Kind(data.get("kind", Kind.PULL_REQUEST.value)),
             installation_id=data.get("installation_id"),
         )
+
+
+def base_models_from_tags(tags: Iterable[str] | None) -> list[str]:
+    """``base_model:<id>`` and ``base_model:<relation>:<id>`` tags, as the Hub writes them."""
+    found: list[str] = []
+    for tag in tags or ():
+        if not tag.startswith("base_model:"):
+            continue
+        rest = tag.removeprefix("base_model:")
+        relation, _, model = rest.partition(":")
+        # "finetune:org/model": the relation prefix never contains "/", a model id always does.
+        found.append(model if model and "/" not in relation else rest)
+    return list(dict.fromkeys(found))

@@ -7,6 +7,7 @@ from typing import Any
 from celery import Celery
 
 REVIEW_TASK = "reviewbot.review"
+EVALS_TASK = "reviewbot.evals"
 REVIEWS_QUEUE = "reviews"
 EVALS_QUEUE = "evals"
 

@@ -54,8 +54,8 @@ if TYPE_CHECKING:
     from reviewbot.platforms.base import PlatformClient, Publication
 
 __all__ = [
-    "Outcome",
     "ReviewInputs",
+    "ReviewOutcome",
     "build_publication",
     "evaluate_contribution",
     "hub_access",
@@ -67,12 +67,11 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Reason = Literal["review", "recheck"]
 Status = Literal["posted", "unchanged", "superseded", "skipped", "refused", "error"]
 
 
 @dataclass(frozen=True)
-class Outcome:
+class ReviewOutcome:
     """What one call did; JSON-safe, so a task can return it."""
 
     status: Status
@@ -93,7 +92,7 @@ def review_contribution(
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
     inputs: ReviewInputs | None = None,
-) -> Outcome:
+) -> ReviewOutcome:
     """Review ``ref`` and post (or edit) its verdict; see the module docstring for the rules.
 
     ``requested_by`` (a GitHub login, a Hub user id) is checked only for a ``recheck``; None
@@ -134,7 +133,7 @@ def post_error(
     settings: Settings | None = None,
     locks: PublishLocks | None = None,
     started: StartedRuns | None = None,
-) -> Outcome:
+) -> ReviewOutcome:
     """Post an "error" verdict (a review that timed out, say) unless the head moved on or a
     verdict for this head is already out (another job for it succeeded meanwhile)."""
     client = platform or platform_for(ref, settings)
@@ -144,14 +143,16 @@ def post_error(
         return _superseded(ref, client, locks, ref.head_sha, head, started_runs(settings))
     ref = replace(ref, head_sha=head)
     if client.published(ref, head):
-        return Outcome("unchanged", ref.key, head_sha=head, detail="a verdict is already posted")
+        return ReviewOutcome(
+            "unchanged", ref.key, head_sha=head, detail="a verdict is already posted"
+        )
     publication = error_publication(ref, head, message)
     stale = _write(ref, client, locks, head, publication, started or started_runs(settings))
     if stale is not None:
         return stale
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict="error").inc()
     log.warning("review error posted: %s", message, extra={"key": ref.key})
-    return Outcome("error", ref.key, verdict="error", head_sha=head, detail=message)
+    return ReviewOutcome("error", ref.key, verdict="error", head_sha=head, detail=message)
 
 
 def post_error_safely(
@@ -162,7 +163,7 @@ def post_error_safely(
     settings: Settings | None = None,
     locks: PublishLocks | None = None,
     started: StartedRuns | None = None,
-) -> Outcome | None:
+) -> ReviewOutcome | None:
     """``post_error`` for a review that finally failed: best effort, never raises.
 
     The platform may well be failing still; then the failure is logged and None returned.
@@ -183,20 +184,20 @@ def _review(
     reason: str,
     requested_by: str | None,
     inputs: ReviewInputs,
-) -> Outcome:
+) -> ReviewOutcome:
     if (
         reason == "recheck"
         and requested_by is not None
         and not client.may_recheck(ref, requested_by)
     ):
-        return Outcome("refused", ref.key, detail="re-check asked by a non-collaborator")
+        return ReviewOutcome("refused", ref.key, detail="re-check asked by a non-collaborator")
     skip = client.skip_reason(ref)
     if skip is not None:
-        return Outcome("skipped", ref.key, detail=skip)
+        return ReviewOutcome("skipped", ref.key, detail=skip)
     if reason == "review" and ref.kind is Kind.NEW_MODEL and _has_verdict(client, ref):
         # pushes go on after a fine-tune is uploaded; its verdict is given once (a re-check
         # from the CLI reviews it again)
-        return Outcome("skipped", ref.key, detail="a new model is reviewed once")
+        return ReviewOutcome("skipped", ref.key, detail="a new model is reviewed once")
     head = client.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
         return _superseded(ref, client, inputs.locks, ref.head_sha, head, inputs.started)
@@ -204,7 +205,7 @@ def _review(
     # "Already done" only when the whole verdict is out: a job that died between the comment
     # and completing its check run must finish the run when its message comes back.
     if reason == "review" and client.published(ref, head):
-        return Outcome("unchanged", ref.key, head_sha=head, detail="verdict already posted")
+        return ReviewOutcome("unchanged", ref.key, head_sha=head, detail="verdict already posted")
 
     locks, started = inputs.locks, inputs.started
     stale = _write(ref, client, locks, head, None, started)
@@ -215,7 +216,9 @@ def _review(
         report, listing = fetch_and_review(ref, client, head, inputs)
     except PermanentError as exc:
         stale = _write(ref, client, locks, head, error_publication(ref, head, str(exc)), started)
-        return stale or Outcome("error", ref.key, verdict="error", head_sha=head, detail=str(exc))
+        return stale or ReviewOutcome(
+            "error", ref.key, verdict="error", head_sha=head, detail=str(exc)
+        )
 
     observe(ref, report)
     publication = build_publication(ref, report, listing, head)
@@ -228,10 +231,10 @@ def _review(
         log.warning("publish refused: %s", exc, extra={"key": ref.key})
         return post_error_safely(
             ref, message, platform=client, locks=locks, started=started
-        ) or Outcome("error", ref.key, verdict="error", head_sha=head, detail=message)
+        ) or ReviewOutcome("error", ref.key, verdict="error", head_sha=head, detail=message)
     if stale is not None:
         return stale
-    return Outcome(
+    return ReviewOutcome(
         "posted",
         ref.key,
         verdict=publication.verdict,
@@ -253,14 +256,14 @@ def _superseded(
     old: str,
     head: str,
     started: StartedRuns | None = None,
-) -> Outcome:
+) -> ReviewOutcome:
     """A job for a commit that is no longer the head: close any run an earlier attempt of it
     opened (a retry after a rate limit, say), so no check run is left in progress."""
     stale = replace(ref, head_sha=old)
     with locks.hold(ref):
         client.cancel(stale, old)
     (started or NoStartedRuns()).finished(stale)
-    return Outcome("superseded", ref.key, head_sha=old, detail=f"head is now {head}")
+    return ReviewOutcome("superseded", ref.key, head_sha=old, detail=f"head is now {head}")
 
 
 WRITE_ATTEMPTS = 4  # in this job, before a transient failure becomes the task's retry
@@ -273,7 +276,7 @@ def _write(
     head: str,
     publication: Publication | None,
     started: StartedRuns | None = None,
-) -> Outcome | None:
+) -> ReviewOutcome | None:
     """Open the check run (``publication`` None) or post the verdict, for ``head`` only.
 
     Under the contribution's lock, with the head read again first: a verdict for a commit that
@@ -289,7 +292,7 @@ def _write(
                 if current != head:
                     client.cancel(ref, head)
                     started.finished(ref)
-                    return Outcome(
+                    return ReviewOutcome(
                         "superseded", ref.key, head_sha=head, detail=f"head is now {current}"
                     )
                 if publication is None:
@@ -308,7 +311,7 @@ def _write(
     raise AssertionError("unreachable: the last attempt raises")
 
 
-def evaluate_contribution(ref: ContributionRef, *, reason: str = "review") -> Outcome:
+def evaluate_contribution(ref: ContributionRef, *, reason: str = "review") -> ReviewOutcome:
     """Tier-2 evals (the ``evals`` queue): a placeholder until ``checks/evals`` provides them.
 
     What it will need: an entry point in ``checks.evals`` taking a Contribution (the downloaded
@@ -317,4 +320,6 @@ def evaluate_contribution(ref: ContributionRef, *, reason: str = "review") -> Ou
     that result into the report and edits the same sticky comment. Until then it posts nothing.
     """
     _ = reason
-    return Outcome("skipped", ref.key, head_sha=ref.head_sha, detail="tier-2 evals not wired yet")
+    return ReviewOutcome(
+        "skipped", ref.key, head_sha=ref.head_sha, detail="tier-2 evals not wired yet"
+    )

@@ -10,11 +10,9 @@ from kombu.entity import Queue
 
 from reviewbot import retry_policy
 from reviewbot.config import ConfigError, load_settings
+from reviewbot.queue import EVALS_QUEUE, EVALS_TASK, REVIEW_TASK, REVIEWS_QUEUE
 from workers.leases import LeaseRenewal
 from workers.sweeper import StuckRunSweeper
-
-REVIEWS_QUEUE = "reviews"
-EVALS_QUEUE = "evals"
 
 # Time limits (seconds). Reviews download and scan (a few GB at most); evals run torch.
 REVIEW_SOFT_LIMIT = 900
@@ -70,8 +68,8 @@ def create_app(redis_url: str | None = None) -> Celery:
         task_queues=_queues(),
         task_default_queue=REVIEWS_QUEUE,
         task_routes={
-            "reviewbot.review": {"queue": REVIEWS_QUEUE},
-            "reviewbot.evals": {"queue": EVALS_QUEUE},
+            REVIEW_TASK: {"queue": REVIEWS_QUEUE},
+            EVALS_TASK: {"queue": EVALS_QUEUE},
         },
         worker_hijack_root_logger=False,
         task_track_started=False,

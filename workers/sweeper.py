@@ -9,7 +9,9 @@ from typing import Any, ClassVar
 import redis
 from celery import bootsteps
 
+from reviewbot import service
 from reviewbot.models import ContributionRef
+from reviewbot.queue import REVIEW_TASK, REVIEWS_QUEUE
 from reviewbot.started_runs import RedisStartedRuns
 from reviewbot.sweep import sweep
 
@@ -53,9 +55,6 @@ class StuckRunSweeper(bootsteps.StartStopStep):  # type: ignore[misc]
 
 
 def _sweep_forever(app: Any, url: str, stop: threading.Event) -> None:
-    from reviewbot import service
-    from workers.app import REVIEWS_QUEUE
-
     every = float(app.conf.reviewbot_sweep_interval)
     after = float(app.conf.reviewbot_sweep_after)
     client = redis.Redis.from_url(url, socket_timeout=10)
@@ -63,7 +62,7 @@ def _sweep_forever(app: Any, url: str, stop: threading.Event) -> None:
 
     def requeue(ref: ContributionRef) -> None:
         app.send_task(
-            "reviewbot.review", kwargs={**ref.to_dict(), "reason": "review"}, queue=REVIEWS_QUEUE
+            REVIEW_TASK, kwargs={**ref.to_dict(), "reason": "review"}, queue=REVIEWS_QUEUE
         )
 
     def give_up(ref: ContributionRef, why: str) -> None:

@@ -15,13 +15,12 @@ from reviewbot import logs, metrics, retry_policy, service
 from reviewbot.coalesce import pending_reviews
 from reviewbot.errors import TransientError
 from reviewbot.models import ContributionRef
+from reviewbot.queue import EVALS_QUEUE, EVALS_TASK, REVIEW_TASK, REVIEWS_QUEUE
 from workers.app import (
     EVALS_HARD_LIMIT,
-    EVALS_QUEUE,
     EVALS_SOFT_LIMIT,
     REVIEW_HARD_LIMIT,
     REVIEW_SOFT_LIMIT,
-    REVIEWS_QUEUE,
     app,
 )
 
@@ -43,7 +42,7 @@ def _task(**options: Any) -> Callable[[_F], _F]:
 
 @_task(
     bind=True,
-    name="reviewbot.review",
+    name=REVIEW_TASK,
     queue=REVIEWS_QUEUE,
     soft_time_limit=REVIEW_SOFT_LIMIT,
     time_limit=REVIEW_HARD_LIMIT,
@@ -54,7 +53,7 @@ def review(
 ) -> dict[str, Any]:
     """Weight scan, licence check and tier-1 evals of one contribution; posts the verdict."""
     contribution = ContributionRef.from_dict(ref)
-    with _running(self, "reviewbot.review", REVIEWS_QUEUE, contribution), _pending(contribution):
+    with _running(self, REVIEW_TASK, REVIEWS_QUEUE, contribution), _pending(contribution):
         try:
             outcome = service.review_contribution(
                 contribution, reason=reason, requested_by=requested_by
@@ -81,7 +80,7 @@ def review(
 
 @_task(
     bind=True,
-    name="reviewbot.evals",
+    name=EVALS_TASK,
     queue=EVALS_QUEUE,
     soft_time_limit=EVALS_SOFT_LIMIT,
     time_limit=EVALS_HARD_LIMIT,
@@ -92,7 +91,7 @@ def evals(
 ) -> dict[str, Any]:
     """Tier-2 evals (torch) on their own queue; see service.evaluate_contribution."""
     contribution = ContributionRef.from_dict(ref)
-    with _running(self, "reviewbot.evals", EVALS_QUEUE, contribution):
+    with _running(self, EVALS_TASK, EVALS_QUEUE, contribution):
         try:
             outcome = service.evaluate_contribution(contribution, reason=reason)
         except TransientError as exc:

@@ -11,8 +11,7 @@ from checks.licence.obligations import check_bases
 from checks.licence.reuse_toml import load_reuse_toml
 from checks.licence.selection import is_licence_metadata, select
 from checks.licence.spdx import check_expression, hub_ids, hub_to_spdx, licence_ids
-
-POLICY_FILE = ".reviewbot.toml"
+from checks.policy_file import POLICY_FILE
 
 
 class LicenceCheck:

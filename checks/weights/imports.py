@@ -11,7 +11,7 @@ from typing import Any
 
 from checks.findings import Severity
 
-POLICY_FILE = "import_policy.toml"
+IMPORTS_TABLE = "import_policy.toml"  # the shipped allow/deny table, not a repository's policy
 _CACHE_LIMIT = 65_536  # distinct globals remembered per policy; hostile files may name many
 
 RULES = {
@@ -83,7 +83,7 @@ class _Tables:
 @cache
 def _tables() -> _Tables:
     # Beside this module as package data; a plain path read keeps importlib.resources off start-up.
-    raw = tomllib.loads(Path(__file__).with_name(POLICY_FILE).read_text("utf-8"))
+    raw = tomllib.loads(Path(__file__).with_name(IMPORTS_TABLE).read_text("utf-8"))
     return _parse(raw)
 
 

@@ -31,7 +31,7 @@ from reviewbot.errors import (
     parse_retry_after,
 )
 from reviewbot.markers import MARKER, verdict_sha_matches
-from reviewbot.models import ContributionRef, Kind
+from reviewbot.models import ContributionRef, Kind, base_models_from_tags
 from reviewbot.platforms.base import (
     ChangedFile,
     Fetched,
@@ -72,10 +72,7 @@ def base_models(card_data: Any, tags: Iterable[str] | None) -> list[str]:
         found.append(declared)
     elif isinstance(declared, list):
         found.extend(str(d) for d in declared)
-    for tag in tags or ():
-        # "base_model:<id>" and "base_model:<relation>:<id>" (finetune, adapter, quantized, merge)
-        if tag.startswith("base_model:"):
-            found.append(tag.split(":")[-1])
+    found.extend(base_models_from_tags(tags))
     return list(dict.fromkeys(found))
 
 

@@ -50,7 +50,7 @@ def add_setup_commands(sub: Any) -> None:
 
 
 def _cmd_setup_github(args: argparse.Namespace) -> int:
-    from reviewbot.cli import UsageError
+    from reviewbot.errors import UsageError
     from reviewbot.setup import SetupError
     from reviewbot.setup.github_app import Options, run
 

@@ -14,7 +14,7 @@ from reviewbot.models import ContributionRef, Platform
 from reviewbot.platforms import github as github_platform
 from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.publish_lock import LocalLocks, PublishLocks, RedisLocks
-from reviewbot.service import Outcome, ReviewInputs, hub_access, review_contribution
+from reviewbot.service import ReviewInputs, ReviewOutcome, hub_access, review_contribution
 from tests.fakes.fake_github import FakeGitHub
 from tests.service.conftest import APP_ID, CLEAN_CARD
 
@@ -119,7 +119,7 @@ def test_a_push_review_and_a_recheck_at_once_leave_one_verdict(
     # both jobs are mid-review at the same time: their downloads are slow
     github.slow("GET", rf"^/repos/{repo}/contents/", 1.5, times=2)
     inputs = ReviewInputs(hub_access(None), locks=locks)
-    outcomes: list[Outcome] = []
+    outcomes: list[ReviewOutcome] = []
 
     def job(reason: str, requested_by: str | None) -> None:
         ref = ref_of(repo, head if reason == "review" else None)
