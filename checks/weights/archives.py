@@ -17,7 +17,7 @@ from typing import Any
 
 from checks.findings import Severity
 from checks.weights import zipread
-from checks.weights.context import DecompressionBudget, LimitExceeded, ScanContext
+from checks.weights.context import DecompressionBudget, LimitExceeded, ScanContext, not_scanned
 from checks.weights.sniff import CODE_CAPABLE, HEAD_BYTES, sniff_bytes
 from checks.weights.source import ByteSource, BytesSource, SliceSource, SourceFile
 
@@ -37,11 +37,11 @@ def _budget(ctx: ScanContext) -> Iterator[DecompressionBudget]:
 
 
 def _scan_nested(source: ByteSource, ctx: ScanContext) -> str:
+    """Scan a member with the dispatcher the scanner put in the context (this module never
+    imports the scanner); without one, fail closed rather than skip the member."""
     if ctx.scan_nested is not None:
         return ctx.scan_nested(source, ctx)
-    from checks.weights.scanner import scan_source
-
-    return scan_source(source, ctx)
+    return not_scanned(ctx)
 
 
 def _guarded(ctx: ScanContext, parser: str, call: Callable[[], object]) -> None:

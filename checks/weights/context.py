@@ -114,3 +114,14 @@ class ScanContext:
 
     def worst(self) -> Severity:
         return max((f.severity for f in self.findings), default=Severity.INFO)
+
+
+def not_scanned(ctx: ScanContext) -> str:
+    """A nested member met without a dispatcher to scan it: a finding, never a silent pass."""
+    ctx.report(
+        "scanner-error",
+        Severity.HIGH,
+        "a nested member could not be scanned (no nested scanner in this context); "
+        "the file cannot be shown safe",
+    )
+    return "unscanned"

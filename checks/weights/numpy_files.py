@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.findings import Severity
-from checks.weights.context import LimitExceeded, ScanContext
+from checks.weights.context import LimitExceeded, ScanContext, not_scanned
 from checks.weights.sniff import CODE_CAPABLE, HEAD_BYTES, sniff_bytes
 from checks.weights.source import ByteSource, SliceSource
 
@@ -180,6 +180,4 @@ def _size_mismatch(
         if tctx.scan_nested is not None:
             tctx.scan_nested(tail, tctx)
         else:
-            from checks.weights.scanner import scan_source
-
-            scan_source(tail, tctx)
+            not_scanned(tctx)
