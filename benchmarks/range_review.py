@@ -23,7 +23,7 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from checks.weights.cache import ResultCache
+    from checks.cache import ResultCache
     from reviewbot.models import ContributionRef
     from reviewbot.platforms.base import PlatformClient
     from reviewbot.review_cache import ReviewCache
@@ -213,7 +213,7 @@ def fakes_running(work: Path, public_key: str) -> Iterator[Fakes]:
 def make_cases(
     only: str | None, fakes: Fakes, models: dict[str, BuiltModel], private_key: str
 ) -> list[Case]:
-    from checks.weights.cache import MemoryResultCache
+    from checks.cache import MemoryResultCache
     from reviewbot.models import ContributionRef, Platform
     from reviewbot.platforms.github import GitHubPlatform
     from reviewbot.platforms.hub import HubPlatform
@@ -263,7 +263,7 @@ def make_cases(
 
 
 def inputs_for(scenario: str, case: Case, endpoint: str) -> ReviewInputs:
-    from checks.weights.cache import MemoryResultCache
+    from checks.cache import MemoryResultCache
     from reviewbot.review import HubAccess
     from reviewbot.service import ReviewInputs
 

@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from checks.findings import Finding
+from checks.io.limits import LimitExceeded
+from checks.io.source import LocalFile
 from checks.policy import Policy
 
 if TYPE_CHECKING:
-    from checks.weights.cache import ResultCache
-    from checks.weights.source import OpenedSource
+    from checks.cache import ResultCache
+    from checks.io.source import OpenedSource
 
 # Called once per file a check finishes, so a front end can draw progress.
 ProgressCallback = Callable[[str], None]
@@ -83,17 +85,14 @@ class Contribution:
         """
         blob = self.remote.get(rel)
         if blob is None:
-            from checks.weights.source import LocalFile
-
             return LocalFile(self.root / rel)
-        from checks.weights.http_source import HttpRangeSource
+        # late: requests is a noticeable part of start-up, and a local scan never needs it
+        from checks.io.http import HttpRangeSource
 
         return HttpRangeSource(blob.url, headers=blob.headers, size=blob.size)
 
     def read_head(self, rel: str, limit: int) -> bytes | None:
         """The first ``limit`` bytes of a file (all of a smaller one); None when unreadable."""
-        from checks.weights.context import LimitExceeded
-
         try:
             with self.open(rel) as source:
                 return source.read_at(0, limit)

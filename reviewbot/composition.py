@@ -18,7 +18,7 @@ from reviewbot.review import HubAccess
 from reviewbot.started_runs import NoStartedRuns, StartedRuns
 
 if TYPE_CHECKING:
-    from checks.weights.cache import ResultCache
+    from checks.cache import ResultCache
     from reviewbot.config import Settings
     from reviewbot.platforms.base import PlatformClient
     from reviewbot.review_cache import ReviewCache

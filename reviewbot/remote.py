@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from checks.weights.cache import ResultCache
+    from checks.cache import ResultCache
     from checks.weights.context import DeferredPolicy
     from checks.weights.scanner import FileScan
 
@@ -47,7 +47,7 @@ def parse_hub_spec(spec: str) -> tuple[str, str | None]:
 
 def expand_remote(spec: str, *, endpoint: str | None, token: str | None) -> list[RemoteFile]:
     """The files a remote spec names. Raises RemoteListingError when a Hub repo cannot be listed."""
-    from checks.weights.http_source import display_url  # brings requests: only for URLs
+    from checks.io.http import display_url  # brings requests: only for URLs
 
     if not spec.startswith("hf://"):
         return [RemoteFile(url=spec, display=display_url(spec))]
@@ -91,7 +91,7 @@ def scan_remote_file(
 
     With a ``cache``, a file whose sha256 the platform gave is looked up first and, on a hit, not
     fetched at all; a scan that says only what the content is gets stored under its sha256.
-    ``fingerprint`` is :func:`checks.weights.cache.policy_fingerprint` of ``policy``.
+    ``fingerprint`` is :func:`checks.cache.policy_fingerprint` of ``policy``.
     """
     from checks.base import RemoteBlob
     from checks.weights.check import scan_blob
@@ -122,7 +122,7 @@ def scan_specs(
     from checks.weights.scanner import FileScan
 
     if cache is not None and fingerprint is None:
-        from checks.weights.cache import policy_fingerprint
+        from checks.cache import policy_fingerprint
 
         fingerprint = policy_fingerprint()
     out: list[FileScan] = []

@@ -12,7 +12,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from checks.weights.cache import CachedScan
+from checks.cache import CachedScan
 
 if TYPE_CHECKING:
     import redis
@@ -65,7 +65,7 @@ class RedisStore:
 
 
 class RedisResultCache:
-    """A :class:`checks.weights.cache.ResultCache` in Redis: JSON under ``reviewbot:scan:``."""
+    """A :class:`checks.cache.ResultCache` in Redis: JSON under ``reviewbot:scan:``."""
 
     def __init__(self, redis_url: str, ttl: int = DEFAULT_TTL) -> None:
         self._store = RedisStore(redis_url, KEY_PREFIX, ttl)

@@ -18,7 +18,7 @@ from checks.runner import run_checks
 from reviewbot.files import contribution_files
 
 if TYPE_CHECKING:
-    from checks.weights.cache import ResultCache
+    from checks.cache import ResultCache
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ import threading
 from collections import OrderedDict
 from typing import Protocol
 
+from checks.cache import SCANNER_VERSION, TRANSIENT_RULES
 from checks.report import Report
-from checks.weights.cache import SCANNER_VERSION, TRANSIENT_RULES
 from reviewbot import __version__
 
 REVIEW_TTL = 24 * 3600  # seconds

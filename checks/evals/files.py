@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from checks.base import Contribution
-from checks.weights.context import LimitExceeded
-from checks.weights.source import LocalFile, OpenedSource
+from checks.io.limits import LimitExceeded
+from checks.io.source import LocalFile, OpenedSource
 
 # Config, index and tokenizer files are read whole. A tokenizer.json is at most a few tens of
 # MB (Gemma's, with 262k tokens, is 33 MB); past this bound the file is reported, not read.

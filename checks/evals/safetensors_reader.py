@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from checks.io.source import ByteSource
 from checks.weights.safetensors_header import HeaderError, parse_header_json
-from checks.weights.source import ByteSource
 
 MAX_HEADER_BYTES = 100 << 20
 # 256 Ki elements (1 MiB of float32) per step: memory stays flat on any tensor size, and each

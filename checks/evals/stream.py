@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from checks.evals.safetensors_reader import SafetensorsFile, TensorInfo, element_ranges, storage
-from checks.weights.source import ByteSource, SourceReadError, iter_chunks
+from checks.io.source import ByteSource, SourceReadError, iter_chunks
 
 # Raw bytes per read. A piece handed out may still hold the previous chunk, so at most twice
 # this is in memory: 8 MiB, whatever the tensor or file size.

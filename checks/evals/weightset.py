@@ -8,7 +8,7 @@ from pathlib import Path
 
 from checks.evals.files import READ_ERRORS, ModelFiles
 from checks.evals.safetensors_reader import ReadError, SafetensorsFile, TensorInfo
-from checks.weights.source import OpenedSource
+from checks.io.source import OpenedSource
 
 INDEX = "model.safetensors.index.json"
 ADAPTER_WEIGHTS = "adapter_model.safetensors"

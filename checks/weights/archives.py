@@ -16,10 +16,11 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from checks.findings import Severity
+from checks.io.limits import LimitExceeded
+from checks.io.source import ByteSource, BytesSource, SliceSource, SourceFile
 from checks.weights import zipread
-from checks.weights.context import DecompressionBudget, LimitExceeded, ScanContext, not_scanned
+from checks.weights.context import DecompressionBudget, ScanContext, not_scanned
 from checks.weights.sniff import CODE_CAPABLE, HEAD_BYTES, sniff_bytes
-from checks.weights.source import ByteSource, BytesSource, SliceSource, SourceFile
 
 SMALL_MEMBER = 1 << 20  # members this small are read whole (and CRC-checked) whatever they hold
 PLAIN_FORMATS = frozenset({"text", "unknown", "png", "empty"})

@@ -10,8 +10,9 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from checks.findings import Severity
-from checks.weights.context import LimitExceeded, ScanContext
-from checks.weights.source import ByteSource
+from checks.io.limits import LimitExceeded
+from checks.io.source import ByteSource
+from checks.weights.context import ScanContext
 
 if TYPE_CHECKING:
     from jinja2 import Environment, nodes

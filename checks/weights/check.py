@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from checks.base import CheckResult, Contribution, FileFacts, ProgressCallback, RemoteBlob
-from checks.weights.cache import (
+from checks.cache import (
     CachedScan,
     ResultCache,
     cache_key,
@@ -110,7 +110,7 @@ def scan_blob(
     hit = cached_scan(cache, sha256, fingerprint, display)
     if hit is not None:
         return hit
-    from checks.weights.http_source import HttpRangeSource
+    from checks.io.http import HttpRangeSource
     from checks.weights.scanner import scan_remote
 
     source = HttpRangeSource(blob.url, headers=blob.headers, size=blob.size)

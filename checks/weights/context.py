@@ -7,14 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.findings import Finding, Severity
+from checks.io.limits import LimitExceeded
+from checks.io.source import ByteSource
 from checks.weights.limits import Limits
-from checks.weights.source import ByteSource
 
 CHECK_NAME = "weights"
-
-
-class LimitExceeded(Exception):
-    """A parser hit one of its bounds; the caller turns it into a finding."""
 
 
 class DecompressionBudget:

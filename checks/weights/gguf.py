@@ -6,9 +6,10 @@ import struct
 from dataclasses import dataclass
 
 from checks.findings import Severity
+from checks.io.limits import LimitExceeded
+from checks.io.source import ByteSource
 from checks.weights.chat_template import check_template
-from checks.weights.context import LimitExceeded, ScanContext
-from checks.weights.source import ByteSource
+from checks.weights.context import ScanContext
 
 RULE = "gguf-invalid"
 MAGIC = b"GGUF"

@@ -7,8 +7,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from checks.findings import Severity
-from checks.weights.context import LimitExceeded, ScanContext
-from checks.weights.source import ByteSource, SourceFile
+from checks.io.limits import LimitExceeded
+from checks.io.source import ByteSource, SourceFile
+from checks.weights.context import ScanContext
 
 LAMBDA = "keras-lambda"
 EXTERNAL = "keras-external-module"

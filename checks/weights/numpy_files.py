@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.findings import Severity
-from checks.weights.context import LimitExceeded, ScanContext, not_scanned
+from checks.io.limits import LimitExceeded
+from checks.io.source import ByteSource, SliceSource
+from checks.weights.context import ScanContext, not_scanned
 from checks.weights.sniff import CODE_CAPABLE, HEAD_BYTES, sniff_bytes
-from checks.weights.source import ByteSource, SliceSource
 
 MAGIC = b"\x93NUMPY"
 # numpy.load refuses headers above 10 000 bytes unless allow_pickle is set; a generous cap

@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from checks.findings import Severity
+from checks.io.source import ByteSource, note_read
 from checks.weights.context import ScanContext
 from checks.weights.limits import Limits
-from checks.weights.source import ByteSource, note_read
 
 # torch.save's legacy (non-zip) format starts with this pickle of its magic number.
 TORCH_LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19."

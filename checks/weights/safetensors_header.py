@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from checks.findings import Severity
+from checks.io.source import ByteSource
 from checks.weights.context import ScanContext
-from checks.weights.source import ByteSource
 
 RULE = "safetensors-invalid"
 METADATA_KEY = "__metadata__"

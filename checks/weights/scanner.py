@@ -7,14 +7,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checks.findings import Finding, Severity
-from checks.weights.context import LimitExceeded, ScanContext
+from checks.io.limits import LimitExceeded
+from checks.io.source import ByteSource, LocalFile, SourceReadError
+from checks.weights.context import ScanContext
 from checks.weights.limits import Limits
 from checks.weights.sniff import CODE_CAPABLE, EXPECTED_BY_SUFFIX, sniff, suffix_of
-from checks.weights.source import ByteSource, LocalFile, SourceReadError
 
 if TYPE_CHECKING:
+    from checks.io.http import HttpRangeSource
     from checks.weights.context import DeferredPolicy
-    from checks.weights.http_source import HttpRangeSource
     from checks.weights.imports import ImportPolicy
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from pathlib import PurePosixPath
 
-from checks.weights.source import ByteSource
+from checks.io.source import ByteSource
 
 HEAD_BYTES = 4096
 

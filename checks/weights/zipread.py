@@ -10,8 +10,8 @@ from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from checks.weights.context import LimitExceeded
-from checks.weights.source import ByteSource
+from checks.io.limits import LimitExceeded
+from checks.io.source import ByteSource
 
 EOCD_SIG = b"PK\x05\x06"
 ZIP64_LOCATOR_SIG = b"PK\x06\x07"

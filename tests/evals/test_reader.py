@@ -15,7 +15,7 @@ from checks.evals.files import local_folder
 from checks.evals.safetensors_reader import SafetensorsFile, to_float32
 from checks.evals.tensors import analyse
 from checks.evals.weightset import load_weights
-from checks.weights.source import LocalFile
+from checks.io.source import LocalFile
 
 DTYPES = {
     "BF16": torch.bfloat16,

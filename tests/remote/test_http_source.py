@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from checks.weights.context import LimitExceeded
-from checks.weights.http_source import HttpRangeSource
-from checks.weights.source import SourceReadError
+from checks.io.http import HttpRangeSource
+from checks.io.limits import LimitExceeded
+from checks.io.source import SourceReadError
 from tests.fakes import range_server
 from tests.fakes.range_server import RangeServer
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import torch
 
 from checks.base import RemoteBlob
+from checks.cache import MemoryResultCache
 from checks.licence.check import LicenceCheck
 from checks.report import Report
-from checks.weights.cache import MemoryResultCache
 from checks.weights.check import WeightScanCheck
 from reviewbot.review import review_folder
 from tests.fakes.range_server import RangeServer

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from checks.io.http import HttpRangeSource
 from checks.weights.context import DeferredPolicy
-from checks.weights.http_source import HttpRangeSource
 from checks.weights.scanner import FileScan, scan_path, scan_remote
 from reviewbot.cli import main
 from tests.fakes.fake_hub import FakeHub

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import redis
 
+from checks import cache as cache_module
 from checks.base import Contribution
-from checks.weights import cache as cache_module
-from checks.weights.cache import MemoryResultCache, policy_fingerprint
+from checks.cache import MemoryResultCache, policy_fingerprint
 from checks.weights.check import WeightScanCheck
 from checks.weights.context import DeferredPolicy
 from reviewbot.cli import main
@@ -188,7 +188,7 @@ def test_review_folder_uses_the_redis_cache(tmp_path: Path, cache_url: str) -> N
 def test_the_name_is_part_of_the_key(tmp_path: Path) -> None:
     # A benign pickle passes as .bin, but the same blob named .safetensors lies about itself.
     from checks.base import Contribution
-    from checks.weights.cache import MemoryResultCache
+    from checks.cache import MemoryResultCache
     from checks.weights.check import WeightScanCheck
 
     blob = b"\x80\x02]q\x00."  # an empty list, protocol 2

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from checks.findings import Severity
+from checks.io.source import BytesSource, LocalFile
 from checks.weights.chat_template import check_template, scan_tokenizer_config
 from checks.weights.context import ScanContext
-from checks.weights.source import BytesSource, LocalFile
 
 # Written in the shape of the templates these families publish in tokenizer_config.json.
 LLAMA3 = (

@@ -10,10 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checks.findings import Severity
+from checks.io.source import BytesSource
 from checks.weights.context import ScanContext
 from checks.weights.gguf import scan_gguf
 from checks.weights.limits import Limits
-from checks.weights.source import BytesSource
 
 U32, STR, ARR, U64 = 4, 8, 9, 10
 F32, Q4_0 = 0, 2

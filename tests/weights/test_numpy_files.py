@@ -12,12 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from checks.findings import Finding, Severity
+from checks.io.source import BytesSource
 from checks.weights import pickle_walk
 from checks.weights.context import ScanContext
 from checks.weights.imports import ImportPolicy
 from checks.weights.numpy_files import scan_npy
 from checks.weights.scanner import FileScan, scan_path, scan_source
-from checks.weights.source import BytesSource
 
 SYSTEM_PICKLE = b"\x80\x02cposix\nsystem\nq\x00X\x02\x00\x00\x00idq\x01\x85q\x02Rq\x03."
 

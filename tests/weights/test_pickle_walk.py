@@ -17,11 +17,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from checks.findings import Finding, Severity
+from checks.io.source import BytesSource, LocalFile
 from checks.weights.context import ScanContext
 from checks.weights.imports import ImportPolicy
 from checks.weights.limits import Limits
 from checks.weights.pickle_walk import scan_pickle_bytes, scan_pickle_source
-from checks.weights.source import BytesSource, LocalFile
 from tests.weights.pickles import (
     EMPTY_TUPLE,
     MARK,

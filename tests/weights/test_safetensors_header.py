@@ -15,10 +15,10 @@ from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import save_file as save_torch
 
 from checks.findings import Severity
+from checks.io.source import BytesSource, LocalFile
 from checks.weights.context import ScanContext
 from checks.weights.limits import Limits
 from checks.weights.safetensors_header import scan_safetensors
-from checks.weights.source import BytesSource, LocalFile
 
 
 def scan(data: bytes, limits: Limits | None = None) -> ScanContext:

@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from checks.io.limits import LimitExceeded
+from checks.io.source import BytesSource, SliceSource
 from checks.weights import zipread
-from checks.weights.context import LimitExceeded
-from checks.weights.source import BytesSource, SliceSource
 
 MiB = 1 << 20
 

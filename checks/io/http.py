@@ -13,8 +13,8 @@ from urllib.parse import urljoin, urlsplit
 
 import requests
 
-from checks.weights.context import LimitExceeded
-from checks.weights.source import LocalFile, SourceReadError, read_chunks
+from checks.io.limits import LimitExceeded
+from checks.io.source import LocalFile, SourceReadError, read_chunks
 
 BLOCK = 64 << 10
 MAX_READ_AHEAD = 8 << 20
