@@ -183,6 +183,42 @@ class Settings(BaseSettings):
         raise ConfigError(f"{platform.value} is not configured: set {needed}")
 
 
+class LocalSettings(BaseSettings):
+    """What the local commands (``scan``, ``review``) read: the Hub to ask and a result cache.
+
+    The same variables as ``Settings``, without its platform rules: a machine configured as a
+    half of the service (a token without a webhook secret) can still scan.
+    """
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    hf_token: SecretStr | None = None
+    hf_endpoint: str = "https://huggingface.co"
+    redis_url: str | None = None
+
+    @field_validator("hf_endpoint")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+
+def load_local_settings() -> LocalSettings:
+    """``LocalSettings`` from the environment; validation errors as a ConfigError."""
+    try:
+        return LocalSettings()
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        names = ".".join(str(part) for part in error["loc"]).upper()
+        reason = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(f"{names}: {reason}" if names else reason)
+    return "; ".join(lines)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Read the environment (``overrides`` win) and turn validation errors into a ConfigError.
 
@@ -192,9 +228,4 @@ def load_settings(**overrides: Any) -> Settings:
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        lines = []
-        for error in exc.errors(include_input=False, include_url=False):
-            names = ".".join(str(part) for part in error["loc"]).upper()
-            reason = str(error["msg"]).removeprefix("Value error, ")
-            lines.append(f"{names}: {reason}" if names else reason)
-        raise ConfigError("; ".join(lines)) from None
+        raise ConfigError(_describe(exc)) from None

@@ -15,7 +15,7 @@ PASSWORD = 'pa"ss\\word-é'
 SCRIPT = """
 import logging, os
 from reviewbot import logs
-from reviewbot.cli import _configure_logging
+from reviewbot.cli.main import _configure_logging
 
 _configure_logging(debug=True)
 logs.configure("DEBUG")

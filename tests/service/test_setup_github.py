@@ -295,7 +295,7 @@ def test_bad_input_is_a_one_line_error(
 
 def test_building_the_parser_loads_no_setup_flow() -> None:
     code = (
-        "import sys\nfrom reviewbot.cli import _parser\n_parser()\n"
+        "import sys\nfrom reviewbot.cli.main import _parser\n_parser()\n"
         "print(sorted(m for m in sys.modules if m.startswith('reviewbot.setup')))\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

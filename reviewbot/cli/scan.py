@@ -1,0 +1,100 @@
+"""`reviewbot scan`: weight files and folders, http(s) URLs and Hub repositories."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from reviewbot.cli.output import emit, exit_code, progress
+from reviewbot.cli.settings import local_settings
+from reviewbot.errors import UsageError
+
+
+def add_scan_command(sub: Any) -> None:
+    scan = sub.add_parser("scan", help="scan weight files and folders (recursively)")
+    scan.add_argument(
+        "paths",
+        nargs="+",
+        metavar="PATH",
+        help="a file or folder, an http(s):// URL of one file, or hf://ORG/MODEL[@REVISION]",
+    )
+    scan.add_argument("--format", choices=("text", "json", "sarif"), default="text")
+    scan.add_argument(
+        "--hash", action="store_true", help="fill in each file's sha256 (reads every byte)"
+    )
+    scan.add_argument("--no-progress", action="store_true", help="never draw a progress bar")
+    scan.add_argument(
+        "--cache",
+        metavar="REDIS_URL",
+        default=None,
+        help="reuse per-file results of remote scans from Redis (default: $REDIS_URL, if set)",
+    )
+    scan.set_defaults(func=cmd_scan)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from checks.base import FileFacts
+    from checks.report import CheckSummary, build_report
+    from checks.weights.context import DeferredPolicy
+    from reviewbot.files import expand_paths
+
+    # Remote inputs are told apart by prefix here, so a local scan never imports the HTTP stack.
+    remote = [p for p in args.paths if p.startswith(("http://", "https://", "hf://"))]
+    local = [Path(p) for p in args.paths if p not in remote]
+    missing = [str(p) for p in local if not p.exists()]
+    if missing:
+        raise UsageError(f"no such file or folder: {', '.join(missing)}")
+    if remote:
+        from reviewbot.remote import parse_hub_spec
+
+        for spec in remote:
+            if spec.startswith("hf://"):
+                try:
+                    parse_hub_spec(spec)
+                except ValueError as exc:
+                    raise UsageError(str(exc)) from None
+    from checks.weights.scanner import FileScan, scan_path
+
+    files = expand_paths(local)
+    policy = DeferredPolicy()
+    scans: list[FileScan] = []
+    with progress(len(files), enabled=not args.no_progress) as advance:
+        for file, display in files:
+            scans.append(scan_path(file, display, policy, want_sha256=args.hash))
+            advance(display)
+    if remote:
+        from reviewbot.remote import scan_specs
+
+        # Only remote files have a sha256 known before reading, so only they use the cache
+        # (and a local scan never imports redis).
+        settings = local_settings()
+        cache_url = args.cache or settings.redis_url
+        cache = None
+        if cache_url:
+            from reviewbot.result_cache import RedisResultCache
+
+            cache = RedisResultCache(cache_url)
+        scans += scan_specs(
+            remote,
+            policy,
+            endpoint=settings.hf_endpoint,
+            token=settings.hf_token.get_secret_value() if settings.hf_token else None,
+            want_sha256=args.hash,
+            cache=cache,
+        )
+    findings = [f for scan in scans for f in scan.findings]
+    facts = [
+        FileFacts(
+            path=scan.path,
+            format=scan.format,
+            sha256=scan.sha256,
+            bytes_read=scan.bytes_read,
+            full_download=scan.full_download,
+            cached=scan.cached,
+        )
+        for scan in scans
+    ]
+    report = build_report(findings, facts, [CheckSummary("weights", "weight-file scan")])
+    emit(report, args.format)
+    return exit_code(report)
