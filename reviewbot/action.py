@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from reviewbot.errors import ActionError as ActionError
+
 EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
-
-
-class ActionError(Exception):
-    """The runner's environment is not what a pull-request workflow gives: exit 2, one line."""
 
 
 @dataclass(frozen=True)

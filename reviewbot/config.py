@@ -22,13 +22,10 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from reviewbot.errors import ConfigError as ConfigError
 from reviewbot.models import Platform
 
 MAX_WEBHOOK_BYTES = 25 * 1024 * 1024  # GitHub never delivers a larger payload
-
-
-class ConfigError(Exception):
-    """The environment does not describe a runnable service; the message names the setting."""
 
 
 class Settings(BaseSettings):

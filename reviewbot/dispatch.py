@@ -19,6 +19,8 @@ from typing import Any, Protocol
 
 from reviewbot import logs, metrics, retry_policy
 from reviewbot.coalesce import MemoryPending, pending_reviews
+from reviewbot.errors import Busy as Busy
+from reviewbot.errors import DispatchError as DispatchError
 from reviewbot.errors import TransientError
 from reviewbot.models import ContributionRef
 from reviewbot.queue import REVIEW_TASK, REVIEWS_QUEUE, producer
@@ -29,14 +31,6 @@ Runner = Callable[..., object]
 """``runner(ref, *, reason, requested_by)``; the embedded pool's review function."""
 OnFailure = Callable[[ContributionRef, str], object]
 """``on_failure(ref, message)``: called when a job raised, so its verdict says so."""
-
-
-class DispatchError(Exception):
-    """The job could not be handed over (queue unreachable or pool full): try again later."""
-
-
-class Busy(DispatchError):
-    """The embedded pool already holds as many waiting jobs as it may."""
 
 
 class Dispatcher(Protocol):

@@ -1,9 +1,65 @@
-"""Platform errors split into transient (retry the task later) and permanent (give up)."""
+"""Every error reviewbot raises, in one place; what each means for whoever catches it.
+
+    Exception
+    ├── ConfigError          the environment does not describe a runnable service
+    ├── UsageError           bad command-line arguments: exit 2 with the message
+    ├── SetupError           `reviewbot setup` cannot go on: exit 2, one line
+    ├── ActionError          the Action's runner environment is not a pull-request workflow's
+    ├── RemoteListingError   a Hub repository or revision cannot be listed
+    ├── DispatchError        a job could not be handed over: the sender redelivers later
+    │   └── Busy             the embedded pool is full
+    ├── TooLarge             a webhook body over the cap (declared or streamed)
+    ├── BadLength            a Content-Length that is not a number
+    ├── ValueError
+    │   └── BadPayload       a signed body that is not a usable JSON object: 400
+    └── PlatformError        a platform call failed (never carries a token)
+        ├── TransientError   retry later: an outage, a timeout, a rate limit (``retry_after``)
+        └── PermanentError   retrying cannot help: not found, forbidden, a corrupt download
+
+The checks raise their own (``checks.io``'s ``SourceReadError`` and ``LimitExceeded``): they are
+turned into findings before a review ends, never seen here.
+"""
 
 from __future__ import annotations
 
 # Statuses worth retrying: timeouts, "too early", rate limits and every server-side failure.
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable service; the message names the setting."""
+
+
+class SetupError(Exception):
+    """The setup cannot go on: exit 2 with this one-line message, never a traceback."""
+
+
+class ActionError(Exception):
+    """The runner's environment is not what a pull-request workflow gives: exit 2, one line."""
+
+
+class RemoteListingError(Exception):
+    """A Hub repository or revision cannot be listed (missing, gated, unreachable)."""
+
+
+class DispatchError(Exception):
+    """The job could not be handed over (queue unreachable or pool full): try again later."""
+
+
+class Busy(DispatchError):
+    """The embedded pool already holds as many waiting jobs as it may."""
+
+
+class TooLarge(Exception):
+    """The body is over the cap (declared or streamed)."""
+
+
+class BadLength(Exception):
+    """Content-Length is not a number."""
+
+
+class BadPayload(ValueError):
+    """The body is not a JSON object; the message is one line, safe to send back."""
 
 
 class UsageError(Exception):

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from reviewbot.errors import RemoteListingError as RemoteListingError
+
 if TYPE_CHECKING:
     from checks.cache import ResultCache
     from checks.weights.context import DeferredPolicy
@@ -18,10 +20,6 @@ REMOTE_PREFIXES = ("http://", "https://", "hf://")
 
 def is_remote(spec: str) -> bool:
     return spec.startswith(REMOTE_PREFIXES)
-
-
-class RemoteListingError(Exception):
-    """A Hub repository or revision cannot be listed (missing, gated, unreachable)."""
 
 
 @dataclass(frozen=True)

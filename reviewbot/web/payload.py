@@ -11,9 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-
-class BadPayload(ValueError):
-    """The body is not a JSON object; the message is one line, safe to send back."""
+from reviewbot.errors import BadPayload as BadPayload
 
 
 def parse_object(body: bytes) -> dict[str, Any]:

@@ -18,6 +18,8 @@ from fastapi.responses import JSONResponse
 from reviewbot import dispatch
 from reviewbot.config import MAX_WEBHOOK_BYTES, Settings
 from reviewbot.dedup import DeliveryLedger
+from reviewbot.errors import BadLength as BadLength
+from reviewbot.errors import TooLarge as TooLarge
 from reviewbot.events import Decision, Outcome, RoutingPolicy
 
 log = logging.getLogger(__name__)
@@ -26,14 +28,6 @@ P = ParamSpec("P")
 ACCEPT_THREADS = 4
 
 _SAFE_ID = re.compile(r"[^A-Za-z0-9._:-]")
-
-
-class TooLarge(Exception):
-    """The body is over the cap (declared or streamed)."""
-
-
-class BadLength(Exception):
-    """Content-Length is not a number."""
 
 
 def safe_id(value: str | None) -> str:
