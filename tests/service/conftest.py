@@ -53,6 +53,16 @@ def gh_platform(github: FakeGitHub, app_keys: tuple[str, str]) -> Iterator[GitHu
     github_platform.clear_token_cache()
 
 
+@pytest.fixture
+def gh(github: FakeGitHub, app_keys: tuple[str, str]) -> Iterator[GitHubPlatform]:
+    """The App's client without PyGithub's pauses between requests: a loopback fake needs none."""
+    github_platform.clear_token_cache()
+    yield GitHubPlatform(
+        app_id=APP_ID, private_key=app_keys[0], api_url=github.base_url, paced=False
+    )
+    github_platform.clear_token_cache()
+
+
 def hostile_checkpoint() -> bytes:
     """A torch-style zip whose data.pkl calls posix.system: assembled as bytes, never loaded."""
     command = b"echo reviewbot-test-payload"

@@ -4,35 +4,20 @@ rate limits and look-alike check runs, against the fault-injecting fake GitHub."
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
 
 from reviewbot.errors import TransientError
 from reviewbot.models import ContributionRef, Platform
-from reviewbot.platforms import github as github_platform
 from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.publish_lock import LocalLocks, PublishLocks, RedisLocks
 from reviewbot.service import ReviewInputs, ReviewOutcome, hub_access, review_contribution
 from tests.fakes.fake_github import FakeGitHub
-from tests.service.conftest import APP_ID, CLEAN_CARD
+from tests.service.conftest import CLEAN_CARD
 
 _NUMBERS = iter(range(1, 10_000))
 SECONDARY_LIMIT = {"message": "You have exceeded a secondary rate limit. Please wait."}
-
-
-@pytest.fixture
-def gh(github: FakeGitHub, app_keys: tuple[str, str]) -> Iterator[GitHubPlatform]:
-    github_platform.clear_token_cache()
-    yield GitHubPlatform(
-        app_id=APP_ID,
-        private_key=app_keys[0],
-        api_url=github.base_url,
-        paced=False,
-        max_rate_limit_wait=1.0,
-    )
-    github_platform.clear_token_cache()
 
 
 def new_pull(github: FakeGitHub, files: dict[str, bytes] | None = None) -> tuple[str, str]:

@@ -10,7 +10,6 @@ import pytest
 from reviewbot import dispatch
 from reviewbot.markers import MARKER
 from reviewbot.models import ContributionRef, Kind, Platform
-from reviewbot.platforms import github as github_platform
 from reviewbot.platforms import hub as hub_platform
 from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.platforms.github import verdict as github_verdict
@@ -25,15 +24,6 @@ from tests.service.web_helpers import HF_TOKEN, make_settings
 
 _NUMBERS = iter(range(1, 10_000))
 SMALL_LIMIT = 1200  # a comment cap small enough for an ordinary verdict to go over it
-
-
-@pytest.fixture
-def gh(github: FakeGitHub, app_keys: tuple[str, str]) -> Iterator[GitHubPlatform]:
-    github_platform.clear_token_cache()
-    yield GitHubPlatform(
-        app_id=APP_ID, private_key=app_keys[0], api_url=github.base_url, paced=False
-    )
-    github_platform.clear_token_cache()
 
 
 @pytest.fixture

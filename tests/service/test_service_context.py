@@ -12,7 +12,6 @@ from safetensors.numpy import save
 
 from checks.findings import Finding, Severity
 from reviewbot.models import ContributionRef, Platform
-from reviewbot.platforms import github as github_platform
 from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.platforms.hub import HubPlatform
 from reviewbot.service import review_contribution
@@ -21,7 +20,7 @@ from tests.conftest import ROOT
 from tests.fakes import fake_hub
 from tests.fakes.fake_github import FakeGitHub
 from tests.fakes.fake_hub import FakeHub
-from tests.service.conftest import APP_ID, CLEAN_CARD
+from tests.service.conftest import CLEAN_CARD
 
 APACHE = (ROOT / "checks" / "licence" / "texts" / "apache-2.0.txt").read_bytes()
 # A pickle that imports a class of the repository's own: unknown to the scanner's allow-list.
@@ -29,16 +28,6 @@ OWN_PICKLE = b"\x80\x02cmypkg.config\nTrainArgs\n)\x81."
 LFS = frozenset({"model.safetensors"})
 MISSING_RULES = {"licence-file-missing", "card-licence-missing"}
 _NUMBERS = iter(range(1, 10_000))
-
-
-@pytest.fixture
-def gh(github: FakeGitHub, app_keys: tuple[str, str]) -> Iterator[GitHubPlatform]:
-    """The App's client without PyGithub's pauses between requests: a loopback fake needs none."""
-    github_platform.clear_token_cache()
-    yield GitHubPlatform(
-        app_id=APP_ID, private_key=app_keys[0], api_url=github.base_url, paced=False
-    )
-    github_platform.clear_token_cache()
 
 
 def weights(value: float = 1.0) -> bytes:

@@ -14,7 +14,6 @@ import pytest
 from prometheus_client import REGISTRY
 
 from reviewbot.models import ContributionRef, Platform
-from reviewbot.platforms import github as github_platform
 from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.platforms.hub import HubPlatform
 from reviewbot.service import review_contribution
@@ -23,7 +22,7 @@ from tests.fakes import big_models, fake_hub
 from tests.fakes.big_models import BuiltModel
 from tests.fakes.fake_github import FakeGitHub
 from tests.fakes.fake_hub import FakeHub
-from tests.service.conftest import APP_ID, CLEAN_CARD
+from tests.service.conftest import CLEAN_CARD
 
 APACHE = (ROOT / "checks" / "licence" / "texts" / "apache-2.0.txt").read_bytes()
 ONE_PERCENT = 0.01
@@ -38,15 +37,6 @@ def torch_1gb() -> BuiltModel:
 @pytest.fixture(scope="module")
 def llama_5gb() -> BuiltModel:
     return big_models.sharded_safetensors()
-
-
-@pytest.fixture
-def gh(github: FakeGitHub, app_keys: tuple[str, str]) -> Iterator[GitHubPlatform]:
-    github_platform.clear_token_cache()
-    yield GitHubPlatform(
-        app_id=APP_ID, private_key=app_keys[0], api_url=github.base_url, paced=False
-    )
-    github_platform.clear_token_cache()
 
 
 @pytest.fixture
