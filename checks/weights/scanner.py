@@ -153,16 +153,21 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
 
         pickle_walk.scan_pickle_source(source, ctx)
     elif fmt in ("zip", "tar", "7z", "gzip", "bzip2", "xz", "zlib", "lz4"):
-        from checks.weights import archives
-
         if fmt == "zip":
-            return archives.scan_zip(source, ctx)
+            from checks.weights.containers import zips
+
+            return zips.scan_zip(source, ctx)
         if fmt == "tar":
-            archives.scan_tar(source, ctx)
-        elif fmt == "7z":
-            archives.scan_7z(source, ctx)
+            from checks.weights.containers import tars
+
+            tars.scan_tar(source, ctx)
         else:
-            archives.scan_compressed(source, ctx, fmt)
+            from checks.weights.containers import streams
+
+            if fmt == "7z":
+                streams.scan_7z(source, ctx)
+            else:
+                streams.scan_compressed(source, ctx, fmt)
     elif fmt == "safetensors" or (fmt == "unknown" and suffix_of(name) == ".safetensors"):
         # A .safetensors file whose header does not even sniff is a broken one: say what breaks.
         from checks.weights import safetensors_header
