@@ -1,99 +1,24 @@
-"""Chat templates that reach Python internals: Jinja's own parser, then a walk of the tree."""
+"""The taint walk: Jinja's own parser, then which values reach Python internals."""
 
 from __future__ import annotations
 
-import json
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from checks.findings import Severity
-from checks.io.limits import LimitExceeded
-from checks.io.source import ByteSource
 from checks.weights.context import ScanContext
 
 if TYPE_CHECKING:
     from jinja2 import Environment, nodes
-
-ESCAPE = "chat-template-escape"
-UNPARSABLE = "chat-template-unparsable"
-CONFIG_INVALID = "tokenizer-config-invalid"
-MAX_REPORTED = 10  # per template and severity
-MAX_FOLDED = 4096  # longest string we rebuild from literals
-MAX_PASSES = 5  # rounds of taint propagation through assignments
-
-# Dunders that open the path from a template object to the interpreter; special tokens named
-# exactly like these arrive in templates as variables, ready to be used as keys.
-DANGEROUS_DUNDERS = frozenset(
-    [
-        "__class__",
-        "__mro__",
-        "__subclasses__",
-        "__globals__",
-        "__builtins__",
-        "__import__",
-        "__init__",
-        "__base__",
-        "__bases__",
-        "__dict__",
-        "__getattribute__",
-        "__code__",
-        "__func__",
-        "__self__",
-        "__module__",
-        "__loader__",
-        "__spec__",
-        "__reduce__",
-        "__reduce_ex__",
-        "__getitem__",
-        "__call__",
-    ]
-)
-
-# Filters that read attributes by name: which argument carries that name.
-ATTR_ARGS: dict[str, tuple[int | None, str | None]] = {
-    "attr": (0, None),
-    "selectattr": (0, None),
-    "rejectattr": (0, None),
-    "groupby": (0, "attribute"),
-    "sum": (0, "attribute"),
-    "sort": (2, "attribute"),
-    "unique": (1, "attribute"),
-    "min": (1, "attribute"),
-    "max": (1, "attribute"),
-    "map": (None, "attribute"),
-}
-STRING_FILTERS = frozenset(
-    [
-        "join",
-        "format",
-        "replace",
-        "string",
-        "lower",
-        "upper",
-        "reverse",
-        "trim",
-        "center",
-        "title",
-        "capitalize",
-        "striptags",
-        "truncate",
-        "wordwrap",
-        "indent",
-        "first",
-        "last",
-        "urlencode",
-    ]
-)
-STRING_METHODS = frozenset(
-    ["format", "format_map", "join", "replace", "upper", "lower", "strip", "title"]
-)
-_BIG_WIDTH = re.compile(r"%[-+ #0]*(\*|\d{4,})")
-_BRACE_RISK = re.compile(r"\d{4,}|\{[^}]*[.\[]")  # huge widths; attribute or item access
-STR_OPS = frozenset(
-    ["string", "trim", "strip", "lower", "upper", "title", "reverse", "first", "last"]
+from checks.weights.chat_template.folding import fold
+from checks.weights.chat_template.rules import (
+    ATTR_ARGS,
+    ESCAPE,
+    MAX_PASSES,
+    MAX_REPORTED,
+    STRING_FILTERS,
+    UNPARSABLE,
 )
 
 
@@ -108,75 +33,6 @@ class _Hits:
         bucket = self.critical if severity is Severity.CRITICAL else self.high
         if text not in bucket:
             bucket.append(text)
-
-
-def scan_tokenizer_config(source: ByteSource, ctx: ScanContext) -> None:
-    """Check the chat template(s) in a ``tokenizer_config.json``."""
-    if source.size > ctx.limits.max_config_bytes:
-        raise LimitExceeded(f"tokenizer config of {source.size} bytes")
-    config = _load_json(source.read_at(0, source.size))
-    if not isinstance(config, dict):
-        ctx.report(CONFIG_INVALID, Severity.MEDIUM, "tokenizer_config.json is not a JSON object")
-        return
-    templates = _templates(config.get("chat_template"), ctx)
-    for where, template in templates:
-        check_template(template, ctx, where)
-    if templates:
-        _check_special_tokens(config, ctx)
-
-
-def _load_json(data: bytes) -> Any:
-    try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return None  # reported by the caller as "not a JSON object"
-
-
-def _templates(value: Any, ctx: ScanContext) -> list[tuple[str, str]]:
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [("chat_template", value)]
-    found: list[tuple[str, str]] = []
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            if isinstance(item, dict) and isinstance(item.get("template"), str):
-                found.append((f"chat_template[{item.get('name', index)!s}]", item["template"]))
-            else:
-                ctx.report(
-                    CONFIG_INVALID,
-                    Severity.MEDIUM,
-                    f"chat_template entry #{index} is not a {{name, template}} object",
-                )
-        return found
-    ctx.report(CONFIG_INVALID, Severity.MEDIUM, "chat_template is neither a string nor a list")
-    return []
-
-
-def _check_special_tokens(config: dict[str, Any], ctx: ScanContext) -> None:
-    for name, text in _token_strings(config):
-        if text.strip() in DANGEROUS_DUNDERS:
-            ctx.report(
-                ESCAPE,
-                Severity.HIGH,
-                f"special token {name} is {text!r}: templates receive it as a variable, so it "
-                "can serve as a key that reaches Python internals",
-                detail=name,
-            )
-
-
-def _token_strings(config: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    for key, value in config.items():
-        if key.endswith("_token") or key == "additional_special_tokens":
-            for item in value if isinstance(value, list) else [value]:
-                text = item.get("content") if isinstance(item, dict) else item
-                if isinstance(text, str):
-                    yield key, text
-    decoder = config.get("added_tokens_decoder")
-    if isinstance(decoder, dict):
-        for token_id, item in decoder.items():
-            if isinstance(item, dict) and isinstance(item.get("content"), str):
-                yield f"added_tokens_decoder[{token_id}]", item["content"]
 
 
 def check_template(template: str, ctx: ScanContext, where: str) -> None:
@@ -275,7 +131,7 @@ class _Analysis:
         self.values.clear()
         self.computed.clear()
         for node in self.order:
-            value = _fold(node, self.values, self.constants)
+            value = fold(node, self.values, self.constants)
             if value is not None:
                 self.values[id(node)] = value
             elif self._builds_string(node):  # a known value is checked as a literal instead
@@ -426,115 +282,3 @@ def _holds_underscore(node: nodes.Node) -> bool:
         isinstance(item, nodes.Const) and isinstance(item.value, str) and "_" in item.value
         for item in node.items
     )
-
-
-def _fold(node: nodes.Node, values: dict[int, Any], constants: dict[str, Any]) -> Any:
-    """The literal value of ``node`` when its children's values are known; else None."""
-    from jinja2 import nodes
-
-    def val(child: nodes.Node | None) -> Any:
-        return None if child is None else values.get(id(child))
-
-    if isinstance(node, nodes.Const):
-        literal = node.value
-        return literal if isinstance(literal, str | int) and not isinstance(literal, bool) else None
-    if isinstance(node, nodes.List | nodes.Tuple):
-        items = [val(item) for item in node.items]
-        return items if all(item is not None for item in items) else None
-    if isinstance(node, nodes.Name):
-        return constants.get(node.name)
-    if isinstance(node, nodes.Concat):
-        parts = [val(item) for item in node.nodes]
-        return _bounded("".join(map(str, parts))) if None not in parts else None
-    if isinstance(node, nodes.Add | nodes.Mul | nodes.Mod):
-        return _binary(type(node).__name__, val(node.left), val(node.right))
-    if isinstance(node, nodes.Filter):
-        args = [val(arg) for arg in node.args]
-        return _apply(node.name, val(node.node), args) if None not in args else None
-    if isinstance(node, nodes.Call) and isinstance(node.node, nodes.Getattr):
-        args = [val(arg) for arg in node.args]
-        method = node.node.attr
-        if method in STRING_METHODS and None not in args and not node.kwargs:
-            return _method(method, val(node.node.node), args)
-    return None
-
-
-def _bounded(value: Any) -> Any:
-    return None if isinstance(value, str) and len(value) > MAX_FOLDED else value
-
-
-def _binary(op: str, left: Any, right: Any) -> Any:
-    if left is None or right is None:
-        return None
-    if op == "Add" and type(left) is type(right) and isinstance(left, str | int):
-        return _bounded(left + right)
-    if op == "Mul" and isinstance(left, str) and isinstance(right, int):
-        return _bounded(left * right) if len(left) * right <= MAX_FOLDED else None
-    if op == "Mul" and isinstance(left, int) and isinstance(right, str):
-        return _binary(op, right, left)
-    if op == "Mod" and isinstance(left, str):
-        return _percent(left, right)
-    return None
-
-
-def _percent(fmt: str, args: Any) -> Any:
-    if _BIG_WIDTH.search(fmt) or "%(" in fmt:
-        return None
-    try:
-        return _bounded(fmt % (tuple(args) if isinstance(args, list) else args))
-    except (TypeError, ValueError, OverflowError):
-        return None
-
-
-def _apply(name: str, subject: Any, args: list[Any]) -> Any:
-    """Jinja filters over literals."""
-    if name in STR_OPS and isinstance(subject, str) and not args:
-        return _str_op(name, subject)
-    if name == "join" and isinstance(subject, list | str) and len(args) <= 1:
-        glue = args[0] if args else ""
-        return _bounded(glue.join(map(str, subject))) if isinstance(glue, str) else None
-    if name == "replace" and isinstance(subject, str) and len(args) == 2:
-        return _replace(subject, args[0], args[1])
-    if name == "format" and isinstance(subject, str):
-        return _percent(subject, args)
-    return None
-
-
-def _method(name: str, subject: Any, args: list[Any]) -> Any:
-    """Python str methods over literals (a template calls them as ``'x'.join(...)``)."""
-    if not isinstance(subject, str):
-        return None
-    if name in STR_OPS and not args:
-        return _str_op(name, subject)
-    if name == "join" and len(args) == 1 and isinstance(args[0], list | str):
-        return _bounded(subject.join(map(str, args[0])))
-    if name == "replace" and len(args) == 2:
-        return _replace(subject, args[0], args[1])
-    if name == "format" and not _BRACE_RISK.search(subject):
-        try:
-            return _bounded(subject.format(*args))
-        except (IndexError, KeyError, ValueError, TypeError):
-            return None
-    return None
-
-
-def _replace(subject: str, old: Any, new: Any) -> Any:
-    if not (isinstance(old, str) and isinstance(new, str) and old):
-        return None
-    grows = subject.count(old) * max(len(new) - len(old), 0)
-    return _bounded(subject.replace(old, new)) if grows <= MAX_FOLDED else None
-
-
-def _str_op(name: str, text: str) -> str:
-    ops = {
-        "string": text,
-        "trim": text.strip(),
-        "strip": text.strip(),
-        "lower": text.lower(),
-        "upper": text.upper(),
-        "title": text.title(),
-        "reverse": text[::-1],
-        "first": text[:1],
-        "last": text[-1:],
-    }
-    return ops[name]
