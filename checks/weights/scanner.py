@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from checks.findings import Finding, Severity
@@ -189,6 +189,14 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights.chat_template import scan_tokenizer_config
 
         scan_tokenizer_config(source, ctx)
+    elif fmt in ("text", "empty") and name.endswith((".jinja", "chat_template.json")):
+        from checks.weights import chat_template
+
+        kind = chat_template.template_file_kind(name)
+        if kind == "jinja":
+            chat_template.scan_template_file(source, ctx, PurePosixPath(name).name)
+        elif kind == "processor":
+            chat_template.scan_processor_templates(source, ctx)
     return fmt
 
 

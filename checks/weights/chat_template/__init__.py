@@ -4,7 +4,18 @@
 (the walk) and ``folding`` (strings rebuilt from literals).
 """
 
-from checks.weights.chat_template.config import scan_tokenizer_config
+from checks.weights.chat_template.config import (
+    scan_processor_templates,
+    scan_template_file,
+    scan_tokenizer_config,
+    template_file_kind,
+)
 from checks.weights.chat_template.taint import check_template
 
-__all__ = ["check_template", "scan_tokenizer_config"]
+__all__ = [
+    "check_template",
+    "scan_processor_templates",
+    "scan_template_file",
+    "scan_tokenizer_config",
+    "template_file_kind",
+]

@@ -1,20 +1,24 @@
-"""Where templates live in a tokenizer config (a string or named templates), and its tokens."""
+"""Where loaders find chat templates, and the tokens beside them.
+
+transformers reads a template from ``tokenizer_config.json`` (a string, or named templates), from
+``chat_template.jinja`` (where 4.50 and later save it), from ``additional_chat_templates/*.jinja``
+(named ones) and, for processors, from ``chat_template.json``; GGUF metadata is read in
+``checks.weights.gguf``. Every one goes through the same taint walk.
+"""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from pathlib import PurePosixPath
+from typing import Any
 
 from checks.findings import Severity
 from checks.io.limits import LimitExceeded
 from checks.io.source import ByteSource
-from checks.weights.context import ScanContext
-
-if TYPE_CHECKING:
-    pass
 from checks.weights.chat_template.rules import CONFIG_INVALID, DANGEROUS_DUNDERS, ESCAPE
 from checks.weights.chat_template.taint import check_template
+from checks.weights.context import ScanContext
 
 
 def scan_tokenizer_config(source: ByteSource, ctx: ScanContext) -> None:
@@ -30,6 +34,48 @@ def scan_tokenizer_config(source: ByteSource, ctx: ScanContext) -> None:
         check_template(template, ctx, where)
     if templates:
         _check_special_tokens(config, ctx)
+
+
+TEMPLATE_FILE = "chat_template.jinja"
+NAMED_TEMPLATES_DIR = "additional_chat_templates"
+PROCESSOR_TEMPLATES = "chat_template.json"
+
+
+def template_file_kind(name: str) -> str | None:
+    """``"jinja"`` for a template file a loader reads, ``"processor"`` for a processor's
+    ``chat_template.json``, None for anything else (``name`` is a repository path)."""
+    path = PurePosixPath(name)
+    if path.name == TEMPLATE_FILE or (
+        path.parent.name == NAMED_TEMPLATES_DIR and path.suffix == ".jinja"
+    ):
+        return "jinja"
+    if path.name == PROCESSOR_TEMPLATES:
+        return "processor"
+    return None
+
+
+def scan_template_file(source: ByteSource, ctx: ScanContext, where: str) -> None:
+    """A ``.jinja`` file that transformers loads as a chat template."""
+    if source.size > ctx.limits.max_config_bytes:
+        raise LimitExceeded(f"chat template of {source.size} bytes")
+    try:
+        template = source.read_at(0, source.size).decode("utf-8")
+    except UnicodeDecodeError:
+        ctx.report(CONFIG_INVALID, Severity.MEDIUM, f"{where} is not UTF-8 text")
+        return
+    check_template(template, ctx, where)
+
+
+def scan_processor_templates(source: ByteSource, ctx: ScanContext) -> None:
+    """A processor's ``chat_template.json``: ``{"chat_template": ...}`` like a tokenizer's."""
+    if source.size > ctx.limits.max_config_bytes:
+        raise LimitExceeded(f"{PROCESSOR_TEMPLATES} of {source.size} bytes")
+    config = _load_json(source.read_at(0, source.size))
+    if not isinstance(config, dict):
+        ctx.report(CONFIG_INVALID, Severity.MEDIUM, f"{PROCESSOR_TEMPLATES} is not a JSON object")
+        return
+    for where, template in _templates(config.get("chat_template"), ctx):
+        check_template(template, ctx, where)
 
 
 def _load_json(data: bytes) -> Any:
