@@ -9,6 +9,8 @@ from checks.evals.adapters import CONFIG as ADAPTER_CONFIG
 from checks.evals.adapters import b_matrices, check_adapter
 from checks.evals.files import ModelFiles, local_folder, of_contribution
 from checks.evals.plan import plan_reads
+from checks.evals.quant import auxiliary, find_quantised, quantised_bytes
+from checks.evals.quant_compare import compare_quantised
 from checks.evals.rules import finding, names, size
 from checks.evals.structure import (
     check_against_base,
@@ -17,7 +19,7 @@ from checks.evals.structure import (
     check_index,
     check_tokenizer,
 )
-from checks.evals.tensor_findings import delta_findings, nonfinite_findings
+from checks.evals.tensor_findings import delta_findings, nonfinite_findings, quantised_findings
 from checks.evals.tensors import Analysis, analyse
 from checks.evals.thresholds import thresholds
 from checks.evals.weightset import (
@@ -69,22 +71,27 @@ def _run(
         return
     base = _load_base(contribution, stack, result)
     weights = base.weights if base is not None else None
+    quantised = {} if adapter else find_quantised(ws, mine.json("config.json"))
     if not adapter:
         result.findings += check_index(ws, mine)
         result.findings += check_config(ws, mine)
         result.findings += check_tokenizer(ws, mine, base.files if base else None)
         if base is not None and weights is not None:
             result.findings += check_config_vs_base(mine, base.files)
-            result.findings += check_against_base(ws, weights)
+            result.findings += check_against_base(ws, weights, quantised)
     compared = weights if not adapter else None
-    plan = plan_reads(ws, compared)
+    # Codes and scales are read together by the dequantisation, which scans the result.
+    plan = plan_reads(ws, compared, skip=auxiliary(quantised))
+    planned = plan.bytes + quantised_bytes(ws, quantised)
     cap = contribution.max_stream_bytes
     analysis: Analysis | None = None
-    if cap is not None and plan.bytes > cap:
-        result.findings.append(_skipped(ws, plan.bytes, cap, adapter, compared is not None))
+    if cap is not None and planned > cap:
+        result.findings.append(_skipped(ws, planned, cap, adapter, compared is not None))
     else:
         nonzero = set(b_matrices(ws)) if adapter else set()
-        analysis = analyse(ws, compared, plan, nonzero=nonzero, budget=cap)
+        budget = None if cap is None else cap - (planned - plan.bytes)
+        analysis = analyse(ws, compared, plan, nonzero=nonzero, budget=budget)
+        analysis.quantised = compare_quantised(ws, compared, quantised)
     if adapter:
         nonzero_found = analysis.nonzero if analysis is not None else None
         result.findings += check_adapter(mine, ws, base, contribution.base_id, nonzero_found)
@@ -99,17 +106,18 @@ def _run(
         assert cap is not None
         # The comment shows info findings only in the JSON report; the note names the rule.
         result.notes.append(
-            f"tensor checks skipped (evals-tensor-checks-skipped): {size(plan.bytes)} of tensor "
+            f"tensor checks skipped (evals-tensor-checks-skipped): {size(planned)} of tensor "
             f"data is over the {size(cap)} streaming bound (max_stream_bytes)"
         )
         return
     result.findings += nonfinite_findings(ws, analysis)
+    result.findings += quantised_findings(ws, analysis, result.notes)
     for rel, why in sorted(analysis.failed.items()):
         result.findings.append(_read_failed(rel, f"the tensor data broke off ({why})"))
     result.notes += analysis.skipped
     if compared is not None:
         limit = thresholds(contribution.policy)["unrelated_rel_l2"]
-        result.findings += delta_findings(ws, compared, analysis, limit, result.notes)
+        result.findings += delta_findings(ws, compared, analysis, limit, result.notes, quantised)
 
 
 def _load_base(contribution: Contribution, stack: ExitStack, result: CheckResult) -> Base | None:

@@ -103,6 +103,7 @@ class ModelEvalCheck:
     def _evaluate(
         self, contribution: Contribution, memory: int, timeout: float
     ) -> tuple[Outcome, dict[str, Any] | None]:
+        assert contribution.base is not None
         cores = len(os.sched_getaffinity(0))
         threads = max(1, cores // self.concurrency)
         limits = Limits(
@@ -117,8 +118,9 @@ class ModelEvalCheck:
             job.write_text(
                 json.dumps(
                     {
-                        "base": str(contribution.base),
-                        "contribution": str(contribution.root),
+                        # The sandbox runs in its own folder: relative paths would miss.
+                        "base": str(contribution.base.resolve()),
+                        "contribution": str(contribution.root.resolve()),
                         "text": str(DATA / "heldout.txt"),
                         "pairs": str(DATA / "pairs.json"),
                         "threads": threads,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from checks.evals.safetensors_reader import TensorInfo
@@ -33,10 +34,13 @@ class Plan:
         return sum(span(j.info for j in jobs if j.needs_data) for jobs in self.jobs.values())
 
 
-def plan_reads(contrib: WeightSet, base: WeightSet | None) -> Plan:
-    """Every float tensor, and every tensor with a base twin of the same kind."""
+def plan_reads(contrib: WeightSet, base: WeightSet | None, skip: Collection[str] = ()) -> Plan:
+    """Every float tensor, and every tensor with a base twin of the same kind; not ``skip``
+    (quantised codes, which mean nothing until dequantised)."""
     plan = Plan()
     for name in sorted(contrib.where):
+        if name in skip:
+            continue
         ci = contrib.info(name)
         twin = base.info(name) if base is not None and name in base.where else None
         job: Job | None = None

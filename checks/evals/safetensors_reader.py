@@ -69,6 +69,7 @@ _FP8 = {
     "F8_E4M3": _fp8_table(4, 3, fn=True),
     "F8_E5M2": _fp8_table(5, 2, fn=False),
 }
+FP8_VALUES: dict[str, F32Array] = _FP8  # each format's 256 values, by safetensors dtype
 
 
 def to_float32(raw: npt.NDArray[Any], dtype: str) -> F32Array:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from checks.evals.files import ModelFiles
+from checks.evals.quant import QuantModule, auxiliary
 from checks.evals.rules import finding, names
 from checks.evals.weightset import INDEX, WeightSet
 from checks.findings import Finding, Severity
@@ -19,7 +21,11 @@ EMBEDDING_SUFFIXES = (
     "embed_in.weight",
 )
 # Names a save may drop or add without changing the model: buffers and tied heads.
-OPTIONAL = re.compile(r"(position_ids|rotary_emb\.inv_freq|attn\.(masked_)?bias|lm_head\.weight)$")
+# Quantisers add activation and KV-cache scales beside the weights.
+OPTIONAL = re.compile(
+    r"(position_ids|rotary_emb\.inv_freq|attn\.(masked_)?bias|lm_head\.weight"
+    r"|(input|output|k|v)_scale)$"
+)
 LAYER = re.compile(r"\.(?:layers|layer|h|blocks|block)\.(\d+)\.")
 HIDDEN_KEYS = ("hidden_size", "n_embd", "d_model")
 LAYER_KEYS = ("num_hidden_layers", "n_layer", "num_layers")
@@ -225,9 +231,15 @@ def check_tokenizer(
     ]
 
 
-def check_against_base(ws: WeightSet, base: WeightSet) -> list[Finding]:
+def check_against_base(
+    ws: WeightSet, base: WeightSet, quantised: Mapping[str, QuantModule] | None = None
+) -> list[Finding]:
+    """Names, shapes and dtypes against the base; a quantised module stands for its weight
+    (its shape is checked once dequantised)."""
     out: list[Finding] = []
-    mine, theirs = set(ws.where), set(base.where)
+    quantised = quantised or {}
+    mine = (set(ws.where) - auxiliary(quantised)) | set(quantised)
+    theirs = set(base.where)
     missing = sorted(n for n in theirs - mine if not OPTIONAL.search(n))
     extra = sorted(n for n in mine - theirs if not OPTIONAL.search(n))
     anchor = next(iter(sorted(ws.files)), ".")
@@ -252,7 +264,7 @@ def check_against_base(ws: WeightSet, base: WeightSet) -> list[Finding]:
         )
     emb = embedding_name(base)
     retyped: list[str] = []
-    for name in sorted(mine & theirs):
+    for name in sorted(mine & theirs - set(quantised)):
         c, b = ws.info(name), base.info(name)
         path = ws.where[name]
         if c.dtype != b.dtype:

@@ -12,6 +12,7 @@ import numpy.typing as npt
 
 from checks.evals.files import READ_ERRORS
 from checks.evals.plan import Job, Plan, plan_reads
+from checks.evals.quant_compare import QuantDelta
 from checks.evals.safetensors_reader import CHUNK_ELEMENTS, SafetensorsFile, to_float32
 from checks.evals.stream import Values, tensor_values
 from checks.evals.weightset import WeightSet
@@ -30,6 +31,12 @@ class Delta:
     identical: bool
     base_finite: bool = True
     rows_compared: int | None = None  # set when the row counts differ (vocab changes)
+    cast: bool = False  # the base's values rounded to this tensor's dtype, bit for bit
+
+    @property
+    def same(self) -> bool:
+        """Identical, or the base only cast to another dtype."""
+        return self.identical or self.cast
 
 
 @dataclass
@@ -44,6 +51,7 @@ class Analysis:
     # Compared tensors whose norm equals the base's though they moved: maybe a permutation.
     suspects: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # file -> why its stream broke off
+    quantised: dict[str, QuantDelta] = field(default_factory=dict)  # by dense weight name
     skipped: list[str] = field(default_factory=list)  # what did not run, for the notes
 
 
@@ -96,6 +104,20 @@ def _stream_file(
 
 def _decode(raw: npt.NDArray[Any], dtype: str) -> npt.NDArray[np.floating[Any]]:
     return raw if dtype == "F64" else to_float32(raw, dtype)
+
+
+def round_to(x: npt.NDArray[np.floating[Any]], dtype: str) -> npt.NDArray[np.floating[Any]]:
+    """``x`` rounded to ``dtype`` (nearest, ties to even, as torch's ``.to()``), as float32."""
+    if dtype == "F16":
+        with np.errstate(over="ignore"):
+            return x.astype(np.float16).astype(np.float32)
+    if dtype == "BF16":
+        bits = x.astype(np.float32).view(np.uint32)
+        bits = (bits + (((bits >> 16) & 1) + 0x7FFF)) & np.uint32(0xFFFF0000)
+        return bits.view(np.float32)
+    if dtype == "F32":
+        return x.astype(np.float32)
+    return x
 
 
 def _sq(x: npt.NDArray[np.floating[Any]]) -> float:
@@ -162,6 +184,8 @@ def _compare(
     cc = bb = dd = own = 0.0
     nan = inf = 0
     moved = False
+    # A dtype-only re-upload: the base rounded to this dtype, value for value.
+    cast = braw is not None and bi is not None and rows is None and ci.dtype != bi.dtype
     scratch: npt.NDArray[np.floating[Any]] = np.empty(
         CHUNK_ELEMENTS, dtype=np.float64 if ci.dtype == "F64" else np.float32
     )
@@ -179,6 +203,8 @@ def _compare(
             with np.errstate(over="ignore", invalid="ignore"):
                 np.subtract(c[: k - i], b, out=d, casting="unsafe")
             part = _sq(d)  # NaN or Inf in c shows up here, so c's own norm is not needed
+            if cast:
+                cast = bool(np.array_equal(c[: k - i], round_to(b, ci.dtype), equal_nan=True))
             dd += part
             finite = math.isfinite(part)
         if k < j:
@@ -206,7 +232,9 @@ def _compare(
     rel = math.sqrt(dd / bb) if bb > 0 and math.isfinite(dd) else None
     if bb == 0 and dd == 0:
         rel = 0.0
-    out.deltas[name] = Delta(name, rel, identical=identical, rows_compared=rows)
+    out.deltas[name] = Delta(
+        name, rel, identical=identical, rows_compared=rows, cast=cast and not identical
+    )
     if (
         whole
         and rel is not None

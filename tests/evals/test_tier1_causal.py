@@ -69,3 +69,12 @@ def test_llama_nan_in_fp16_copy_fails(llama: Path, tmp_path: Path) -> None:
     found = {f.rule: f for f in result.findings}
     assert found["evals-inf"].location == "model.layers.1.mlp.down_proj.weight"
     assert found["evals-dtype-changed"].severity is Severity.INFO
+
+
+def test_fp16_cast_of_the_base_is_a_re_upload(llama: Path, tmp_path: Path) -> None:
+    shutil.copytree(llama, tmp_path / "c")
+    rewrite(tmp_path / "c", lambda t: t.update({n: v.astype(np.float16) for n, v in t.items()}))
+    result = QuickEvalCheck().run(contribution(tmp_path / "c", llama))
+    (same,) = [f for f in result.findings if f.rule == "evals-identical"]
+    assert "cast to another dtype (F32→F16)" in same.message
+    assert same.severity is Severity.MEDIUM

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import shutil
 import subprocess
 import sys
@@ -155,3 +157,22 @@ def test_sandbox_has_no_network() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True
     )
     assert "network access is disabled" in out.stdout
+
+
+def test_relative_paths_from_the_folder_above(trained_llama: Path, tmp_path: Path) -> None:
+    """`reviewbot review heavy --base base --model-evals`, run where both folders are."""
+    shutil.copytree(trained_llama, tmp_path / "base")
+    shutil.copytree(trained_llama, tmp_path / "heavy")
+    args = ["review", "heavy", "--base", "base", "--model-evals", "--offline", "--format", "json"]
+    out = subprocess.run(
+        [sys.executable, "-m", "reviewbot", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(PROJECT_ROOT)},
+        timeout=300,
+    )
+    report = json.loads(out.stdout)
+    tier2 = [f for f in report["findings"] if f["check"] == "evals-model"]
+    assert [f["rule"] for f in tier2] == ["evals-model-table"], tier2
+    assert "FileNotFoundError" not in out.stdout + out.stderr
