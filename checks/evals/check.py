@@ -7,6 +7,7 @@ from contextlib import ExitStack
 from checks.base import CheckResult, Contribution, FileFacts, ProgressCallback
 from checks.evals.adapters import CONFIG as ADAPTER_CONFIG
 from checks.evals.adapters import b_matrices, check_adapter
+from checks.evals.analysis import Analysis
 from checks.evals.files import ModelFiles, local_folder, of_contribution
 from checks.evals.plan import plan_reads
 from checks.evals.quant import auxiliary, find_quantised, quantised_bytes
@@ -20,7 +21,7 @@ from checks.evals.structure import (
     check_tokenizer,
 )
 from checks.evals.tensor_findings import delta_findings, nonfinite_findings, quantised_findings
-from checks.evals.tensors import Analysis, analyse
+from checks.evals.tensors import analyse
 from checks.evals.thresholds import thresholds
 from checks.evals.weightset import (
     ADAPTER_WEIGHTS,

@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from checks.evals.analysis import FINGERPRINT_SAMPLES, Analysis, fingerprint
 from checks.evals.files import READ_ERRORS
 from checks.evals.rules import size
 from checks.evals.safetensors_reader import TensorInfo, element_ranges
 from checks.evals.stream import Values, span, tensor_values
-from checks.evals.tensors import FINGERPRINT_SAMPLES, Analysis, fingerprint
 from checks.evals.weightset import WeightSet
 
 _MASK = (1 << 64) - 1

@@ -5,11 +5,11 @@ from __future__ import annotations
 import statistics
 from collections.abc import Mapping
 
+from checks.evals.analysis import Analysis, Delta
 from checks.evals.quant import QuantModule, auxiliary
 from checks.evals.quant_compare import NOISE_RATIO, QuantDelta
 from checks.evals.rules import finding, names
 from checks.evals.structure import OPTIONAL, embedding_name
-from checks.evals.tensors import Analysis, Delta
 from checks.evals.weightset import WeightSet
 from checks.findings import Finding, Severity
 
