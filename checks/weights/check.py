@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from pathlib import Path
+
 from checks.base import CheckResult, Contribution, FileFacts, ProgressCallback, RemoteBlob
 from checks.cache import (
     CachedScan,
@@ -40,17 +43,7 @@ class WeightScanCheck:
                     contribution, rel, policy, known
                 )
                 remember(cache, scan, fingerprint)
-            result.findings.extend(scan.findings)
-            result.files.append(
-                FileFacts(
-                    path=rel,
-                    format=scan.format,
-                    sha256=scan.sha256,
-                    bytes_read=scan.bytes_read,
-                    full_download=scan.full_download,
-                    cached=scan.cached,
-                )
-            )
+            add_scan(result, scan, rel)
             if progress is not None:
                 progress(rel)
         return result
@@ -67,6 +60,39 @@ class WeightScanCheck:
         )
         scan.sha256 = known or scan.sha256
         return scan
+
+
+def add_scan(result: CheckResult, scan: FileScan, path: str) -> None:
+    """One file's scan into a check result: its findings and what was learnt about it."""
+    result.findings.extend(scan.findings)
+    result.files.append(
+        FileFacts(
+            path=path,
+            format=scan.format,
+            sha256=scan.sha256,
+            bytes_read=scan.bytes_read,
+            full_download=scan.full_download,
+            cached=scan.cached,
+        )
+    )
+
+
+def scan_files(
+    files: Iterable[tuple[Path, str]],
+    *,
+    want_sha256: bool = False,
+    progress: ProgressCallback | None = None,
+    limits: Limits | None = None,
+) -> CheckResult:
+    """Local files (path, name to show) outside any contribution, as ``reviewbot scan`` sees
+    them: the same scanner and the same facts as the check, under the default import policy."""
+    policy = DeferredPolicy()
+    result = CheckResult()
+    for path, display in files:
+        add_scan(result, scan_path(path, display, policy, limits, want_sha256=want_sha256), display)
+        if progress is not None:
+            progress(display)
+    return result
 
 
 def cached_scan(

@@ -34,9 +34,7 @@ def add_scan_command(sub: Any) -> None:
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
-    from checks.base import FileFacts
     from checks.report import CheckSummary, build_report
-    from checks.weights.context import DeferredPolicy
     from reviewbot.files import expand_paths
 
     # Remote inputs are told apart by prefix here, so a local scan never imports the HTTP stack.
@@ -54,16 +52,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
                     parse_hub_spec(spec)
                 except ValueError as exc:
                     raise UsageError(str(exc)) from None
-    from checks.weights.scanner import FileScan, scan_path
+    from checks.weights.check import add_scan, scan_files
 
     files = expand_paths(local)
-    policy = DeferredPolicy()
-    scans: list[FileScan] = []
     with progress(len(files), enabled=not args.no_progress) as advance:
-        for file, display in files:
-            scans.append(scan_path(file, display, policy, want_sha256=args.hash))
-            advance(display)
+        result = scan_files(files, want_sha256=args.hash, progress=advance)
     if remote:
+        from checks.weights.context import DeferredPolicy
         from reviewbot.remote import scan_specs
 
         # Only remote files have a sha256 known before reading, so only they use the cache
@@ -75,26 +70,17 @@ def cmd_scan(args: argparse.Namespace) -> int:
             from reviewbot.result_cache import RedisResultCache
 
             cache = RedisResultCache(cache_url)
-        scans += scan_specs(
+        for scan in scan_specs(
             remote,
-            policy,
+            DeferredPolicy(),
             endpoint=settings.hf_endpoint,
             token=settings.hf_token.get_secret_value() if settings.hf_token else None,
             want_sha256=args.hash,
             cache=cache,
-        )
-    findings = [f for scan in scans for f in scan.findings]
-    facts = [
-        FileFacts(
-            path=scan.path,
-            format=scan.format,
-            sha256=scan.sha256,
-            bytes_read=scan.bytes_read,
-            full_download=scan.full_download,
-            cached=scan.cached,
-        )
-        for scan in scans
-    ]
-    report = build_report(findings, facts, [CheckSummary("weights", "weight-file scan")])
+        ):
+            add_scan(result, scan, scan.path)
+    report = build_report(
+        result.findings, result.files, [CheckSummary("weights", "weight-file scan")]
+    )
     emit(report, args.format)
     return exit_code(report)
