@@ -9,6 +9,7 @@ re-check asked for. The review clears the mark once it is done, retries included
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -79,17 +80,8 @@ class RedisPending:
             log.warning("could not clear the pending mark (%s); it expires", type(exc).__name__)
 
 
-PROCESS_PENDING = MemoryPending()
-_redis_pending: dict[str, RedisPending] = {}
-_guard = threading.Lock()
-
-
-def pending_reviews(redis_url: str | None) -> PendingReviews:
-    """The marks in ``redis_url``'s Redis (one client per process), or this process's."""
-    if not redis_url:
-        return PROCESS_PENDING
-    with _guard:
-        found = _redis_pending.get(redis_url)
-        if found is None:
-            found = _redis_pending[redis_url] = RedisPending(redis_url)
-    return found
+@functools.lru_cache(maxsize=4)
+def pending_reviews(redis_url: str) -> RedisPending:
+    """The marks in ``redis_url``'s Redis, one client per process (the embedded pool keeps its
+    own in a ``MemoryPending``)."""
+    return RedisPending(redis_url)

@@ -8,22 +8,28 @@ own.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, TypeVar, cast
 
 from reviewbot import logs
 from reviewbot.models import ContributionRef, Platform
-from reviewbot.publish_lock import LocalLocks, PublishLocks
+from reviewbot.publish_lock import LocalLocks, PublishLocks, RedisLocks
+from reviewbot.result_cache import RedisResultCache
 from reviewbot.review import HubAccess
-from reviewbot.started_runs import NoStartedRuns, StartedRuns
+from reviewbot.review_cache import MemoryReviewCache, RedisReviewCache, ReviewCache
+from reviewbot.started_runs import NoStartedRuns, RedisStartedRuns, StartedRuns
 
 if TYPE_CHECKING:
     from checks.cache import ResultCache
     from reviewbot.config import Settings
     from reviewbot.platforms.base import PlatformClient
-    from reviewbot.review_cache import ReviewCache
 
-PROCESS_LOCKS = LocalLocks()  # the embedded pool's jobs and the CLI share these
+_T = TypeVar("_T")
+# Without Redis, the embedded pool's jobs and the CLI share these.
+PROCESS_LOCKS: PublishLocks = LocalLocks()
+PROCESS_REVIEW_CACHE: ReviewCache = MemoryReviewCache()
+NO_STARTED_RUNS: StartedRuns = NoStartedRuns()
 # Without settings (tests, the CLI's --inline): the settings' own defaults.
 DEFAULT_REMOTE_MIN_BYTES = 1 << 20
 DEFAULT_MAX_STREAM_BYTES = 2 << 30
@@ -89,13 +95,13 @@ class ReviewInputs:
     review_cache: ReviewCache | None = None
     remote_min_bytes: int | None = DEFAULT_REMOTE_MIN_BYTES
     max_stream_bytes: int | None = DEFAULT_MAX_STREAM_BYTES
-    locks: PublishLocks = field(default_factory=lambda: PROCESS_LOCKS)
-    started: StartedRuns = field(default_factory=NoStartedRuns)
+    locks: PublishLocks = PROCESS_LOCKS
+    started: StartedRuns = NO_STARTED_RUNS
 
     @classmethod
     def of(cls, settings: Settings | None, platform: PlatformClient | None = None) -> ReviewInputs:
         if settings is None:
-            return cls(hub_access(None, platform), review_cache=_memory_review_cache())
+            return cls(hub_access(None, platform), review_cache=PROCESS_REVIEW_CACHE)
         return cls(
             hub=hub_access(settings, platform),
             result_cache=result_cache(settings),
@@ -112,62 +118,31 @@ class ReviewInputs:
 
 def publish_locks(settings: Settings | None) -> PublishLocks:
     """The per-contribution write locks: in the settings' Redis, or in this process."""
-    if settings is None or not settings.redis_url:
-        return PROCESS_LOCKS
-    return _redis_locks(settings.redis_url)
-
-
-@functools.lru_cache(maxsize=4)
-def _redis_locks(redis_url: str) -> PublishLocks:
-    from reviewbot.publish_lock import RedisLocks
-
-    return RedisLocks(redis_url)
+    return _per_redis(settings, RedisLocks, PROCESS_LOCKS)
 
 
 def started_runs(settings: Settings | None) -> StartedRuns:
     """Where opened check runs are recorded for the sweeper: the settings' Redis, or nowhere."""
-    if settings is None or not settings.redis_url:
-        return NoStartedRuns()
-    return _redis_started_runs(settings.redis_url)
-
-
-@functools.lru_cache(maxsize=4)
-def _redis_started_runs(redis_url: str) -> StartedRuns:
-    from reviewbot.started_runs import RedisStartedRuns
-
-    return RedisStartedRuns(redis_url)
+    return _per_redis(settings, RedisStartedRuns, NO_STARTED_RUNS)
 
 
 def review_cache(settings: Settings | None) -> ReviewCache:
     """Whole reviews in the settings' Redis, or in this process when there is none."""
-    if settings is None or not settings.redis_url:
-        return _memory_review_cache()
-    return _redis_review_cache(settings.redis_url)
-
-
-@functools.lru_cache(maxsize=1)
-def _memory_review_cache() -> ReviewCache:
-    from reviewbot.review_cache import MemoryReviewCache
-
-    return MemoryReviewCache()
-
-
-@functools.lru_cache(maxsize=4)
-def _redis_review_cache(redis_url: str) -> ReviewCache:
-    from reviewbot.review_cache import RedisReviewCache
-
-    return RedisReviewCache(redis_url)
+    return _per_redis(settings, RedisReviewCache, PROCESS_REVIEW_CACHE)
 
 
 def result_cache(settings: Settings | None) -> ResultCache | None:
     """The per-file result cache in the settings' Redis (one per process), or None without one."""
+    return _per_redis(settings, RedisResultCache, None)
+
+
+def _per_redis(settings: Settings | None, make: Callable[[str], _T], without: _T) -> _T:
+    """``make(redis_url)`` once per process and URL, or ``without`` when there is no Redis."""
     if settings is None or not settings.redis_url:
-        return None
-    return _redis_result_cache(settings.redis_url)
+        return without
+    return cast(_T, _one_per_url(make, settings.redis_url))
 
 
-@functools.lru_cache(maxsize=4)
-def _redis_result_cache(redis_url: str) -> ResultCache:
-    from reviewbot.result_cache import RedisResultCache
-
-    return RedisResultCache(redis_url)
+@functools.lru_cache(maxsize=16)
+def _one_per_url(make: Callable[[str], object], redis_url: str) -> object:
+    return make(redis_url)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -38,15 +39,12 @@ from reviewbot.composition import (
     current_settings,
     hub_access,
     make_platform,
-    platform_for,
-    publish_locks,
-    started_runs,
 )
 from reviewbot.errors import PermanentError, TransientError
 from reviewbot.models import ContributionRef, Kind
 from reviewbot.publication import ERROR_HEADLINE, build_publication, error_publication
 from reviewbot.publish_lock import PublishLocks
-from reviewbot.started_runs import NoStartedRuns, StartedRuns
+from reviewbot.started_runs import StartedRuns
 from reviewbot.workspace import fetch_and_review, observe
 
 if TYPE_CHECKING:
@@ -131,23 +129,23 @@ def post_error(
     *,
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
-    locks: PublishLocks | None = None,
-    started: StartedRuns | None = None,
+    inputs: ReviewInputs | None = None,
 ) -> ReviewOutcome:
     """Post an "error" verdict (a review that timed out, say) unless the head moved on or a
     verdict for this head is already out (another job for it succeeded meanwhile)."""
-    client = platform or platform_for(ref, settings)
-    locks = locks or publish_locks(settings)
-    head = client.head_sha(ref)
+    if platform is None:
+        settings = settings or current_settings()
+        platform = make_platform(ref.platform, settings)
+    writer = _Writer.of(platform, inputs or ReviewInputs.of(settings, platform))
+    head = platform.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
-        return _superseded(ref, client, locks, ref.head_sha, head, started_runs(settings))
+        return writer.supersede(ref, head)
     ref = replace(ref, head_sha=head)
-    if client.published(ref, head):
+    if platform.published(ref, head):
         return ReviewOutcome(
             "unchanged", ref.key, head_sha=head, detail="a verdict is already posted"
         )
-    publication = error_publication(ref, head, message)
-    stale = _write(ref, client, locks, head, publication, started or started_runs(settings))
+    stale = writer.post(ref, error_publication(ref, head, message))
     if stale is not None:
         return stale
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict="error").inc()
@@ -161,17 +159,14 @@ def post_error_safely(
     *,
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
-    locks: PublishLocks | None = None,
-    started: StartedRuns | None = None,
+    inputs: ReviewInputs | None = None,
 ) -> ReviewOutcome | None:
     """``post_error`` for a review that finally failed: best effort, never raises.
 
     The platform may well be failing still; then the failure is logged and None returned.
     """
     try:
-        return post_error(
-            ref, message, platform=platform, settings=settings, locks=locks, started=started
-        )
+        return post_error(ref, message, platform=platform, settings=settings, inputs=inputs)
     except Exception:
         log.exception("could not post the error verdict", extra={"key": ref.key})
         return None
@@ -198,24 +193,24 @@ def _review(
         # pushes go on after a fine-tune is uploaded; its verdict is given once (a re-check
         # from the CLI reviews it again)
         return ReviewOutcome("skipped", ref.key, detail="a new model is reviewed once")
+    writer = _Writer.of(client, inputs)
     head = client.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
-        return _superseded(ref, client, inputs.locks, ref.head_sha, head, inputs.started)
+        return writer.supersede(ref, head)
     ref = replace(ref, head_sha=head)
     # "Already done" only when the whole verdict is out: a job that died between the comment
     # and completing its check run must finish the run when its message comes back.
     if reason == "review" and client.published(ref, head):
         return ReviewOutcome("unchanged", ref.key, head_sha=head, detail="verdict already posted")
 
-    locks, started = inputs.locks, inputs.started
-    stale = _write(ref, client, locks, head, None, started)
+    stale = writer.open_run(ref)
     if stale is not None:
         return stale
     began = time.monotonic()
     try:
         report, listing = fetch_and_review(ref, client, head, inputs)
     except PermanentError as exc:
-        stale = _write(ref, client, locks, head, error_publication(ref, head, str(exc)), started)
+        stale = writer.post(ref, error_publication(ref, head, str(exc)))
         return stale or ReviewOutcome(
             "error", ref.key, verdict="error", head_sha=head, detail=str(exc)
         )
@@ -223,15 +218,15 @@ def _review(
     observe(ref, report)
     publication = build_publication(ref, report, listing, head)
     try:
-        stale = _write(ref, client, locks, head, publication, started)
+        stale = writer.post(ref, publication)
     except PermanentError as exc:
         # The verdict was refused (a body too long, a permission lost): say so in its place,
         # or the check run opened by ``begin`` would stay in progress forever.
         message = f"the verdict could not be posted: {exc}"
         log.warning("publish refused: %s", exc, extra={"key": ref.key})
-        return post_error_safely(
-            ref, message, platform=client, locks=locks, started=started
-        ) or ReviewOutcome("error", ref.key, verdict="error", head_sha=head, detail=message)
+        return post_error_safely(ref, message, platform=client, inputs=inputs) or ReviewOutcome(
+            "error", ref.key, verdict="error", head_sha=head, detail=message
+        )
     if stale is not None:
         return stale
     return ReviewOutcome(
@@ -249,66 +244,75 @@ def _has_verdict(client: PlatformClient, ref: ContributionRef) -> bool:
     return posted is not None and ERROR_HEADLINE not in posted[:400]
 
 
-def _superseded(
-    ref: ContributionRef,
-    client: PlatformClient,
-    locks: PublishLocks,
-    old: str,
-    head: str,
-    started: StartedRuns | None = None,
-) -> ReviewOutcome:
-    """A job for a commit that is no longer the head: close any run an earlier attempt of it
-    opened (a retry after a rate limit, say), so no check run is left in progress."""
-    stale = replace(ref, head_sha=old)
-    with locks.hold(ref):
-        client.cancel(stale, old)
-    (started or NoStartedRuns()).finished(stale)
-    return ReviewOutcome("superseded", ref.key, head_sha=old, detail=f"head is now {head}")
-
-
 WRITE_ATTEMPTS = 4  # in this job, before a transient failure becomes the task's retry
 
 
-def _write(
-    ref: ContributionRef,
-    client: PlatformClient,
-    locks: PublishLocks,
-    head: str,
-    publication: Publication | None,
-    started: StartedRuns | None = None,
-) -> ReviewOutcome | None:
-    """Open the check run (``publication`` None) or post the verdict, for ``head`` only.
+@dataclass(frozen=True)
+class _Writer:
+    """Every write to one contribution: under its lock, for its head only, the check run it
+    opens recorded until closed (``reviewbot.started_runs``), short waits retried in the job."""
 
-    Under the contribution's lock, with the head read again first: a verdict for a commit that
-    is no longer the head is never written, and the run opened for it is cancelled. Returns the
-    "superseded" outcome in that case, None once written. ``started`` records the opened run
-    until it is closed (``reviewbot.started_runs``).
-    """
-    started = started or NoStartedRuns()
-    for attempt in range(WRITE_ATTEMPTS):
-        try:
-            with locks.hold(ref):
-                current = client.head_sha(ref)
-                if current != head:
-                    client.cancel(ref, head)
-                    started.finished(ref)
-                    return ReviewOutcome(
-                        "superseded", ref.key, head_sha=head, detail=f"head is now {current}"
-                    )
-                if publication is None:
-                    client.begin(ref, head)
-                    started.started(ref)
-                else:
-                    client.publish(ref, publication)
-                    started.finished(ref)
-                return None
-        except TransientError as exc:
-            wait = exc.retry_after if exc.retry_after is not None else retry_policy.backoff(attempt)
-            if attempt + 1 >= WRITE_ATTEMPTS or wait > retry_policy.IN_PROCESS_WAIT:
-                raise
-            log.info("write failed (%s); again in %.1f s", exc, wait, extra={"key": ref.key})
-            time.sleep(wait)
-    raise AssertionError("unreachable: the last attempt raises")
+    client: PlatformClient
+    locks: PublishLocks
+    started: StartedRuns
+
+    @classmethod
+    def of(cls, client: PlatformClient, inputs: ReviewInputs) -> _Writer:
+        return cls(client, inputs.locks, inputs.started)
+
+    def open_run(self, ref: ContributionRef) -> ReviewOutcome | None:
+        """Show the review under way; the "superseded" outcome if ``ref`` is no longer the head."""
+
+        def begin() -> None:
+            self.client.begin(ref, _head(ref))
+            self.started.started(ref)
+
+        return self._write(ref, begin)
+
+    def post(self, ref: ContributionRef, publication: Publication) -> ReviewOutcome | None:
+        """Post the verdict; the "superseded" outcome (nothing posted) if the head moved on."""
+
+        def publish() -> None:
+            self.client.publish(ref, publication)
+            self.started.finished(ref)
+
+        return self._write(ref, publish)
+
+    def supersede(self, ref: ContributionRef, head: str) -> ReviewOutcome:
+        """``ref`` is for a commit that is no longer the head (now ``head``): close the run any
+        attempt opened for it (a retry after a rate limit, say), so none stays in progress."""
+        with self.locks.hold(ref):
+            self.client.cancel(ref, _head(ref))
+        self.started.finished(ref)
+        return ReviewOutcome(
+            "superseded", ref.key, head_sha=ref.head_sha, detail=f"head is now {head}"
+        )
+
+    def _write(self, ref: ContributionRef, write: Callable[[], None]) -> ReviewOutcome | None:
+        for attempt in range(WRITE_ATTEMPTS):
+            try:
+                with self.locks.hold(ref):
+                    current = self.client.head_sha(ref)
+                    if current == ref.head_sha:
+                        write()
+                        return None
+                return self.supersede(ref, current)
+            except TransientError as exc:
+                wait = (
+                    exc.retry_after
+                    if exc.retry_after is not None
+                    else retry_policy.backoff(attempt)
+                )
+                if attempt + 1 >= WRITE_ATTEMPTS or wait > retry_policy.IN_PROCESS_WAIT:
+                    raise
+                log.info("write failed (%s); again in %.1f s", exc, wait, extra={"key": ref.key})
+                time.sleep(wait)
+        raise AssertionError("unreachable: the last attempt raises")
+
+
+def _head(ref: ContributionRef) -> str:
+    assert ref.head_sha is not None  # the flow pins the head before any write
+    return ref.head_sha
 
 
 def evaluate_contribution(ref: ContributionRef, *, reason: str = "review") -> ReviewOutcome:
