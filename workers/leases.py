@@ -14,50 +14,33 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 import redis
-from celery import bootsteps
+
+from workers.background import BackgroundStep
 
 log = logging.getLogger("reviewbot.workers.leases")
 
 RENEWALS_PER_TIMEOUT = 5  # a renewal may fail a few times (a Redis blip) before a lease lapses
 
 
-class LeaseRenewal(bootsteps.StartStopStep):  # type: ignore[misc]
+class LeaseRenewal(BackgroundStep):
     """A consumer step: one daemon thread re-scoring this worker's unacked messages."""
 
-    requires: ClassVar[frozenset[str]] = frozenset({"celery.worker.consumer.tasks:Tasks"})
+    thread_name = "reviewbot-lease-renewal"
 
-    def __init__(self, parent: Any, **kwargs: Any) -> None:
-        super().__init__(parent, **kwargs)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self, consumer: Any) -> None:
+    def work(self, consumer: Any, stop: threading.Event) -> Callable[[], None] | None:
         channel = consumer.task_consumer.channel
         qos = getattr(channel, "qos", None)
         if getattr(channel, "unacked_index_key", None) is None or qos is None:
-            return  # not the Redis transport (an in-memory broker in tests): nothing to renew
+            return None  # not the Redis transport (an in-memory broker in tests): nothing to renew
         timeout = float(channel.visibility_timeout)
         key = (getattr(channel, "global_keyprefix", "") or "") + channel.unacked_index_key
         client = redis.Redis.from_url(consumer.app.conf.broker_url, socket_timeout=10)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=_renew_forever,
-            args=(client, key, qos, timeout / RENEWALS_PER_TIMEOUT, self._stop),
-            name="reviewbot-lease-renewal",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self, consumer: Any) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    shutdown = stop
+        every = timeout / RENEWALS_PER_TIMEOUT
+        return lambda: _renew_forever(client, key, qos, every, stop)
 
 
 def _renew_forever(

@@ -4,54 +4,35 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, ClassVar
+from collections.abc import Callable
+from typing import Any
 
 import redis
-from celery import bootsteps
 
 from reviewbot import service
 from reviewbot.models import ContributionRef
 from reviewbot.queue import REVIEW_TASK, REVIEWS_QUEUE
 from reviewbot.started_runs import RedisStartedRuns
 from reviewbot.sweep import sweep
+from workers.background import BackgroundStep, redis_broker_url
 
 log = logging.getLogger("reviewbot.workers.sweeper")
 
 SWEEPER_LOCK = "reviewbot:sweeper"
 
 
-class StuckRunSweeper(bootsteps.StartStopStep):  # type: ignore[misc]
+class StuckRunSweeper(BackgroundStep):
     """A consumer step: every ``reviewbot_sweep_interval`` seconds, whichever worker takes the
     cluster-wide turn (SET NX with a TTL) re-queues reviews whose runs are overdue."""
 
-    requires: ClassVar[frozenset[str]] = frozenset({"celery.worker.consumer.tasks:Tasks"})
+    thread_name = "reviewbot-sweeper"
 
-    def __init__(self, parent: Any, **kwargs: Any) -> None:
-        super().__init__(parent, **kwargs)
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self, consumer: Any) -> None:
+    def work(self, consumer: Any, stop: threading.Event) -> Callable[[], None] | None:
         app = consumer.app
-        url = str(app.conf.broker_url or "")
-        if not url.startswith(("redis://", "rediss://", "unix://")):
-            return  # not the Redis transport: there are no records to sweep
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=_sweep_forever,
-            args=(app, url, self._stop),
-            name="reviewbot-sweeper",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self, consumer: Any) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
-
-    shutdown = stop
+        url = redis_broker_url(app)
+        if url is None:
+            return None  # not the Redis transport: there are no records to sweep
+        return lambda: _sweep_forever(app, url, stop)
 
 
 def _sweep_forever(app: Any, url: str, stop: threading.Event) -> None:

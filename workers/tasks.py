@@ -23,6 +23,7 @@ from workers.app import (
     REVIEW_SOFT_LIMIT,
     app,
 )
+from workers.background import redis_broker_url
 
 log = logging.getLogger("reviewbot.workers")
 _F = TypeVar("_F", bound=Callable[..., Any])
@@ -123,25 +124,16 @@ def _retry(task: Task, exc: TransientError) -> None:
 def _pending(ref: ContributionRef) -> Iterator[None]:
     """Clear the contribution's pending mark (reviewbot.coalesce) once this job is final: a
     re-check asked for from now on is queued again. A retry keeps it."""
+    retrying = False
     try:
         yield
     except Retry:
+        retrying = True
         raise
-    except BaseException:
-        _clear_pending(ref)
-        raise
-    _clear_pending(ref)
-
-
-def _clear_pending(ref: ContributionRef) -> None:
-    url = _redis_url()
-    if url:
-        pending_reviews(url).done(ref)
-
-
-def _redis_url() -> str | None:
-    url = app.conf.broker_url
-    return str(url) if url and str(url).startswith(("redis://", "rediss://", "unix://")) else None
+    finally:
+        url = redis_broker_url(app)
+        if url is not None and not retrying:
+            pending_reviews(url).done(ref)
 
 
 @contextmanager
