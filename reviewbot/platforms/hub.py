@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from huggingface_hub import HfApi, hf_hub_download, hf_hub_url
+from huggingface_hub import DiscussionWithDetails, HfApi, hf_hub_download, hf_hub_url
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
@@ -98,7 +98,9 @@ class HubPlatform:
         # Hub ids are case-insensitive, as the webhook router treats them
         self.watched = frozenset(w.casefold() for w in watched)
         self.api = HfApi(endpoint=self.endpoint, token=token)
-        self._me: str | None = None
+        # Discussion details as this review has read them (one GET, not one per question);
+        # ``skip_reason`` starts a review and empties it, ``publish`` reads afresh.
+        self._details: dict[int, DiscussionWithDetails] = {}
 
     @property
     def token(self) -> str | None:
@@ -109,16 +111,21 @@ class HubPlatform:
 
     def whoami(self) -> str:
         """The bot's own Hub user, asked once per process and token: whoami is rate limited."""
-        if self._me is None:
-            key = (self.endpoint, hashlib.sha256((self._token or "").encode()).hexdigest())
+        key = (self.endpoint, hashlib.sha256((self._token or "").encode()).hexdigest())
+        with _WHOAMI_LOCK:
+            me = _WHOAMI.get(key)
+        if me is None:
+            with _hub_errors():
+                me = str(self.api.whoami()["name"])
             with _WHOAMI_LOCK:
-                self._me = _WHOAMI.get(key)
-            if self._me is None:
-                with _hub_errors():
-                    self._me = str(self.api.whoami()["name"])
-                with _WHOAMI_LOCK:
-                    _WHOAMI[key] = self._me
-        return self._me
+                _WHOAMI[key] = me
+        return me
+
+    def _discussion(self, repo: str, num: int, *, fresh: bool = False) -> DiscussionWithDetails:
+        if fresh or num not in self._details:
+            with _hub_errors():
+                self._details[num] = self.api.get_discussion_details(repo, num)
+        return self._details[num]
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -130,6 +137,7 @@ class HubPlatform:
         return sha
 
     def skip_reason(self, ref: ContributionRef) -> str | None:
+        self._details.clear()  # a review starts here
         with _hub_errors():
             if ref.kind is Kind.NEW_MODEL:
                 info = self.api.model_info(ref.repo)
@@ -142,7 +150,7 @@ class HubPlatform:
                 if not any(PurePosixPath(f).suffix.lower() in WEIGHT_SUFFIXES for f in files):
                     return "waiting for its weights"
                 return None
-            details = self.api.get_discussion_details(ref.repo, ref.number)
+        details = self._discussion(ref.repo, ref.number)
         if not details.is_pull_request:
             return "the discussion is not a pull request"
         if details.status != "open":
@@ -158,7 +166,7 @@ class HubPlatform:
             ]
             unchanged: dict[str, str] = {}
             if ref.kind is Kind.PULL_REQUEST and entries:
-                base = self.api.get_discussion_details(ref.repo, ref.number).target_branch
+                base = self._discussion(ref.repo, ref.number).target_branch
                 for info in self.api.get_paths_info(
                     ref.repo, [e.path for e in entries], revision=base or "main"
                 ):
@@ -203,7 +211,7 @@ class HubPlatform:
         if ref.kind is Kind.NEW_MODEL:
             return None
         with _hub_errors():
-            target = self.api.get_discussion_details(ref.repo, ref.number).target_branch
+            target = self._discussion(ref.repo, ref.number).target_branch
             # the commit, not the branch name: a policy change on the branch is a new base
             return str(self.api.model_info(ref.repo, revision=target or "main").sha)
 
@@ -315,14 +323,16 @@ class HubPlatform:
                     return int(discussion.num)
         return None
 
-    def _sticky(self, ref: ContributionRef) -> tuple[int | None, str | None, str | None]:
-        """(discussion number, comment id, comment text) of the bot's verdict, if posted."""
+    def _sticky(
+        self, ref: ContributionRef, *, fresh: bool = False
+    ) -> tuple[int | None, str | None, str | None]:
+        """(discussion number, comment id, comment text) of the bot's verdict, if posted;
+        ``fresh`` for a write, which must see what another job posted meanwhile."""
         num = self._discussion_num(ref)
         if num is None:
             return None, None, None
         me = self.whoami()
-        with _hub_errors():
-            details = self.api.get_discussion_details(ref.repo, num)
+        details = self._discussion(ref.repo, num, fresh=fresh)
         for event in details.events:
             content = getattr(event, "content", None)
             if (
@@ -350,7 +360,8 @@ class HubPlatform:
 
     def publish(self, ref: ContributionRef, publication: Publication) -> None:
         body = _cap(publication.body)
-        num, comment_id, text = self._sticky(ref)
+        num, comment_id, text = self._sticky(ref, fresh=True)
+        self._details.clear()  # what is read next must include this write
         with _hub_errors():
             if num is None:
                 self.api.create_discussion(ref.repo, title=NEW_MODEL_TITLE, description=body)

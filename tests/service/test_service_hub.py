@@ -125,3 +125,17 @@ def test_whoami_is_asked_once_per_process(hub: FakeHub) -> None:
         ref = ContributionRef(Platform.HF, "org/model", number)
         assert review_contribution(ref, platform=client).status == "posted"
     assert [p for _, p in hub.requests if p == "/api/whoami-v2"] == ["/api/whoami-v2"]
+
+
+def test_a_review_reads_the_discussion_once_and_again_only_to_write(
+    hub: FakeHub, platform: HubPlatform
+) -> None:
+    hub.add_repo("org/model", {"README.md": CLEAN_CARD})
+    number = hub.open_pr("org/model", {"notes.txt": b"one\n"})
+    hub.requests.clear()
+    ref = ContributionRef(Platform.HF, "org/model", number)
+    assert review_contribution(ref, platform=platform).status == "posted"
+    reads = [p for m, p in hub.requests if m == "GET" and p.endswith(f"/discussions/{number}")]
+    # skip check, target branch, base commit and "already posted?" share one read; the write
+    # reads afresh under the lock, so a comment posted meanwhile by another job is seen
+    assert len(reads) == 2
