@@ -52,7 +52,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
                     parse_hub_spec(spec)
                 except ValueError as exc:
                     raise UsageError(str(exc)) from None
-    from checks.weights.check import add_scan, scan_files
+    from checks.weights.scan_files import add_scan, scan_files
 
     files = expand_paths(local)
     with progress(len(files), enabled=not args.no_progress) as advance:

@@ -1,0 +1,45 @@
+"""Files through the scanner into a check result: the weight check's loop body, shared with
+``reviewbot scan`` (which must start fast: no cache, no hashing, nothing it does not use)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from checks.base import CheckResult, FileFacts, ProgressCallback
+from checks.weights.context import DeferredPolicy
+from checks.weights.limits import Limits
+from checks.weights.scanner import FileScan, scan_path
+
+
+def add_scan(result: CheckResult, scan: FileScan, path: str) -> None:
+    """One file's scan into a check result: its findings and what was learnt about it."""
+    result.findings.extend(scan.findings)
+    result.files.append(
+        FileFacts(
+            path=path,
+            format=scan.format,
+            sha256=scan.sha256,
+            bytes_read=scan.bytes_read,
+            full_download=scan.full_download,
+            cached=scan.cached,
+        )
+    )
+
+
+def scan_files(
+    files: Iterable[tuple[Path, str]],
+    *,
+    want_sha256: bool = False,
+    progress: ProgressCallback | None = None,
+    limits: Limits | None = None,
+) -> CheckResult:
+    """Local files (path, name to show) outside any contribution, as ``reviewbot scan`` sees
+    them: the same scanner and the same facts as the check, under the default import policy."""
+    policy = DeferredPolicy()
+    result = CheckResult()
+    for path, display in files:
+        add_scan(result, scan_path(path, display, policy, limits, want_sha256=want_sha256), display)
+        if progress is not None:
+            progress(display)
+    return result
