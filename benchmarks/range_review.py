@@ -143,19 +143,9 @@ class Case:
 
 def app_keys() -> tuple[str, str]:
     """A fresh GitHub App key pair (private PEM, public PEM), as the service tests make one."""
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
+    from tests.fakes.fake_github import app_key_pair
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, public.decode()
+    return app_key_pair()
 
 
 def cpu_model() -> str:

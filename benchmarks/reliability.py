@@ -16,9 +16,7 @@ import argparse
 import logging
 import os
 import platform
-import shutil
 import signal
-import subprocess
 import sys
 import tempfile
 import threading
@@ -33,8 +31,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 
 from reviewbot.dispatch import InProcessDispatcher  # noqa: E402
 from reviewbot.models import ContributionRef, Platform  # noqa: E402
@@ -42,7 +38,7 @@ from reviewbot.platforms import github as github_platform  # noqa: E402
 from reviewbot.platforms.github import GitHubPlatform  # noqa: E402
 from reviewbot.service import post_error_safely, review_contribution  # noqa: E402
 from tests.fakes import fake_github  # noqa: E402
-from tests.fakes.fake_github import FakeGitHub  # noqa: E402
+from tests.fakes.fake_github import FakeGitHub, app_key_pair  # noqa: E402
 
 APP_ID = 123456
 INSTALLATION = 4242
@@ -333,51 +329,16 @@ def outage(b: Bench, seconds: float) -> Row:
 # -- worker scenarios ------------------------------------------------------------------------
 
 
-@contextmanager
-def redis_server(port: int, folder: Path) -> Iterator[Callable[[], None]]:
-    binary = shutil.which("redis-server") or "redis-server"
-    # AOF persistence, as a production Redis should run (docs/setup.md): queued reviews survive
-    args = [
-        binary,
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--save",
-        "",
-        "--appendonly",
-        "yes",
-        "--appendfsync",
-        "always",
-        "--dir",
-        str(folder),
-    ]
-    procs = [subprocess.Popen(args, stdout=subprocess.DEVNULL)]
-    time.sleep(0.5)
-
-    def restart() -> None:
-        procs[0].terminate()
-        procs[0].wait()
-        time.sleep(1)
-        procs[0] = subprocess.Popen(args, stdout=subprocess.DEVNULL)
-        time.sleep(0.5)
-
-    try:
-        yield restart
-    finally:
-        procs[0].terminate()
-        procs[0].wait()
-
-
 def worker_scenarios(b: Bench, key: str) -> Iterator[Row]:
     from celery import Celery
 
-    from tests.conftest import free_port
+    from tests.redis_server import RedisServer
     from tests.service.celery_worker import Worker
 
     folder = Path(tempfile.mkdtemp(prefix="reviewbot-reliability-"))
-    port = free_port()
-    url = f"redis://127.0.0.1:{port}/0"
+    # AOF persistence, as a production Redis should run (docs/setup.md): queued reviews survive
+    server = RedisServer(folder, persistent=True)
+    url = server.url
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "HF_", "REVIEWBOT_"))
     }
@@ -389,7 +350,7 @@ def worker_scenarios(b: Bench, key: str) -> Iterator[Row]:
         GITHUB_API_URL=b.github.base_url,
         PYTHONPATH=str(ROOT),
     )
-    with redis_server(port, folder) as restart:
+    with server:
         client = Celery("reliability", broker=url)
         worker = Worker(env, folder / "worker.log")
         worker.start()
@@ -420,7 +381,7 @@ def worker_scenarios(b: Bench, key: str) -> Iterator[Row]:
                     "reviewbot.review", kwargs=ref(pull, pull.head).to_dict(), queue="reviews"
                 )
             time.sleep(1.5)
-            restart()  # the running review finishes; the queued ones wait in the AOF
+            server.restart()  # the running review finishes; the queued ones wait in the AOF
             later = b.pulls(2)
             for pull in later:
                 client.send_task(
@@ -490,15 +451,7 @@ def main() -> None:
     parser.add_argument("--no-worker", action="store_true", help="skip the Celery worker rows")
     args = parser.parse_args()
     logging.basicConfig(level=logging.CRITICAL)  # the faults are on purpose: keep the output short
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    private, public = app_key_pair()
     rows: list[Row] = []
     github_platform.clear_token_cache()
     with contextmanager(fake_github.serve)(ROOT.parent / "shared", APP_ID, public) as github:

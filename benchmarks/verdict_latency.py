@@ -35,31 +35,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric import rsa  # noqa: E402
 from safetensors.numpy import save  # noqa: E402
 
 from tests.fakes import fake_github  # noqa: E402
-from tests.fakes.fake_github import FakeGitHub  # noqa: E402
+from tests.fakes.fake_github import FakeGitHub, app_key_pair  # noqa: E402
 from tests.service.web_helpers import serve  # noqa: E402
 
 APP_ID = 123456
 SECRET = "latency-bench-secret"  # noqa: S105 (the fake receiver's own)
 CARD = b"---\nlicense: apache-2.0\n---\n# A fine-tune\n\nTrained for the benchmark.\n"
 SHARED = ROOT.parent / "shared"
-
-
-def keys() -> tuple[str, str]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
 
 
 def delivery(template: dict[str, object], repo: str, number: int, head: str) -> bytes:
@@ -119,7 +104,7 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=240, help="pull requests in the burst")
     parser.add_argument("--concurrent", type=int, default=8)
     args = parser.parse_args()
-    private, public = keys()
+    private, public = app_key_pair()
     os.environ.update(
         GITHUB_APP_ID=str(APP_ID),
         GITHUB_PRIVATE_KEY=private,

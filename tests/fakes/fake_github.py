@@ -482,6 +482,18 @@ class FakeGitHub(CountsTransfers):
         return [r for r in self.log if r.method == method and pattern.search(r.path)]
 
 
+def app_key_pair() -> tuple[str, str]:
+    """A fresh GitHub App key pair (private PKCS#8 PEM, public PEM) for the fake to trust."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public.decode()
+
+
 def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

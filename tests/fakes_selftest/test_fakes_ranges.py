@@ -16,8 +16,6 @@ from typing import Any
 
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub_url
 from huggingface_hub.hf_api import RepoFile, RepoFolder
 
@@ -75,12 +73,7 @@ def hub(tmp_path: Path) -> Iterator[FakeHub]:
 
 @pytest.fixture(scope="module")
 def github(shared_dir: Path) -> Iterator[FakeGitHub]:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
+    _private, public = fake_github.app_key_pair()
     yield from fake_github.serve(shared_dir, 1, public)
 
 

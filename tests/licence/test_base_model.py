@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from reviewbot.base_model import download_base, fetch_base_cards
-from tests.conftest import free_port
 from tests.fakes.fake_hub import FakeHub
 from tests.licence.conftest import Files, rules, run_check
+from tests.redis_server import free_port
 
 LLAMA_CARD = "---\nlicense: llama3.1\n---\n# Llama 3.1 8B\n"
 

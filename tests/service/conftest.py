@@ -11,13 +11,11 @@ from pathlib import Path
 
 import pytest
 import redis
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from reviewbot.platforms import github as github_platform
 from reviewbot.platforms.github import GitHubPlatform
 from tests.fakes import fake_github
-from tests.fakes.fake_github import FakeGitHub
+from tests.fakes.fake_github import FakeGitHub, app_key_pair
 
 APP_ID = 123456
 
@@ -25,18 +23,7 @@ APP_ID = 123456
 @pytest.fixture(scope="session")
 def app_keys() -> tuple[str, str]:
     """A fresh GitHub App key pair (private PEM, public PEM), made for this test session."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
-        .decode()
-    )
-    return private, public
+    return app_key_pair()
 
 
 @pytest.fixture(scope="session")

@@ -23,8 +23,8 @@ from reviewbot.errors import PlatformError
 from reviewbot.platforms import github as github_platform
 from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.setup import manifest
-from tests.conftest import free_port
 from tests.fakes.fake_github import FakeGitHub
+from tests.redis_server import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WEBHOOK = "https://bot.example.org/webhooks/github"

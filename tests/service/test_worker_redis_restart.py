@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,59 +11,25 @@ import pytest
 from celery import Celery
 
 from reviewbot.models import ContributionRef, Platform
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT
 from tests.fakes.fake_github import FakeGitHub
+from tests.redis_server import RedisServer
 from tests.service.celery_worker import Worker
 from tests.service.conftest import APP_ID, CLEAN_CARD
 
 pytestmark = pytest.mark.slow
 
 
-class RedisProcess:
-    """A redis-server of this test's own, restartable on the same port."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.port, self.workdir = free_port(), workdir
-        self.proc: subprocess.Popen[bytes] | None = None
-
-    @property
-    def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        binary = shutil.which("redis-server")
-        assert binary, "redis-server is provisioned by make test"
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", str(self.workdir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.wait(timeout=10)
-            self.proc = None
-
-
 @pytest.fixture
-def redis_process(tmp_path: Path) -> Iterator[RedisProcess]:
-    server = RedisProcess(tmp_path)
+def redis_process(tmp_path: Path) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path)
     server.start()
     yield server
     server.stop()
 
 
 def test_worker_survives_a_redis_restart_mid_review(
-    redis_process: RedisProcess, github: FakeGitHub, app_keys: tuple[str, str], tmp_path: Path
+    redis_process: RedisServer, github: FakeGitHub, app_keys: tuple[str, str], tmp_path: Path
 ) -> None:
     env = {
         k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "HF_", "REVIEWBOT_"))

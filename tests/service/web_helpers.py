@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from reviewbot.config import Settings
 from reviewbot.models import ContributionRef
 from reviewbot.web.server import uvicorn_config
-from tests.conftest import free_port
+from tests.redis_server import free_port
 
 GH_SECRET = "gh-test-webhook-secret-3f9a"
 HF_SECRET = "hf-test-webhook-secret-77c1"
