@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checks.findings import Finding, Severity
 from checks.io.limits import LimitExceeded
 from checks.io.source import ByteSource, LocalFile, SourceReadError
-from checks.weights.code.names import AUTO_MAP_FILES, loader_of
 from checks.weights.context import ScanContext
 from checks.weights.limits import Limits
 from checks.weights.sniff import CODE_CAPABLE, EXPECTED_BY_SUFFIX, sniff, suffix_of
@@ -186,28 +185,10 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights import keras
 
         keras.scan_hdf5(source, ctx)
-    elif fmt == "text" and Path(name).name == "tokenizer_config.json":
-        from checks.weights.chat_template import scan_tokenizer_config
-        from checks.weights.code.auto_map import scan_auto_map
+    elif fmt == "text":
+        from checks.weights.text_files import scan_text_file
 
-        scan_tokenizer_config(source, ctx)
-        scan_auto_map(source, ctx)
-    elif fmt == "text" and name.endswith("config.json") and Path(name).name in AUTO_MAP_FILES:
-        from checks.weights.code.auto_map import scan_auto_map
-
-        scan_auto_map(source, ctx)
-    elif fmt == "text" and name.endswith(".py") and (loader := loader_of(name)) is not None:
-        from checks.weights.code.python import scan_loader_code
-
-        scan_loader_code(source, ctx, loader)
-    elif fmt in ("text", "empty") and name.endswith((".jinja", "chat_template.json")):
-        from checks.weights import chat_template
-
-        kind = chat_template.template_file_kind(name)
-        if kind == "jinja":
-            chat_template.scan_template_file(source, ctx, PurePosixPath(name).name)
-        elif kind == "processor":
-            chat_template.scan_processor_templates(source, ctx)
+        scan_text_file(source, ctx, name)
     return fmt
 
 

@@ -8,7 +8,6 @@ from checks.weights.chat_template.config import (
     scan_processor_templates,
     scan_template_file,
     scan_tokenizer_config,
-    template_file_kind,
 )
 from checks.weights.chat_template.taint import check_template
 
@@ -17,5 +16,4 @@ __all__ = [
     "scan_processor_templates",
     "scan_template_file",
     "scan_tokenizer_config",
-    "template_file_kind",
 ]

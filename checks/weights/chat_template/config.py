@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import PurePosixPath
 from typing import Any
 
 from checks.findings import Severity
@@ -18,6 +17,7 @@ from checks.io.limits import LimitExceeded
 from checks.io.source import ByteSource
 from checks.weights.chat_template.rules import CONFIG_INVALID, DANGEROUS_DUNDERS, ESCAPE
 from checks.weights.chat_template.taint import check_template
+from checks.weights.code.names import PROCESSOR_TEMPLATES
 from checks.weights.context import ScanContext
 
 
@@ -34,24 +34,6 @@ def scan_tokenizer_config(source: ByteSource, ctx: ScanContext) -> None:
         check_template(template, ctx, where)
     if templates:
         _check_special_tokens(config, ctx)
-
-
-TEMPLATE_FILE = "chat_template.jinja"
-NAMED_TEMPLATES_DIR = "additional_chat_templates"
-PROCESSOR_TEMPLATES = "chat_template.json"
-
-
-def template_file_kind(name: str) -> str | None:
-    """``"jinja"`` for a template file a loader reads, ``"processor"`` for a processor's
-    ``chat_template.json``, None for anything else (``name`` is a repository path)."""
-    path = PurePosixPath(name)
-    if path.name == TEMPLATE_FILE or (
-        path.parent.name == NAMED_TEMPLATES_DIR and path.suffix == ".jinja"
-    ):
-        return "jinja"
-    if path.name == PROCESSOR_TEMPLATES:
-        return "processor"
-    return None
 
 
 def scan_template_file(source: ByteSource, ctx: ScanContext, where: str) -> None:

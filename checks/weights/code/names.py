@@ -1,4 +1,4 @@
-"""Which repository files a loader runs, decided by path alone: cheap, asked per file."""
+"""Which repository files a loader reads as instructions, by path alone: cheap, asked per file."""
 
 from __future__ import annotations
 
@@ -28,4 +28,23 @@ def loader_of(name: str) -> str | None:
         return "generate(custom_generate=...)"
     if path.name.startswith(_REMOTE_CODE_PREFIXES):
         return "trust_remote_code=True (through auto_map)"
+    return None
+
+
+# transformers reads chat templates from these files too, beside tokenizer_config.json.
+TEMPLATE_FILE = "chat_template.jinja"
+NAMED_TEMPLATES_DIR = "additional_chat_templates"
+PROCESSOR_TEMPLATES = "chat_template.json"
+
+
+def template_file_kind(name: str) -> str | None:
+    """``"jinja"`` for a template file a loader reads, ``"processor"`` for a processor's
+    ``chat_template.json``, None for anything else (``name`` is a repository path)."""
+    path = PurePosixPath(name)
+    if path.name == TEMPLATE_FILE or (
+        path.parent.name == NAMED_TEMPLATES_DIR and path.suffix == ".jinja"
+    ):
+        return "jinja"
+    if path.name == PROCESSOR_TEMPLATES:
+        return "processor"
     return None
