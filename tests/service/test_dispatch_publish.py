@@ -12,8 +12,8 @@ import redis
 
 from reviewbot import dispatch
 from reviewbot.models import ContributionRef, Kind, Platform
+from tests.redis_server import RedisServer
 from tests.service.test_web_queue import queued
-from tests.service.test_worker_redis_restart import RedisProcess
 
 
 def ref(number: int) -> ContributionRef:
@@ -51,7 +51,7 @@ def test_publishes_from_several_threads_each_land_once(
 
 @pytest.mark.slow
 def test_a_publish_after_a_redis_restart_gets_through(tmp_path: Path) -> None:
-    server = RedisProcess(tmp_path)
+    server = RedisServer(tmp_path)
     server.start()
     celery = dispatch.CeleryDispatcher(server.url)
     try:
