@@ -8,7 +8,7 @@ from checks.licence.card import Card, card_findings, read_card
 from checks.licence.headers import HeaderRules, check_headers
 from checks.licence.licence_files import licence_file_findings, licence_files
 from checks.licence.obligations import check_bases
-from checks.licence.reuse_toml import load_reuse_toml
+from checks.licence.reuse_toml import load_reuse_files
 from checks.licence.selection import is_licence_metadata, select
 from checks.licence.spdx import check_expression, hub_ids, hub_to_spdx, licence_ids
 from checks.policy_file import POLICY_FILE
@@ -51,17 +51,19 @@ class LicenceCheck:
             if check_expression(stem := e.path.split("/", 1)[1].rsplit(".", 1)[0]).valid
         }
 
-        allowed = policy_ids | declared | ({k for k in identified} if not declared else set())
+        # A LicenseRef- text in LICENSES/ is a licence the repository declares for some files.
+        shipped_refs = {k for k in identified if k.startswith("LicenseRef-")}
+        allowed = policy_ids | declared | shipped_refs | (identified if not declared else set())
         suggestion = _suggestion(declared, contribution.policy.allowed_licences, identified)
-        annotations, reuse_error = load_reuse_toml(root)
-        if reuse_error:
+        annotations, reuse_errors = load_reuse_files(root, contribution.files)
+        for error in reuse_errors:
             result.findings.append(
                 Finding(
                     self.name,
                     "licence-reuse-toml-invalid",
                     Severity.MEDIUM,
-                    "REUSE.toml",
-                    reuse_error,
+                    error.split(" ", 1)[0],
+                    error,
                 )
             )
         candidates = [f for f in contribution.files if not is_licence_metadata(f)]

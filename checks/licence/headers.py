@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,13 +15,15 @@ from checks.licence.comments import (
     style_for,
     suffix_of,
 )
-from checks.licence.reuse_toml import Annotation, annotation_for
-from checks.licence.spdx import check_expression, satisfied_by
+from checks.licence.compatibility import Fit, judge_header
+from checks.licence.reuse_toml import ReuseFile, annotation_for
+from checks.licence.spdx import Expression, check_expression, satisfied_by
 from checks.licence.tags import Tag, find_tags
 
 CHECK = "licence"
 # REUSE headers sit at the top; reading a bounded head keeps big files cheap.
 HEAD_BYTES = 16 * 1024
+_LFS_RULE = re.compile(r"\S+\s+filter=lfs\s+diff=lfs\s+merge=lfs\s+-text")
 
 
 @dataclass(frozen=True)
@@ -28,7 +31,7 @@ class HeaderRules:
     allowed: frozenset[str]  # empty: any valid expression is accepted
     suggestion: str  # the expression shown in the line to add
     card_covers: bool  # the model card's `license:` covers files that cannot hold a comment
-    annotations: Sequence[Annotation] = ()
+    annotations: Sequence[ReuseFile] = ()
 
 
 @dataclass
@@ -82,7 +85,7 @@ def _check_file(
     if head is None:
         return  # vanished or unreadable: other checks report unreadable files
     binary = b"\0" in head
-    annotation = annotation_for(list(rules.annotations), rel) if rules.annotations else None
+    annotation = annotation_for(rules.annotations, rel) if rules.annotations else None
     if style is None or binary or suffix in UNCOMMENTABLE_SUFFIXES:
         if style is None and not binary and suffix not in UNCOMMENTABLE_SUFFIXES:
             stats.no_syntax += 1  # plain text with no comment syntax: REUSE would want a sidecar
@@ -95,8 +98,11 @@ def _check_file(
         elif not rules.card_covers:
             stats.findings.append(_missing_coverage(rel, rules, weights=suffix in WEIGHT_SUFFIXES))
         return
-    stats.checked += 1
     text = head.decode("utf-8", errors="replace")
+    if _hub_generated(rel, text):
+        stats.covered_elsewhere += 1
+        return
+    stats.checked += 1
     tags = find_tags(text)
     if annotation is not None and (annotation.precedence == "override" or not tags):
         stats.findings.extend(
@@ -181,20 +187,46 @@ def _judge(
             )
         )
     if rules.allowed and not satisfied_by(checked, rules.allowed):
-        fix = fix_for(rules.suggestion)
-        out.append(
-            Finding(
-                CHECK,
-                "licence-header-mismatch",
-                Severity.MEDIUM,
-                rel,
-                f"`{checked.normalized}`{origin} is not among the repository's licences "
-                f"({', '.join(sorted(rules.allowed))}); if the file is ours, write: {fix}",
-                location=where,
-                extra={"fix": fix},
-            )
-        )
+        out.extend(_fit(rel, checked, rules, where, origin))
     return out
+
+
+def _fit(
+    rel: str, checked: Expression, rules: HeaderRules, where: str, origin: str
+) -> list[Finding]:
+    """A licence other than the repository's: compatible, binding, or not allowed at all.
+
+    The grant is its author's, so the fix never rewrites it: keep, replace, or declare it.
+    """
+    judged = judge_header(checked, rules.allowed)
+    if judged is None or judged.severity is None:
+        return []
+    if judged.fit is Fit.COMPATIBLE:
+        rule, fix = "licence-header-compatible", "nothing to change"
+    elif judged.fit is Fit.INCOMPATIBLE:
+        rule = "licence-header-mismatch"
+        fix = (
+            "remove the file or replace it with code under a licence the repository takes; "
+            "if it is the contributor's own code, they may relicense it"
+        )
+    else:
+        rule = "licence-header-mismatch"
+        fix = (
+            f"keep the file under {judged.licence} and ship its text in LICENSES/, or add it to "
+            "`[licence] allowed` in .reviewbot.toml once a maintainer accepts it"
+        )
+    return [
+        Finding(
+            CHECK,
+            rule,
+            judged.severity,
+            rel,
+            f"`{checked.normalized}`{origin} is not the repository's licence "
+            f"({', '.join(sorted(rules.allowed))}): {judged.reason}; fix: {fix}",
+            location=where,
+            extra={"fix": fix, "category": judged.category, "fit": judged.fit.name.lower()},
+        )
+    ]
 
 
 def _missing_coverage(
@@ -213,6 +245,14 @@ def _missing_coverage(
         f"containing `{fix}`, a REUSE.toml annotation, or `license:` in the model card",
         extra={"fix": fix},
     )
+
+
+def _hub_generated(rel: str, text: str) -> bool:
+    """The .gitattributes the Hub writes into every new repository: LFS rules, nothing else."""
+    if rel != ".gitattributes":
+        return False
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("#")]
+    return bool(lines) and all(_LFS_RULE.fullmatch(ln) for ln in lines)
 
 
 def _where(text: str) -> str:

@@ -7,17 +7,26 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checks.findings import Finding, Severity
-from checks.licence.texts_match import Match, identify
+from checks.licence.texts_match import THRESHOLD, Match, identify, named
 
 _NAME = re.compile(r"^(licen[cs]e|copying)(\.(md|txt|rst))?$", re.IGNORECASE)
 _VARIANT = re.compile(r"^(licen[cs]e|copying)[-._]", re.IGNORECASE)
 MAX_TEXT = 1024 * 1024
+
+# Words that turn a permissive text into a restrictive one when a copy adds them.
+_RESTRICTS = re.compile(
+    r"non-?commercial|research\s+(?:purposes?\s+)?only|commercial\s+use\s+is\s+(?:not|prohibited)"
+    r"|(?:is|are)\s+prohibited|may\s+not\s+(?:be\s+)?(?:use|used|distribute|sell)",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class LicenceFile:
     path: str
     match: Match | None
+    title: Match | None = None  # the licence its title line names, scored against that text
+    restrictive: bool = False  # it speaks of non-commercial or research-only use
 
 
 def licence_files(root: Path) -> list[LicenceFile]:
@@ -32,7 +41,14 @@ def licence_files(root: Path) -> list[LicenceFile]:
         if path.suffix == ".license" or path.stat().st_size > MAX_TEXT:
             continue
         text = path.read_text("utf-8", errors="replace")
-        found.append(LicenceFile(path.relative_to(root).as_posix(), identify(text)))
+        found.append(
+            LicenceFile(
+                path.relative_to(root).as_posix(),
+                identify(text),
+                named(text),
+                bool(_RESTRICTS.search(text)),
+            )
+        )
     return found
 
 
@@ -58,7 +74,7 @@ def licence_file_findings(
                 "of the licence the model card declares",
             )
         ]
-    out: list[Finding] = []
+    out: list[Finding] = [f for e in files if (f := _altered(e, declared, check)) is not None]
     wanted = {family(d) for d in declared}
     for entry in files:
         if entry.match is None or not wanted:
@@ -77,3 +93,30 @@ def licence_file_findings(
                 )
             )
     return out
+
+
+def _altered(entry: LicenceFile, declared: frozenset[str], check: str) -> Finding | None:
+    """A text titled as a known licence whose words are not that licence's."""
+    title = entry.title
+    if title is None or title.score >= THRESHOLD:
+        return None
+    if entry.match is not None and family(entry.match.key) == family(title.key):
+        return None
+    claimed = family(title.key) in {family(d) for d in declared}
+    restricts = entry.match is None and entry.restrictive
+    actually = (
+        f"its text is the {entry.match.key} text"
+        if entry.match is not None
+        else f"only {title.score:.0%} of its words are that licence's"
+    )
+    return Finding(
+        check,
+        "licence-file-altered",
+        Severity.HIGH if restricts or (claimed and entry.match is not None) else Severity.MEDIUM,
+        entry.path,
+        f"{entry.path} is titled as the {title.key} licence, but {actually}"
+        + ("; it adds restrictions that licence does not have" if restricts else "")
+        + f"; the repository cannot claim {title.key} for it: ship the unchanged {title.key} text, "
+        "or declare the licence it really is (`license: other` with `license_name`)",
+        extra={"named": title.key, "similarity": title.score},
+    )

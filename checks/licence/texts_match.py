@@ -92,6 +92,46 @@ def references() -> dict[str, Counter[str]]:
     return refs
 
 
+@cache
+def _reference_titles() -> dict[str, tuple[str, ...]]:
+    """Each shipped text's first line (its title as printed), normalised, to the ids it opens."""
+    titles: dict[str, list[str]] = {}
+    folder = resources.files("checks.licence").joinpath("texts")
+    for entry in folder.iterdir():
+        raw = entry.read_text("utf-8") if entry.name.endswith(".txt") else ""
+        meta = _FRONT_MATTER.match(raw)
+        spdx = _SPDX_FIELD.search(meta.group("meta")) if meta else None
+        line = _title_of(raw)
+        if spdx is not None and ("license" in line.split() or "attribution" in line.split()):
+            titles.setdefault(line, []).append(spdx.group(1))
+    return {line: tuple(keys) for line, keys in titles.items()}
+
+
+def _title_of(text: str) -> str:
+    body = _FRONT_MATTER.sub("", text.replace("\r\n", "\n").lstrip("\ufeff"))
+    first = next((ln for ln in body.splitlines() if _WORD.search(ln.lower())), "")
+    words: list[str] = []
+    for word in _WORD.findall(first.lower()):
+        word = _SPELLING.get(word, word)
+        if word != "the" and word not in words:
+            words.append(word)
+    return " ".join(words)
+
+
+def named(text: str) -> Match | None:
+    """The licence a text's title line names, scored against that licence's words.
+
+    A text that opens like the MIT License but scores below THRESHOLD says something else.
+    """
+    keys = _reference_titles().get(_title_of(text))
+    if not keys:
+        return None
+    words = normalise(text)
+    scored = [(dice(words, references()[k]), k) for k in keys]
+    score, key = max(scored)
+    return Match(key, round(score, 4), "title")
+
+
 def identify(text: str) -> Match | None:
     """The best reference match at or above THRESHOLD, or a model licence named by its title."""
     head = _FRONT_MATTER.sub("", text.lstrip("\ufeff"))[:3000]

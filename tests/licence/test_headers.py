@@ -50,10 +50,10 @@ def test_invalid_misspelt_deprecated_and_mismatched(tree: Callable[[Files], Path
 
 
 def test_policy_allows_more_licences(tree: Callable[[Files], Path]) -> None:
-    root = tree({"README.md": CARD, "c.py": "# SPDX-License-Identifier: MIT OR GPL-3.0-only\n"})
+    root = tree({"README.md": CARD, "c.py": "# SPDX-License-Identifier: MPL-2.0 OR GPL-3.0-only\n"})
     assert "licence-header-mismatch" in rules(run_check(root))
     assert "licence-header-mismatch" not in rules(
-        run_check(root, policy=Policy(allowed_licences=frozenset({"MIT"})))
+        run_check(root, policy=Policy(allowed_licences=frozenset({"MPL-2.0"})))
     )
 
 
@@ -102,3 +102,16 @@ def test_changed_policy_file_is_flagged(tree: Callable[[Files], Path]) -> None:
 def test_registered_in_default_checks() -> None:
     assert any(isinstance(c, LicenceCheck) for c in default_checks())
     assert (LicenceCheck.name, LicenceCheck.title) == ("licence", "licence check")
+
+
+def test_the_hubs_generated_gitattributes_needs_no_header(tree: Callable[[Files], Path]) -> None:
+    hub = (
+        "*.7z filter=lfs diff=lfs merge=lfs -text\n"
+        "*.safetensors filter=lfs diff=lfs merge=lfs -text\n"
+        "saved_model/**/* filter=lfs diff=lfs merge=lfs -text\n"
+    )
+    root = tree({"README.md": CARD, ".gitattributes": hub})
+    assert "licence-header-missing" not in rules(run_check(root))
+    # Anything beyond LFS rules was written by someone, and is checked as usual.
+    root.joinpath(".gitattributes").write_text(hub + "*.py text eol=lf\n")
+    assert "licence-header-missing" in rules(run_check(root))
