@@ -8,7 +8,6 @@ from typing import Any
 
 from checks.findings import Severity
 from checks.io.limits import LimitExceeded
-from checks.io.source import ByteSource, SourceFile
 from checks.weights.context import ScanContext
 
 LAMBDA = "keras-lambda"
@@ -49,33 +48,7 @@ LAMBDA_CLASSES = frozenset({"Lambda", "__lambda__"})
 
 def scan_keras_config(data: bytes, ctx: ScanContext) -> None:
     """A ``.keras`` archive's config.json."""
-    _scan_config_text(data, ctx, "config.json")
-
-
-def scan_hdf5(source: ByteSource, ctx: ScanContext) -> None:
-    """An HDF5 file: a full-model save holds its config in the root attribute model_config."""
-    import h5py
-
-    try:
-        with h5py.File(SourceFile(source), "r") as handle:
-            raw = _model_config(handle, ctx)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:  # h5py's errors on bad files
-        ctx.report(INVALID, Severity.HIGH, f"HDF5 file h5py cannot read ({exc}); not inspected")
-        return
-    if raw is not None:
-        _scan_config_text(raw, ctx, "model_config")
-
-
-def _model_config(handle: Any, ctx: ScanContext) -> bytes | None:
-    if "model_config" not in handle.attrs:
-        return None  # weights only: nothing runs on load
-    size = handle.attrs.get_id("model_config").get_storage_size()
-    if size > ctx.limits.max_config_bytes:
-        raise LimitExceeded(f"HDF5 model_config of {size} bytes")
-    value = handle.attrs["model_config"]  # str or bytes, by how the writer stored it
-    if isinstance(value, bytes):
-        return bytes(value)
-    return str(value).encode("utf-8", "replace")  # anything else fails as JSON, loudly
+    scan_config_text(data, ctx, "config.json")
 
 
 def _detail(ctx: ScanContext, where: str) -> str | None:
@@ -83,7 +56,7 @@ def _detail(ctx: ScanContext, where: str) -> str | None:
     return None if ctx.trail and ctx.trail[-1] == where else where
 
 
-def _scan_config_text(data: bytes, ctx: ScanContext, where: str) -> None:
+def scan_config_text(data: bytes, ctx: ScanContext, where: str) -> None:
     if len(data) > ctx.limits.max_config_bytes:
         raise LimitExceeded(f"Keras {where} of {len(data)} bytes")
     try:

@@ -19,3 +19,6 @@ class Limits:
     max_header_bytes: int = 100 << 20  # safetensors JSON header, numpy header, GGUF metadata
     max_gguf_entries: int = 1_000_000
     max_config_bytes: int = 64 << 20  # Keras config.json, tokenizer_config.json
+    hdf5_memory_bytes: int = 2 << 30  # address space of the child process that runs h5py
+    hdf5_timeout_s: float = 60.0  # the child's time to open the file and read model_config
+    max_hdf5_copy_bytes: int = 2 << 30  # a remote or archived HDF5 file copied for the child

@@ -182,9 +182,9 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
 
         gguf.scan_gguf(source, ctx)
     elif fmt == "hdf5":
-        from checks.weights import keras
+        from checks.weights import hdf5
 
-        keras.scan_hdf5(source, ctx)
+        hdf5.scan_hdf5(source, ctx)
     elif fmt == "text":
         from checks.weights.text_files import scan_text_file
 

@@ -13,7 +13,8 @@ import numpy as np
 from checks.findings import Severity
 from checks.io.source import BytesSource, LocalFile
 from checks.weights.context import ScanContext
-from checks.weights.keras import scan_hdf5, scan_keras_config
+from checks.weights.hdf5 import scan_hdf5
+from checks.weights.keras import scan_keras_config
 
 
 def k3_layer(class_name: str, config: dict[str, Any], module: str = "keras.layers") -> Any:
