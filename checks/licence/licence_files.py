@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from checks.findings import Finding, Severity
+from checks.licence.model_terms import canonical
 from checks.licence.texts_match import THRESHOLD, Match, identify, named
 
 _NAME = re.compile(r"^(licen[cs]e|copying)(\.(md|txt|rst))?$", re.IGNORECASE)
@@ -53,8 +54,13 @@ def licence_files(root: Path) -> list[LicenceFile]:
 
 
 def family(key: str) -> str:
-    """GPL-3.0-only, GPL-3.0-or-later and GPL-3.0 share one text: compare them as one."""
-    low = key.lower().removeprefix("licenseref-")
+    """GPL-3.0-only, GPL-3.0-or-later and GPL-3.0 share one text: compare them as one.
+
+    A model licence's aliases are one licence too: ``LicenseRef-qwen`` (a card's ``license_name``)
+    and ``other:qwen`` (its identified text) compare equal.
+    """
+    low = canonical("other:" + key.lower().removeprefix("licenseref-").removeprefix("other:"))
+    low = low.removeprefix("other:")
     return re.sub(r"(-only|-or-later|\+)$", "", low)
 
 

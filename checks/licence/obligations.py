@@ -10,6 +10,7 @@ from pathlib import Path
 from checks.findings import Finding, Severity
 from checks.licence.card import CARD, Card, parse_card
 from checks.licence.inheritance import Obligation, Terms, Where, terms_for
+from checks.licence.model_terms import PERMISSIVE, WAIVER, restricted_signal
 
 CHECK = "licence"
 MAX_DOC = 1024 * 1024
@@ -76,21 +77,14 @@ def check_bases(
             continue
         base_card = parse_card(text)
         key = base_card.key
-        out.notes.append(f"base model {base}: {key or 'no licence declared'} ({source})")
         terms = terms_for(key)
+        if terms is None and base_card.licence_name:  # `license: unknown` with a license_name
+            named = f"other:{base_card.licence_name.strip().lower()}"
+            if (found := terms_for(named)) is not None:
+                key, terms = named, found
+        out.notes.append(f"base model {base}: {key or 'no licence declared'} ({source})")
         if terms is None:
-            out.findings.append(
-                Finding(
-                    CHECK,
-                    "base-licence-unknown",
-                    Severity.LOW,
-                    CARD,
-                    f"base model {base} declares "
-                    + (f"`{key}`, whose terms reviewbot does not know" if key else "no licence")
-                    + "; check by hand what a derivative owes it",
-                    extra={"base_model": base, "base_licence": key},
-                )
-            )
+            out.findings.append(_unknown(base, key, base_card, child))
             continue
         out.findings.extend(_judge(base, key or "", terms, child, docs, card, model_id, base_dir))
     return out
@@ -108,6 +102,8 @@ def _judge(
 ) -> list[Finding]:
     found: list[Finding] = []
     extra = {"base_model": base, "base_licence": key}
+    if terms.version:
+        extra["terms_version"] = terms.version
     if not terms.accepts(child):
         declared = f"`license: {child}`" if child else "no licence"
         found.append(
@@ -117,7 +113,27 @@ def _judge(
                 Severity.HIGH,
                 CARD,
                 f"base model {base} is under the {terms.title} ({key}); this contribution declares "
-                f"{declared}, but a derivative must carry {terms.requirement}",
+                f"{declared}, but a derivative must carry {terms.requirement}"
+                + (
+                    f"; the base's terms: {'; '.join(terms.restrictions)}"
+                    if terms.restrictions
+                    else ""
+                ),
+                extra=extra,
+            )
+        )
+    waived = WAIVER.search(docs.get(CARD, "")) if terms.waiver_is_breach else None
+    if waived is not None:
+        found.append(
+            Finding(
+                CHECK,
+                "base-restrictions-waived",
+                Severity.HIGH,
+                CARD,
+                f"base model {base} is under the {terms.title} ({key}), whose use restrictions "
+                f"bind every derivative; the model card says “{' '.join(waived.group(0).split())}”"
+                f", which breaks the licence ({'; '.join(terms.restrictions)}); fix: remove the "
+                "claim and state that use stays subject to the base's use restrictions",
                 extra=extra,
             )
         )
@@ -147,6 +163,38 @@ def _judge(
                 )
             )
     return found
+
+
+def _unknown(base: str, key: str | None, base_card: Card, child: str | None) -> Finding:
+    """LOW when we cannot tell; MEDIUM or HIGH when the base limits use and the child does not."""
+    extra = {"base_model": base, "base_licence": key}
+    named = restricted_signal(key, base_card.licence_name, base_card.licence_link)
+    signal = named or restricted_signal(base_card.body)
+    if signal is None or child is None or restricted_signal(child) is not None:
+        return Finding(
+            CHECK,
+            "base-licence-unknown",
+            Severity.LOW,
+            CARD,
+            f"base model {base} declares "
+            + (f"`{key}`, whose terms reviewbot does not know" if key else "no licence")
+            + "; check by hand what a derivative owes it",
+            extra=extra,
+        )
+    where = "its licence name or link" if named else "its model card"
+    permissive = child in PERMISSIVE
+    return Finding(
+        CHECK,
+        "base-licence-restricted",
+        Severity.HIGH if named and permissive else Severity.MEDIUM,
+        CARD,
+        f"base model {base} declares `{key}`, whose terms reviewbot does not know, but {where} "
+        f"says “{signal}”; this contribution declares `license: {child}`"
+        + (", which allows commercial use" if permissive else "")
+        + "; a derivative cannot lift the base's restriction: declare the base's licence "
+        "or check its terms by hand",
+        extra={**extra, "signal": signal},
+    )
 
 
 def _met(

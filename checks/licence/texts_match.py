@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
+from checks.licence.model_terms import titles as model_titles
+
 # Dice similarity over word counts at or above this names the licence; below it we say "unknown".
 THRESHOLD = 0.95
 
@@ -23,31 +25,22 @@ _RESERVED = re.compile(r"all rights reserved\.?", re.IGNORECASE)
 # The first short line naming a licence is its title; variants retitle freely, so it is dropped.
 _TITLE_LINE = re.compile(r"\A\W*[^\n]{0,80}\blicen[cs]e\b[^\n]{0,40}\n", re.IGNORECASE)
 
-# Model licences are identified by their titles: their texts are not ours to ship.
-# Most specific first, since "Attribution-NonCommercial" prefixes its -ShareAlike variant.
-_TITLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+# Model licences are identified by their titles (model_licences.toml): their texts are not ours to
+# ship. Most specific first, since "Attribution-NonCommercial" prefixes its -ShareAlike variant.
+_CC_TITLES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     (key, re.compile(pattern, re.IGNORECASE))
     for key, pattern in (
-        ("llama2", r"LLAMA 2 COMMUNITY LICENSE AGREEMENT"),
-        ("llama3", r"META LLAMA 3 COMMUNITY LICENSE AGREEMENT"),
-        ("llama3.1", r"LLAMA 3\.1 COMMUNITY LICENSE AGREEMENT"),
-        ("llama3.2", r"LLAMA 3\.2 COMMUNITY LICENSE AGREEMENT"),
-        ("llama3.3", r"LLAMA 3\.3 COMMUNITY LICENSE AGREEMENT"),
-        ("llama4", r"LLAMA 4 COMMUNITY LICENSE AGREEMENT"),
-        ("gemma", r"Gemma Terms of Use"),
-        ("creativeml-openrail-m", r"CreativeML Open ?RAIL-M"),
-        ("bigscience-bloom-rail-1.0", r"BigScience (BLOOM )?RAIL License v1\.0"),
-        ("bigscience-openrail-m", r"BigScience Open ?RAIL-M"),
-        ("bigcode-openrail-m", r"BigCode Open ?RAIL-M"),
-        ("openrail++", r"Open ?RAIL\+\+-M"),
-        ("other:tongyi-qianwen-research", r"Tongyi Qianwen RESEARCH LICENSE AGREEMENT"),
-        ("other:tongyi-qianwen", r"Tongyi Qianwen LICENSE AGREEMENT"),
         ("cc-by-nc-sa-4.0", r"Attribution-NonCommercial-ShareAlike 4\.0 International"),
         ("cc-by-nc-nd-4.0", r"Attribution-NonCommercial-NoDerivatives 4\.0 International"),
         ("cc-by-nc-4.0", r"Attribution-NonCommercial 4\.0 International"),
         ("cc-by-nd-4.0", r"Attribution-NoDerivatives 4\.0 International"),
     )
 )
+
+
+@cache
+def _titles() -> tuple[tuple[str, re.Pattern[str]], ...]:
+    return model_titles() + _CC_TITLES
 
 
 @dataclass(frozen=True)
@@ -135,7 +128,7 @@ def named(text: str) -> Match | None:
 def identify(text: str) -> Match | None:
     """The best reference match at or above THRESHOLD, or a model licence named by its title."""
     head = _FRONT_MATTER.sub("", text.lstrip("\ufeff"))[:3000]
-    for key, title in _TITLES:
+    for key, title in _titles():
         if title.search(head):
             return Match(key, 1.0, "title")
     words = normalise(text)
