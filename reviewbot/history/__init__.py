@@ -1,0 +1,1 @@
+"""The review history: every contribution and every review of it, kept for triage."""
