@@ -83,9 +83,14 @@ def read_card(root: Path) -> Card | None:
 
 
 def base_model_ids(root: Path) -> list[str]:
-    """The Hub ids a contribution's card names as its base models, for fetching their cards."""
+    """The Hub ids a contribution's card names as its base models, for fetching their cards;
+    without any, those its GGUF files name (``general.base_model.*``)."""
     card = read_card(root)
-    return list(card.base_models) if card else []
+    if card and card.base_models:
+        return list(card.base_models)
+    from checks.licence.relation import local_gguf_bases  # late: only cards without a base
+
+    return local_gguf_bases(root)
 
 
 def card_findings(card: Card | None, check: str) -> list[Finding]:

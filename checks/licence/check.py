@@ -8,6 +8,8 @@ from checks.licence.card import Card, card_findings, read_card
 from checks.licence.headers import HeaderRules, check_headers
 from checks.licence.licence_files import licence_file_findings, licence_files
 from checks.licence.obligations import check_bases
+from checks.licence.relation import declared_bases, read_shape, relation_findings, relation_of
+from checks.licence.relation import notes as relation_notes
 from checks.licence.reuse_toml import load_reuse_files
 from checks.licence.selection import is_licence_metadata, select
 from checks.licence.spdx import check_expression, hub_ids, hub_to_spdx, licence_ids
@@ -89,8 +91,17 @@ class LicenceCheck:
             f"{', '.join(sorted(allowed)) or 'any valid SPDX expression'}"
         )
 
+        shape = read_shape(contribution)
+        result.findings.extend(relation_findings(card, shape, self.name))
+        result.notes.extend(relation_notes(card, shape))
         bases = check_bases(
-            root, card, contribution.base_cards, contribution.base, contribution.model_id
+            root,
+            card,
+            contribution.base_cards,
+            contribution.base,
+            contribution.model_id,
+            bases=declared_bases(card, shape),
+            relation=relation_of(card, shape),
         )
         result.findings.extend(bases.findings)
         result.notes.extend(bases.notes)

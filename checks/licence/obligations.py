@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,9 +41,14 @@ def check_bases(
     base_cards: Mapping[str, str],
     base_dir: Path | None,
     model_id: str | None,
+    *,
+    bases: Sequence[str] | None = None,
+    relation: str | None = None,
 ) -> Outcome:
+    """``bases`` default to the card's; ``relation`` (``relation.relation_of``) says which
+    obligations apply: a quantised copy is the base's own work and keeps its licence."""
     out = Outcome()
-    bases = list(card.base_models) if card else []
+    bases = list(bases if bases is not None else card.base_models if card else [])
     if not bases and base_dir is None:
         out.notes.append("no base model declared (`base_model:`): inheritance rules not applied")
         return out
@@ -87,6 +92,8 @@ def check_bases(
             out.findings.append(_unknown(base, key, base_card, child))
             continue
         out.findings.extend(_judge(base, key or "", terms, child, docs, card, model_id, base_dir))
+        if relation == "quantized" and key and child and child != key and terms.accepts(child):
+            out.findings.append(_quantized_relicensed(base, key, terms, child))
     return out
 
 
@@ -163,6 +170,19 @@ def _judge(
                 )
             )
     return found
+
+
+def _quantized_relicensed(base: str, key: str, terms: Terms, child: str) -> Finding:
+    return Finding(
+        CHECK,
+        "quantized-licence-differs",
+        Severity.MEDIUM,
+        CARD,
+        f"this is a quantised copy of {base} (the {terms.title}, `{key}`) but declares "
+        f"`license: {child}`; quantising changes no one's rights, so the copy stays under the "
+        f"base's licence: declare `{key}`",
+        extra={"base_model": base, "base_licence": key},
+    )
 
 
 def _unknown(base: str, key: str | None, base_card: Card, child: str | None) -> Finding:

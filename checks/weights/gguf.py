@@ -10,6 +10,7 @@ from checks.io.limits import LimitExceeded
 from checks.io.source import ByteSource
 from checks.weights.chat_template import check_template
 from checks.weights.context import ScanContext
+from checks.weights.limits import Limits
 
 RULE = "gguf-invalid"
 MAGIC = b"GGUF"
@@ -79,9 +80,9 @@ class _Tensor:
 class _Reader:
     """Sequential reads through ``read_at`` in bounded chunks, never past the metadata bound."""
 
-    def __init__(self, source: ByteSource, ctx: ScanContext, endian: str) -> None:
+    def __init__(self, source: ByteSource, limits: Limits, endian: str) -> None:
         self.source = source
-        self.limit = min(source.size, ctx.limits.max_header_bytes)
+        self.limit = min(source.size, limits.max_header_bytes)
         self.endian = endian
         self.wide = True  # version 1 uses 32-bit lengths and counts
         self.pos = 0
@@ -140,11 +141,20 @@ def scan_gguf(source: ByteSource, ctx: ScanContext) -> None:
 
 
 def _scan(source: ByteSource, ctx: ScanContext) -> None:
+    reader, n_tensors, n_kv = _open(source, ctx.limits)
+    alignment = _read_metadata(reader, n_kv, ctx)
+    tensors = [_read_tensor_info(reader, i) for i in range(n_tensors)]
+    data_start = -(-reader.pos // alignment) * alignment
+    _check_tensors(tensors, alignment, source.size - data_start, ctx)
+
+
+def _open(source: ByteSource, limits: Limits) -> tuple[_Reader, int, int]:
+    """The reader past the header, with the tensor and metadata counts checked."""
     head = source.read_at(0, 8)
     if len(head) < 8 or head[:4] != MAGIC:
         raise _Invalid("no GGUF magic and version")
     version, endian = _version(head[4:8])
-    reader = _Reader(source, ctx, endian)
+    reader = _Reader(source, limits, endian)
     reader.wide = version >= 2
     reader.skip(8, "the header")
     n_tensors = reader.count("the tensor count")
@@ -152,12 +162,31 @@ def _scan(source: ByteSource, ctx: ScanContext) -> None:
     for what, n in (("tensors", n_tensors), ("metadata entries", n_kv)):
         if n * MIN_ENTRY_BYTES > source.size - reader.pos:
             raise _Invalid(f"it claims {n} {what}, more than the file can hold")
-        if n > ctx.limits.max_gguf_entries:
-            raise LimitExceeded(f"{n} GGUF {what}, over {ctx.limits.max_gguf_entries}")
-    alignment = _read_metadata(reader, n_kv, ctx)
-    tensors = [_read_tensor_info(reader, i) for i in range(n_tensors)]
-    data_start = -(-reader.pos // alignment) * alignment
-    _check_tensors(tensors, alignment, source.size - data_start, ctx)
+        if n > limits.max_gguf_entries:
+            raise LimitExceeded(f"{n} GGUF {what}, over {limits.max_gguf_entries}")
+    return reader, n_tensors, n_kv
+
+
+def general_metadata(source: ByteSource, limits: Limits | None = None) -> dict[str, str | int]:
+    """The ``general.*`` strings and integers of a GGUF file (licence, name, base models), for the
+    licence check; empty when the file is not valid GGUF (the weight scan reports that)."""
+    limits = limits or Limits()
+    found: dict[str, str | int] = {}
+    try:
+        reader, _, n_kv = _open(source, limits)
+        for index in range(n_kv):
+            key = _decode(reader.string_bytes(f"metadata key #{index}", MAX_KEY_BYTES), "a key")
+            vtype = reader.u32(f"the type of {key!r}")
+            if key.startswith("general.") and vtype == STRING:
+                raw = reader.string_bytes(key, MAX_KEY_BYTES)
+                found[key] = raw.decode("utf-8", "replace")
+            elif key.startswith("general.") and vtype in SCALARS and SCALARS[vtype] in "BHIQbhiq":
+                found[key] = int(reader.scalar(SCALARS[vtype], key))
+            else:
+                _skip_value(reader, vtype, key, 0, limits)
+    except (_Invalid, LimitExceeded):
+        return found
+    return found
 
 
 def _version(raw: bytes) -> tuple[int, str]:
@@ -187,7 +216,7 @@ def _read_metadata(reader: _Reader, n_kv: int, ctx: ScanContext) -> int:
             text = reader.string_bytes(key, ctx.limits.max_config_bytes)
             check_template(text.decode("utf-8", "replace"), ctx, f"GGUF metadata {key}")
         else:
-            _skip_value(reader, vtype, key, 0, ctx)
+            _skip_value(reader, vtype, key, 0, ctx.limits)
     return alignment
 
 
@@ -211,18 +240,18 @@ def _read_alignment(reader: _Reader, vtype: int) -> int:
     return alignment
 
 
-def _skip_value(reader: _Reader, vtype: int, key: str, depth: int, ctx: ScanContext) -> None:
+def _skip_value(reader: _Reader, vtype: int, key: str, depth: int, limits: Limits) -> None:
     if vtype in SCALARS:
         reader.skip(struct.calcsize(SCALARS[vtype]), f"the value of {key!r}")
     elif vtype == STRING:
         reader.skip_string(f"the value of {key!r}")
     elif vtype == ARRAY:
-        _skip_array(reader, key, depth, ctx)
+        _skip_array(reader, key, depth, limits)
     else:
         raise _Invalid(f"metadata {key!r} has unknown value type {vtype}")
 
 
-def _skip_array(reader: _Reader, key: str, depth: int, ctx: ScanContext) -> None:
+def _skip_array(reader: _Reader, key: str, depth: int, limits: Limits) -> None:
     if depth >= MAX_ARRAY_NESTING:
         raise _Invalid(f"metadata {key!r} nests arrays deeper than {MAX_ARRAY_NESTING}")
     item_type = reader.u32(f"the item type of {key!r}")
@@ -235,10 +264,10 @@ def _skip_array(reader: _Reader, key: str, depth: int, ctx: ScanContext) -> None
     # Each item takes at least 4 bytes, so a length past the file's end fails up front.
     if length * 4 > reader.source.size - reader.pos:
         raise _Invalid(f"the array {key!r} claims more items than the file holds")
-    if length > ctx.limits.max_gguf_entries:
+    if length > limits.max_gguf_entries:
         raise LimitExceeded(f"array {key!r} has {length} items")
     for _ in range(length):
-        _skip_value(reader, item_type, key, depth + 1, ctx)
+        _skip_value(reader, item_type, key, depth + 1, limits)
 
 
 def _read_tensor_info(reader: _Reader, index: int) -> _Tensor:
