@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Optional: without it reviews run in-process (the embedded default). It may carry a password,
     # so it is never logged or echoed.
     redis_url: str | None = None
+    # The review history (SQLAlchemy URL; PostgreSQL as postgresql+pg8000://...). None: SQLite
+    # in the user's data folder. It may carry a password, so it is logged masked only.
+    reviewbot_database_url: str | None = None
 
     # Hub ids whose fine-tunes are reviewed when they appear as new model repositories.
     reviewbot_watched_models: Annotated[tuple[str, ...], NoDecode] = ()
