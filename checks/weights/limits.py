@@ -22,3 +22,6 @@ class Limits:
     hdf5_memory_bytes: int = 2 << 30  # address space of the child process that runs h5py
     hdf5_timeout_s: float = 60.0  # the child's time to open the file and read model_config
     max_hdf5_copy_bytes: int = 2 << 30  # a remote or archived HDF5 file copied for the child
+    max_proto_fields: int = 5_000_000  # protobuf fields walked in one ONNX or SavedModel file
+    max_proto_depth: int = 100  # protobuf messages inside messages (the protobuf runtime's own)
+    max_graph_depth: int = 16  # ONNX If/Loop/Scan bodies inside bodies

@@ -185,6 +185,11 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights import hdf5
 
         hdf5.scan_hdf5(source, ctx)
+    elif fmt == "onnx" or (fmt in ("unknown", "text") and suffix_of(name) == ".onnx"):
+        # A .onnx file that does not even start like one is a broken one: say what breaks.
+        from checks.weights import onnx
+
+        onnx.scan_onnx(source, ctx)
     elif fmt == "text":
         from checks.weights.text_files import scan_text_file
 

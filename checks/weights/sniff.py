@@ -55,7 +55,7 @@ EXPECTED_BY_SUFFIX: dict[str, frozenset[str]] = {
     ".pickle": frozenset({"pickle", "zip", "gzip", "bzip2", "xz", "zlib", "lz4"}),
     ".joblib": frozenset({"pickle", "gzip", "bzip2", "xz", "zlib", "lz4"}),
     ".png": frozenset({"png"}),
-    ".onnx": frozenset({"unknown"}),
+    ".onnx": frozenset({"onnx"}),
     ".msgpack": frozenset({"unknown"}),
 }
 for _suffix in TEXT_SUFFIXES:
@@ -75,8 +75,8 @@ def sniff(source: ByteSource, name: str) -> str:
 
 
 def sniff_bytes(head: bytes, size: int, name: str) -> str:
-    """One of: safetensors zip 7z gzip bzip2 xz zlib lz4 tar numpy gguf hdf5 png pickle text
-    empty unknown."""
+    """One of: safetensors zip 7z gzip bzip2 xz zlib lz4 tar numpy gguf hdf5 png pickle onnx
+    onnx-data text empty unknown."""
     if not head:
         return "empty"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
@@ -101,6 +101,10 @@ def sniff_bytes(head: bytes, size: int, name: str) -> str:
         return "png"
     if len(head) >= 262 and head[257:262] == b"ustar":
         return "tar"
+    if name.lower().endswith((".onnx.data", ".onnx_data")):
+        # Raw tensor bytes an ONNX model points at: floats that happen to look like a pickle
+        # opcode are still floats, and ONNX never unpickles them.
+        return "onnx-data"
     if _looks_like_safetensors(head, size):
         return "safetensors"
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
@@ -108,6 +112,9 @@ def sniff_bytes(head: bytes, size: int, name: str) -> str:
     if len(head) >= 2 and head[0] == 0x78 and head[1] in (0x01, 0x5E, 0x9C, 0xDA):
         return "zlib"
     suffix = suffix_of(name)
+    # ONNX has no magic: onnx.save writes ir_version (field 1, a varint) first.
+    if suffix == ".onnx" and head[0] == 0x08:
+        return "onnx"
     if suffix in TEXT_SUFFIXES and _is_text(head):
         return "text"
     # Plain text that happens to start with an opcode byte stays text unless its name
