@@ -223,4 +223,13 @@ def cmd_triage(args: argparse.Namespace) -> int:
     except UsageError as exc:
         print(f"reviewbot: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    return run_triage(args, reader)
+    refresher = None
+    if args.refresh:
+        from reviewbot.cli.service import _settings
+        from reviewbot.triage_refresh import platform_refresher
+
+        def warn(message: str) -> None:
+            print(f"reviewbot: warning: {message}", file=sys.stderr)
+
+        refresher = platform_refresher(_settings(), warn)
+    return run_triage(args, reader, refresher=refresher)
