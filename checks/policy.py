@@ -22,6 +22,8 @@ class Policy:
     header_exempt: tuple[str, ...] = ()
     # Free-form thresholds from the policy file's [evals] table; the evals check reads them.
     eval_thresholds: Mapping[str, float] = field(default_factory=dict)
+    # [triage] dashboard-issue: keep one issue listing the open contributions (GitHub only).
+    dashboard_issue: bool = False
 
     def apply_overrides(self, findings: Iterable[Finding]) -> list[Finding]:
         """Regrade findings by rule id. Critical findings are never lowered: fail closed."""

@@ -19,6 +19,7 @@ _KNOWN = {
     "severity": None,  # any rule id
     "weights": {"allowed-imports"},
     "evals": None,  # free-form thresholds
+    "triage": {"dashboard-issue"},
 }
 _IMPORT = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*\.(\*|[A-Za-z_]\w*)$")
 
@@ -139,12 +140,25 @@ def load_policy(root: Path) -> tuple[Policy, list[Finding]]:
             problems.add(f"[evals] `{key}` must be a number, not {value!r}", "evals", key)
         else:
             thresholds[key] = float(value)
+    triage = _table(data, "triage")
+    for key in triage:
+        if key not in (_KNOWN["triage"] or ()):
+            problems.add(f"unknown key `{key}` in [triage] ignored", "triage", key)
+    dashboard = triage.get("dashboard-issue", False)
+    if not isinstance(dashboard, bool):
+        problems.add(
+            f"[triage] `dashboard-issue` must be true or false, not {dashboard!r}",
+            "triage",
+            "dashboard-issue",
+        )
+        dashboard = False
     policy = Policy(
         extra_allowed_imports=frozenset(imports),
         severity_overrides=overrides,
         allowed_licences=frozenset(good_allowed),
         header_exempt=tuple(exempt),
         eval_thresholds=thresholds,
+        dashboard_issue=dashboard,
     )
     return policy, problems.findings
 

@@ -11,6 +11,10 @@ Routing rules, GitHub:
 * ``check_run`` / ``check_suite`` rerequested → re-check of the linked pull requests (a check run
   from a fork lists none; then its ``external_id``, when it is a ``ContributionRef.key``, names it).
   ``requested_by`` stays None: GitHub shows the re-run button to writers only.
+* ``issues`` edited, on this App's dashboard issue (``[triage] dashboard-issue``), whose body
+  has a recheck box ticked that ``changes.body.from`` had unticked → re-check of that pull
+  request, ``requested_by`` = the editor (the worker checks their permission, as for the
+  command). The next rewrite of the dashboard unticks the box.
 * Anything a bot did (``type == "Bot"``, a ``[bot]`` login, our own login) is ignored, so the bot
   never answers itself. Installation events are only logged.
 
@@ -40,7 +44,9 @@ from typing import Any
 
 from huggingface_hub import WebhookPayload
 
+from reviewbot.markers import DASHBOARD_MARKER
 from reviewbot.models import ContributionRef, Kind, Platform, base_models_from_tags
+from reviewbot.triage_issue import newly_ticked
 
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
 INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories"})
@@ -180,6 +186,9 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
         )
         return _queue(Submission(ref, Reason.RECHECK, str(comment["user"]["login"])))
 
+    if event == "issues":
+        return _dashboard_edit(payload, repo, installation_id, policy)
+
     if event in ("check_run", "check_suite"):
         if action != "rerequested":
             return _ignore(f"{event}.{action}")
@@ -207,6 +216,40 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
             )
         )
     return _ignore(f"{event} events are not handled")
+
+
+def _dashboard_edit(
+    payload: Mapping[str, Any], repo: str, installation_id: int | None, policy: RoutingPolicy
+) -> Decision:
+    if payload.get("action") != "edited":
+        return _ignore(f"issues.{payload.get('action')}")
+    issue = payload["issue"]
+    body = str(issue.get("body") or "")
+    if issue.get("pull_request") or not body.startswith(DASHBOARD_MARKER):
+        return _ignore("not the dashboard issue")
+    # Only this App's issue: anyone can paste the marker and boxes into an issue of their own.
+    app = issue.get("performed_via_github_app") or {}
+    if not app or (policy.app_id is not None and app.get("id") != policy.app_id):
+        return _ignore("a dashboard issue of another app")
+    previous = ((payload.get("changes") or {}).get("body") or {}).get("from")
+    if previous is None:
+        return _ignore("the dashboard's body did not change")
+    numbers = newly_ticked(body, str(previous))
+    if not numbers:
+        return _ignore("no recheck box newly ticked")
+    editor = str(payload["sender"]["login"])
+    return _queue(
+        *(
+            Submission(
+                ContributionRef(
+                    Platform.GITHUB, repo, number, None, Kind.PULL_REQUEST, installation_id
+                ),
+                Reason.RECHECK,
+                editor,
+            )
+            for number in numbers
+        )
+    )
 
 
 def _linked_ref(external_id: str) -> ContributionRef | None:

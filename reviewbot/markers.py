@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 MARKER = "<!-- reviewbot:verdict -->"
+# Starts the body of a repository's dashboard issue (`[triage] dashboard-issue`).
+DASHBOARD_MARKER = "<!-- reviewbot:dashboard -->"
 
 
 def sha_marker(head_sha: str) -> str:

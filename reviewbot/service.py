@@ -229,6 +229,9 @@ def _review(
         )
     if stale is not None:
         return stale
+    from reviewbot.dashboard import after_verdict
+
+    after_verdict(client, ref)  # opt-in per repository; never changes the outcome
     return ReviewOutcome(
         "posted",
         ref.key,

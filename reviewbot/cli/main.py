@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     from reviewbot.cli.review import add_review_commands
     from reviewbot.cli.scan import add_scan_command
     from reviewbot.cli.service import add_service_commands
+    from reviewbot.cli.triage import add_triage_command
     from reviewbot.hooks import add_hook_command
 
     add_scan_command(sub)
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     add_hook_command(sub)
     add_action_command(sub)
     add_service_commands(sub)
+    add_triage_command(sub)
     return parser
 
 

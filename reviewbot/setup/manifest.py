@@ -35,9 +35,10 @@ PERMISSIONS: tuple[Permission, ...] = (
     ),
     Permission(
         "issues",
-        "read",
-        "receive `issue_comment` events (the `/reviewbot recheck` command); GitHub sends them "
-        "only to Apps that can read issues",
+        "write",
+        "receive `issue_comment` events (the `/reviewbot recheck` command; GitHub sends them "
+        "only to Apps that can read issues), and keep the opt-in dashboard issue "
+        "(`[triage] dashboard-issue`)",
     ),
     Permission(
         "metadata",
@@ -56,6 +57,7 @@ EVENTS: tuple[Event, ...] = (
     Event("check_run", "*Re-run* on reviewbot's check run re-checks the pull request"),
     Event("check_suite", "*Re-run all* on the check suite re-checks the pull request"),
     Event("issue_comment", "`/reviewbot recheck` on a pull request re-checks it"),
+    Event("issues", "a recheck box ticked on the dashboard issue re-checks that pull request"),
     Event(
         "pull_request",
         "opened, pushed to (`synchronize`), reopened or marked ready for review: review it",

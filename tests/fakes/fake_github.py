@@ -164,6 +164,10 @@ class Pull:
     status: dict[str, str]
     state: str = "open"
     listed_total: int | None = None  # pretend the PR changes more files than it lists
+    title: str = ""  # empty: the recorded template's
+    author: str = ""
+    first_time: bool = False
+    labels: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -178,6 +182,7 @@ class Repo:
     labels: dict[int, list[str]] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)
     base_sha: str = ""  # the base branch's commit that pull requests are opened against
+    issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> issue JSON
 
 
 class FakeGitHub(CountsTransfers):
@@ -472,6 +477,54 @@ class FakeGitHub(CountsTransfers):
 
     def labels(self, full_name: str, number: int) -> list[str]:
         return self.repos[full_name].labels.get(number, [])
+
+    def issues(self, full_name: str, *, state: str = "open") -> list[dict[str, Any]]:
+        issues = self.repos[full_name].issues.values()
+        return [i for i in issues if state == "all" or i["state"] == state]
+
+    def add_issue(self, full_name: str, title: str, body: str, *, login: str) -> dict[str, Any]:
+        """An issue someone else opened (another App's when ``login`` ends in ``[bot]``)."""
+        bot = login.endswith("[bot]")
+        app = self.app_json(999_999, "other-app") if bot else None
+        return self._new_issue(self.repos[full_name], title, body, login, app)
+
+    def _new_issue(
+        self, repo: Repo, title: str, body: str, login: str, app: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        with self.lock:
+            number = max([0, *repo.pulls, *repo.issues]) + 1
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            user: dict[str, Any] = copy.deepcopy(self._template("comment")["user"])
+            user.update(
+                login=login,
+                id=abs(hash(login)) % 10**7,
+                type="Bot" if login.endswith("[bot]") else "User",
+                url=f"{self.base_url}/users/{quote(login)}",
+            )
+            api = f"{self.base_url}/repos/{repo.full_name}"
+            issue: dict[str, Any] = {
+                "id": self._next_id(),
+                "node_id": f"I_{number}",
+                "number": number,
+                "title": title,
+                "body": body,
+                "state": "open",
+                "locked": False,
+                "user": user,
+                "labels": [],
+                "assignees": [],
+                "comments": 0,
+                "url": f"{api}/issues/{number}",
+                "html_url": f"{self.base_url}/{repo.full_name}/issues/{number}",
+                "comments_url": f"{api}/issues/{number}/comments",
+                "created_at": now,
+                "updated_at": now,
+                "closed_at": None,
+                "performed_via_github_app": app,
+                "author_association": "NONE",
+            }
+            repo.issues[number] = issue
+            return issue
 
     def runs(self, full_name: str, head_sha: str | None = None) -> list[dict[str, Any]]:
         runs = self.repos[full_name].check_runs
@@ -792,6 +845,16 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             method = self.command
             if not rest and method == "GET":
                 return self._json(200, self._repo_json(repo), record=rec)
+            if rest == ["pulls"] and method == "GET":
+                return self._list_pulls(repo, rec)
+            if rest == ["issues"]:
+                return (
+                    self._list_issues(repo, rec)
+                    if method == "GET"
+                    else self._create_issue(repo, rec)
+                )
+            if rest[:1] == ["issues"] and len(rest) == 2 and rest[1].isdigit():
+                return self._issue(repo, int(rest[1]), rec)
             if rest[:1] == ["pulls"] and len(rest) == 2 and method == "GET":
                 return self._json(200, self._pull_json(repo, repo.pulls[int(rest[1])]), record=rec)
             if rest[:1] == ["pulls"] and rest[2:] == ["files"] and method == "GET":
@@ -822,6 +885,52 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             if rest[:1] == ["check-runs"] and len(rest) == 2 and method == "PATCH":
                 return self._update_run(repo, int(rest[1]), rec)
             self._json(404, {"message": "Not Found"}, record=rec)
+
+        def _list_pulls(self, repo: Repo, rec: Recorded) -> None:
+            state = rec.query.get("state", ["open"])[0]
+            pulls = [
+                self._pull_json(repo, pull)
+                for _, pull in sorted(repo.pulls.items())
+                if state == "all" or pull.state == state
+            ]
+            self._page(pulls, rec, urlsplit(self.path).path)
+
+        def _list_issues(self, repo: Repo, rec: Recorded) -> None:
+            """Issues and, as on GitHub, pull requests (with a ``pull_request`` key)."""
+            state = rec.query.get("state", ["open"])[0]
+            creator = rec.query.get("creator", [None])[0]
+            items: list[dict[str, Any]] = list(repo.issues.values())
+            for pull in repo.pulls.values():
+                data = self._pull_json(repo, pull)
+                items.append({**data, "pull_request": {"url": data["url"]}})
+            items = [
+                item
+                for item in sorted(items, key=lambda item: item["number"])
+                if (state == "all" or item["state"] == state)
+                and (creator is None or item["user"]["login"] == creator)
+            ]
+            self._page(items, rec, urlsplit(self.path).path)
+
+        def _create_issue(self, repo: Repo, rec: Recorded) -> None:
+            if self._token_ok():
+                issue = gh._new_issue(
+                    repo, rec.body["title"], rec.body.get("body") or "", BOT_LOGIN, gh.app_json()
+                )
+            else:
+                issue = gh._new_issue(
+                    repo, rec.body["title"], rec.body.get("body") or "", "someone", None
+                )
+            self._json(201, issue, record=rec)
+
+        def _issue(self, repo: Repo, number: int, rec: Recorded) -> None:
+            issue = repo.issues[number]
+            if self.command == "PATCH":
+                with gh.lock:
+                    for key in ("title", "body", "state"):
+                        if key in rec.body:
+                            issue[key] = rec.body[key]
+                    issue["updated_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            self._json(200, issue, record=rec)
 
         def _repo_json(self, repo: Repo) -> dict[str, Any]:
             data: dict[str, Any] = gh._template("repo")
@@ -854,6 +963,17 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 html_url=f"{gh.base_url}/{repo.full_name}/pull/{pull.number}",
                 changed_files=total,
             )
+            if pull.title:
+                data["title"] = pull.title
+            if pull.author:
+                data["user"] = self._user(pull.author)
+                data["author_association"] = (
+                    "FIRST_TIME_CONTRIBUTOR" if pull.first_time else "CONTRIBUTOR"
+                )
+            labels = repo.labels.get(pull.number, pull.labels)
+            if labels:
+                template = gh._template("label")
+                data["labels"] = [{**template, "name": name} for name in labels]
             data["head"]["sha"] = pull.head_sha
             data["base"]["sha"] = repo.base_sha
             data["head"]["repo"] = self._repo_json(repo)

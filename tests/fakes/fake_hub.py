@@ -76,6 +76,7 @@ class FakeHub(CountsTransfers):
     prs: dict[str, dict[int, dict[str, Blob]]] = field(default_factory=dict)
     discussions: dict[str, dict[int, dict[str, Any]]] = field(default_factory=dict)
     user: str = "reviewbot"  # whose token the client holds (whoami)
+    created: dict[str, str] = field(default_factory=dict)  # repo id -> createdAt, for listings
     lfs_suffixes: tuple[str, ...] = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".gguf")
     lfs_threshold: int = 10 * 1024 * 1024  # the Hub refuses bigger files outside LFS
     tree_page: int = 1000  # entries per tree page, as the Hub pages them
@@ -383,7 +384,9 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             with hub._lock:
                 hub.requests.append((self.command, url.path))
             parts = [unquote(p) for p in url.path.strip("/").split("/")]
-            if parts == ["api", "whoami-v2"]:
+            if parts == ["api", "models"] and self.command == "GET":
+                self._list_models(parse_qs(url.query))
+            elif parts == ["api", "whoami-v2"]:
                 self._send(200, {"type": "user", "name": hub.user, "orgs": []})
             elif parts[:2] == ["api", "models"] and len(parts) >= 4:
                 repo_id, rest = _split_repo(parts[2:])
@@ -491,6 +494,29 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 head=head,
                 headers=headers,
             )
+
+        def _list_models(self, query: dict[str, list[str]]) -> None:
+            """``list_models``: the repositories whose tags (their card's ``base_model`` as
+            ``base_model:<id>``) include every ``filter``, newest first."""
+            wanted = set(query.get("filter", []))
+            found = []
+            for folder in sorted(hub.root.glob("*/*")):
+                repo_id = f"{folder.parent.name}/{folder.name}"
+                card = hub.card_data(repo_id) or {}
+                bases = card.get("base_model") or []
+                bases = [bases] if isinstance(bases, str) else list(bases)
+                tags = [f"base_model:{b}" for b in bases]
+                if wanted <= set(tags):
+                    created = hub.created.get(repo_id, MAIN_DATE)
+                    oid = hashlib.sha1(repo_id.encode(), usedforsecurity=False).hexdigest()
+                    found.append({
+                        "_id": oid[:24],
+                        "id": repo_id, "modelId": repo_id, "author": folder.parent.name,
+                        "tags": tags, "createdAt": created, "lastModified": created,
+                        "private": False, "downloads": 0, "likes": 0,
+                    })  # fmt: skip
+            found.sort(key=lambda item: item["createdAt"], reverse=True)
+            self._send(200, found[: int(query.get("limit", ["1000"])[0])])
 
         def _discussions(self, repo_id: str, rest: list[str], query: dict[str, list[str]]) -> None:
             threads = hub.discussions.setdefault(repo_id, {})

@@ -54,3 +54,20 @@ def test_bad_values_name_their_lines(tmp_path: Path) -> None:
     policy, findings = load_policy(tmp_path)
     assert [f.location for f in findings] == ["line 10", "line 2", "line 5", "line 7", "line 9"]
     assert policy.allowed_licences == frozenset() and policy.severity_overrides == {}
+
+
+def test_the_dashboard_issue_is_opt_in(tmp_path: Path) -> None:
+    assert load_policy(tmp_path)[0].dashboard_issue is False
+    (tmp_path / ".reviewbot.toml").write_text("[triage]\ndashboard-issue = true\n")
+    policy, findings = load_policy(tmp_path)
+    assert findings == [] and policy.dashboard_issue is True
+
+
+def test_a_dashboard_issue_that_is_not_a_boolean_is_reported(tmp_path: Path) -> None:
+    (tmp_path / ".reviewbot.toml").write_text('[triage]\nshow = 1\ndashboard-issue = "yes"\n')
+    policy, findings = load_policy(tmp_path)
+    assert policy.dashboard_issue is False
+    assert [f.message for f in findings] == [
+        ".reviewbot.toml line 2: unknown key `show` in [triage] ignored",
+        ".reviewbot.toml line 3: [triage] `dashboard-issue` must be true or false, not 'yes'",
+    ]

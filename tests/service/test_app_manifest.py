@@ -36,7 +36,7 @@ def test_the_manifest_asks_for_read_or_write_and_nothing_else() -> None:
     assert permissions == {
         "checks": "write",
         "contents": "read",
-        "issues": "read",
+        "issues": "write",
         "metadata": "read",
         "pull_requests": "write",
     }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import requests
@@ -26,8 +26,12 @@ from reviewbot.platforms.base import (
 )
 from reviewbot.platforms.github import lfs
 from reviewbot.platforms.github.auth import AppAuth
+from reviewbot.platforms.github.dashboard import Dashboards
 from reviewbot.platforms.github.errors import github_errors
 from reviewbot.platforms.github.verdict import Verdicts
+
+if TYPE_CHECKING:
+    from reviewbot.history.view import ContributionRow
 
 DEFAULT_API_URL = "https://api.github.com"
 MAX_LISTED_FILES = 3000  # the pull-request files endpoint stops here, whatever the PR holds
@@ -71,6 +75,7 @@ class GitHubPlatform:
             pace=pace,
         )
         self.verdicts = Verdicts(self.app_id)
+        self.dashboards = Dashboards(self.app_id)
 
     def installation_token(self, installation_id: int) -> str:
         """An installation access token, cached per process until shortly before it expires."""
@@ -286,6 +291,22 @@ class GitHubPlatform:
             self.verdicts.complete_run(repo, ref.key, publication)
             if publication.verdict in ("pass", "warn", "fail"):
                 self.verdicts.set_label(repo, ref.number, publication.verdict)
+
+    # -- triage -----------------------------------------------------------------------------
+
+    def open_contributions(
+        self, ref: ContributionRef, *, with_verdicts: bool
+    ) -> list[ContributionRow]:
+        """The repository's open pull requests as ``ContributionRow``s (``ref.number`` unused)."""
+        from reviewbot.platforms.github.listing import open_pull_rows
+
+        with github_errors():
+            return open_pull_rows(self._repo(ref), with_verdicts=with_verdicts)
+
+    def write_dashboard(self, ref: ContributionRef, body: str) -> int:
+        """Create or edit the repository's one dashboard issue; returns its number."""
+        with github_errors():
+            return self.dashboards.write(self._repo(ref), body)
 
     # -- permissions ------------------------------------------------------------------------
 
