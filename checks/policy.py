@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 
 from checks.findings import Finding, Severity
 
+NOTIFY_MODES = ("on-change", "always", "on-failure")
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -22,6 +24,8 @@ class Policy:
     header_exempt: tuple[str, ...] = ()
     # Free-form thresholds from the policy file's [evals] table; the evals check reads them.
     eval_thresholds: Mapping[str, float] = field(default_factory=dict)
+    # When the bot comments ([notify] comment): "on-change", "always" or "on-failure".
+    notify_comment: str = "on-change"
 
     def apply_overrides(self, findings: Iterable[Finding]) -> list[Finding]:
         """Regrade findings by rule id. Critical findings are never lowered: fail closed."""

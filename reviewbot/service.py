@@ -42,10 +42,12 @@ from reviewbot.composition import (
 )
 from reviewbot.errors import PermanentError, TransientError
 from reviewbot.models import ContributionRef, Kind
+from reviewbot.notify import should_comment
+from reviewbot.platforms.dry_run import DryRunPlatform
 from reviewbot.publication import ERROR_HEADLINE, build_publication, error_publication
 from reviewbot.publish_lock import PublishLocks
 from reviewbot.started_runs import StartedRuns
-from reviewbot.workspace import fetch_and_review, observe
+from reviewbot.workspace import fetch_review, observe
 
 if TYPE_CHECKING:
     from reviewbot.config import Settings
@@ -65,7 +67,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Status = Literal["posted", "unchanged", "superseded", "skipped", "refused", "error"]
+# "logged": reviewed, the verdict only logged (a new fine-tune, ``comment_on_new_models`` off)
+Status = Literal["posted", "logged", "unchanged", "superseded", "skipped", "refused", "error"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,8 @@ class ReviewOutcome:
     verdict: str | None = None
     head_sha: str | None = None
     detail: str = ""
+    # In a dry run, what would have been posted (nothing was).
+    would: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,15 +109,14 @@ def review_contribution(
     if platform is None:
         settings = settings or current_settings()
         platform = make_platform(ref.platform, settings)
+    inputs = inputs or ReviewInputs.of(settings, platform)
+    platform = _dry(platform, inputs)
     with logs.bind(review=ref.display, reason=reason):
-        outcome = _review(
-            ref,
+        outcome = _with_would(
             platform,
-            reason=reason,
-            requested_by=requested_by,
-            inputs=inputs or ReviewInputs.of(settings, platform),
+            _review(ref, platform, reason=reason, requested_by=requested_by, inputs=inputs),
         )
-    verdict = outcome.verdict if outcome.status in ("posted", "error") else "skipped"
+    verdict = outcome.verdict if outcome.status in ("posted", "logged", "error") else "skipped"
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
     log.info(
         "review %s: %s",
@@ -136,7 +140,15 @@ def post_error(
     if platform is None:
         settings = settings or current_settings()
         platform = make_platform(ref.platform, settings)
-    writer = _Writer.of(platform, inputs or ReviewInputs.of(settings, platform))
+    inputs = inputs or ReviewInputs.of(settings, platform)
+    platform = _dry(platform, inputs)
+    return _with_would(platform, _post_error(ref, message, platform, inputs))
+
+
+def _post_error(
+    ref: ContributionRef, message: str, platform: PlatformClient, inputs: ReviewInputs
+) -> ReviewOutcome:
+    writer = _Writer.of(platform, inputs)
     head = platform.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
         return writer.supersede(ref, head)
@@ -208,17 +220,28 @@ def _review(
         return stale
     began = time.monotonic()
     try:
-        report, listing = fetch_and_review(ref, client, head, inputs)
+        reviewed = fetch_review(ref, client, head, inputs)
     except PermanentError as exc:
         stale = writer.post(ref, error_publication(ref, head, str(exc)))
         return stale or ReviewOutcome(
             "error", ref.key, verdict="error", head_sha=head, detail=str(exc)
         )
 
+    report, listing, notify = reviewed.report, reviewed.listing, reviewed.notify
     observe(ref, report)
     publication = build_publication(ref, report, listing, head)
+    if ref.kind is Kind.NEW_MODEL and not inputs.comment_on_new_models:
+        # someone else's repository: a discussion there only when the operator asks for it
+        log.info("new model verdict %s (not posted)", publication.verdict, extra={"key": ref.key})
+        return ReviewOutcome(
+            "logged",
+            ref.key,
+            verdict=publication.verdict,
+            head_sha=head,
+            detail="verdict logged only: REVIEWBOT_COMMENT_ON_NEW_MODELS is off",
+        )
     try:
-        stale = writer.post(ref, publication)
+        stale = writer.post(ref, publication, notify)
     except PermanentError as exc:
         # The verdict was refused (a body too long, a permission lost): say so in its place,
         # or the check run opened by ``begin`` would stay in progress forever.
@@ -269,11 +292,24 @@ class _Writer:
 
         return self._write(ref, begin)
 
-    def post(self, ref: ContributionRef, publication: Publication) -> ReviewOutcome | None:
-        """Post the verdict; the "superseded" outcome (nothing posted) if the head moved on."""
+    def post(
+        self, ref: ContributionRef, publication: Publication, notify: str = "on-change"
+    ) -> ReviewOutcome | None:
+        """Post the verdict, the comment only as ``notify`` says (``reviewbot.notify``); the
+        "superseded" outcome (nothing posted) if the head moved on."""
 
         def publish() -> None:
-            self.client.publish(ref, publication)
+            # decided under the lock: what is posted now is what a concurrent job left
+            speak = should_comment(
+                notify,
+                verdict=publication.verdict,
+                fingerprint=publication.fingerprint,
+                posted=self.client.find_verdict(ref),
+                has_status=self.client.has_status,
+            )
+            if not speak:
+                log.info("comment left as it is (%s)", notify, extra={"key": ref.key})
+            self.client.publish(ref, replace(publication, comment=speak))
             self.started.finished(ref)
 
         return self._write(ref, publish)
@@ -308,6 +344,22 @@ class _Writer:
                 log.info("write failed (%s); again in %.1f s", exc, wait, extra={"key": ref.key})
                 time.sleep(wait)
         raise AssertionError("unreachable: the last attempt raises")
+
+
+def _dry(platform: PlatformClient, inputs: ReviewInputs) -> PlatformClient:
+    """The platform as this call may use it: writing nothing in a dry run."""
+    if inputs.dry_run and not isinstance(platform, DryRunPlatform):
+        return DryRunPlatform(platform)
+    return platform
+
+
+def _with_would(platform: PlatformClient, outcome: ReviewOutcome) -> ReviewOutcome:
+    """In a dry run, the outcome names what would have been posted."""
+    if not isinstance(platform, DryRunPlatform) or outcome.would:
+        return outcome  # not a dry run, or a nested call (the error verdict) said it already
+    said = "; ".join(platform.would) or "nothing"
+    detail = f"{outcome.detail}; dry run, would: {said}" if outcome.detail else f"dry run: {said}"
+    return replace(outcome, would=tuple(platform.would), detail=detail)
 
 
 def _head(ref: ContributionRef) -> str:

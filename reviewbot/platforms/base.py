@@ -71,12 +71,18 @@ class Publication:
     title: str
     summary: str
     annotations: list[Annotation] = field(default_factory=list)
+    # What the comment says (``reviewbot.publication.fingerprint``), also hidden in ``body``.
+    fingerprint: str = ""
+    # Whether to create or edit the sticky comment; the check run and label are always written.
+    comment: bool = True
 
 
 class PlatformClient(Protocol):
     """What the service needs from a platform; each call maps failures to reviewbot.errors."""
 
     name: str
+    # Whether a verdict shows without a comment (a check run on GitHub; the Hub has none).
+    has_status: bool
 
     def head_sha(self, ref: ContributionRef) -> str:
         """The contribution's current head commit (a newer push supersedes older reviews)."""

@@ -39,6 +39,7 @@ class GitHubPlatform:
     """One GitHub App on one API host (github.com or a GitHub Enterprise Server ``/api/v3``)."""
 
     name = "github"
+    has_status = True
 
     def __init__(
         self,
@@ -279,13 +280,15 @@ class GitHubPlatform:
             self.verdicts.cancel(self._repo(ref), head_sha)
 
     def publish(self, ref: ContributionRef, publication: Publication) -> None:
-        """The sticky comment, then the completed check run, then the verdict label."""
+        """The sticky comment (unless the publication keeps quiet), the verdict label, then the
+        completed check run: completed last, the run says the whole verdict is out."""
         repo = self._repo(ref)
         with github_errors():
-            self.verdicts.post_comment(repo, ref.number, publication.body)
-            self.verdicts.complete_run(repo, ref.key, publication)
+            if publication.comment:
+                self.verdicts.post_comment(repo, ref.number, publication.body)
             if publication.verdict in ("pass", "warn", "fail"):
                 self.verdicts.set_label(repo, ref.number, publication.verdict)
+            self.verdicts.complete_run(repo, ref.key, publication)
 
     # -- permissions ------------------------------------------------------------------------
 
