@@ -40,9 +40,10 @@ from reviewbot.composition import (
     hub_access,
     make_platform,
 )
-from reviewbot.errors import PermanentError, TransientError
+from reviewbot.errors import PermanentError, PlatformError, TransientError
 from reviewbot.models import ContributionRef, Kind
 from reviewbot.notify import should_comment
+from reviewbot.platforms.base import DONE, FAILED, REFUSED, SEEN
 from reviewbot.platforms.dry_run import DryRunPlatform
 from reviewbot.publication import ERROR_HEADLINE, build_publication, error_publication
 from reviewbot.publish_lock import PublishLocks
@@ -95,6 +96,7 @@ def review_contribution(
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
     inputs: ReviewInputs | None = None,
+    comment_id: int | None = None,
 ) -> ReviewOutcome:
     """Review ``ref`` and post (or edit) its verdict; see the module docstring for the rules.
 
@@ -103,6 +105,8 @@ def review_contribution(
     ``settings`` also say which Hub the base models' cards come from (``HF_ENDPOINT``,
     ``HF_TOKEN``); without them a Hub platform's own endpoint and token serve. ``inputs``, when
     given, replace what the settings say about caches and transfer bounds (benchmarks use it).
+    ``comment_id`` is the comment that asked for a ``recheck``: it gets reactions (seen, then
+    done or refused), never a reply.
     """
     if reason not in ("review", "recheck"):
         raise ValueError(f"unknown reason {reason!r}")
@@ -112,10 +116,12 @@ def review_contribution(
     inputs = inputs or ReviewInputs.of(settings, platform)
     platform = _dry(platform, inputs)
     with logs.bind(review=ref.display, reason=reason):
-        outcome = _with_would(
-            platform,
-            _review(ref, platform, reason=reason, requested_by=requested_by, inputs=inputs),
+        ack = _Acknowledge(platform, ref, comment_id if reason == "recheck" else None)
+        outcome = _review(
+            ref, platform, reason=reason, requested_by=requested_by, inputs=inputs, ack=ack
         )
+        ack(REFUSED if outcome.status == "refused" else FAILED if _failed(outcome) else DONE)
+        outcome = _with_would(platform, outcome)
     verdict = outcome.verdict if outcome.status in ("posted", "logged", "error") else "skipped"
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
     log.info(
@@ -191,6 +197,7 @@ def _review(
     reason: str,
     requested_by: str | None,
     inputs: ReviewInputs,
+    ack: _Acknowledge,
 ) -> ReviewOutcome:
     if (
         reason == "recheck"
@@ -198,6 +205,7 @@ def _review(
         and not client.may_recheck(ref, requested_by)
     ):
         return ReviewOutcome("refused", ref.key, detail="re-check asked by a non-collaborator")
+    ack(SEEN)
     skip = client.skip_reason(ref)
     if skip is not None:
         return ReviewOutcome("skipped", ref.key, detail=skip)
@@ -265,6 +273,29 @@ def _has_verdict(client: PlatformClient, ref: ContributionRef) -> bool:
     """A verdict is out; an "error" one (the review could not be done) does not count."""
     posted = client.find_verdict(ref)
     return posted is not None and ERROR_HEADLINE not in posted[:400]
+
+
+def _failed(outcome: ReviewOutcome) -> bool:
+    """The re-check could not do what was asked: an error verdict, or nothing to review."""
+    return outcome.status == "skipped" or outcome.verdict == "error"
+
+
+@dataclass(frozen=True)
+class _Acknowledge:
+    """Reactions on the comment that asked for a re-check: best effort, as they are only an
+    acknowledgement; a failure is logged and the review goes on."""
+
+    client: PlatformClient
+    ref: ContributionRef
+    comment_id: int | None
+
+    def __call__(self, content: str) -> None:
+        if self.comment_id is None:
+            return
+        try:
+            self.client.react(self.ref, self.comment_id, content)
+        except PlatformError as exc:
+            log.info("could not react %s: %s", content, exc, extra={"key": self.ref.key})
 
 
 WRITE_ATTEMPTS = 4  # in this job, before a transient failure becomes the task's retry

@@ -15,6 +15,8 @@ from reviewbot.models import ContributionRef
 AnnotationLevel = Literal["notice", "warning", "failure"]
 # Permissions that may ask for a re-check (GitHub's names; `maintain` is a role on top of write).
 RECHECK_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+# GitHub's reaction contents that reviewbot uses: seen, done, refused, could not be done.
+SEEN, DONE, REFUSED, FAILED = "eyes", "rocket", "-1", "confused"
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,11 @@ class PlatformClient(Protocol):
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
         """Whether ``user`` may ask for a re-check of this contribution."""
+        ...
+
+    def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
+        """Acknowledge a command comment with a reaction (``REACTIONS``); never a new comment.
+        A platform without reactions does nothing."""
         ...
 
 

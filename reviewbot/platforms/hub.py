@@ -377,6 +377,9 @@ class HubPlatform:
         """Anyone: see reviewbot.service for why (ids only, no permission API, edit in place)."""
         return True
 
+    def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
+        """The Hub has no reactions, and a reply per command would be noise: nothing."""
+
 
 def _cap(text: str) -> str:
     if len(text) <= COMMENT_LIMIT:

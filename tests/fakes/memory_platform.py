@@ -39,6 +39,7 @@ class MemoryPlatform:
     comment: str | None = None
     comment_writes: int = 0
     runs: list[Run] = field(default_factory=list)
+    reactions: dict[int, set[str]] = field(default_factory=dict)  # comment id -> contents
     on_write: Callable[[str], None] | None = None  # called with "begin" / "publish" / "cancel"
 
     def _write(self, what: str) -> None:
@@ -131,3 +132,6 @@ class MemoryPlatform:
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
         return user in self.writers
+
+    def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
+        self.reactions.setdefault(comment_id, set()).add(content)

@@ -219,3 +219,64 @@ def test_on_the_hub_an_unchanged_recheck_edits_nothing(
     review_contribution(ref, reason="recheck", platform=hub_platform)
 
     assert hub_writes(hub) == []
+
+
+# -- re-check commands are acknowledged by reactions, never by a comment ----------------------
+
+
+def ask(github: FakeGitHub, repo: str, login: str) -> int:
+    return int(github.add_comment(repo, 1, "/reviewbot recheck", login=login)["id"])
+
+
+def test_an_accepted_recheck_is_seen_then_done_by_reactions(
+    github: FakeGitHub, gh: GitHubPlatform
+) -> None:
+    repo, _ = new_pull(github, CLEAN)
+    cid = ask(github, repo, "maintainer")
+
+    for _attempt in range(2):  # a retried job does not stack its reactions
+        outcome = review_contribution(
+            ref_of(repo), reason="recheck", requested_by="maintainer", platform=gh, comment_id=cid
+        )
+        assert outcome.verdict == "pass"
+
+    assert github.reactions(repo, cid) == ["reviewbot[bot]:eyes", "reviewbot[bot]:rocket"]
+    assert [c["id"] for c in github.comments(repo, 1)] == [cid]  # no reply, no verdict comment
+
+
+def test_a_refused_recheck_gets_a_thumbs_down_and_nothing_else(
+    github: FakeGitHub, gh: GitHubPlatform
+) -> None:
+    repo, _ = new_pull(github, CLEAN)
+    cid = ask(github, repo, "passer-by")
+
+    outcome = review_contribution(
+        ref_of(repo), reason="recheck", requested_by="passer-by", platform=gh, comment_id=cid
+    )
+
+    assert outcome.status == "refused"
+    assert github.reactions(repo, cid) == ["reviewbot[bot]:-1"]
+    assert [c["id"] for c in github.comments(repo, 1)] == [cid]
+    assert github.our_runs(repo) == []
+
+
+def test_a_dry_run_recheck_reacts_only_in_its_log(github: FakeGitHub, gh: GitHubPlatform) -> None:
+    repo, _ = new_pull(github, CLEAN)
+    cid = ask(github, repo, "maintainer")
+    dry = replace(ReviewInputs.of(None, gh), dry_run=True)
+
+    outcome = review_contribution(
+        ref_of(repo),
+        reason="recheck",
+        requested_by="maintainer",
+        platform=gh,
+        comment_id=cid,
+        inputs=dry,
+    )
+
+    assert github.reactions(repo, cid) == []
+    assert [w for w in outcome.would if w.startswith("react")] == [
+        f"react eyes on comment {cid}",
+        f"react rocket on comment {cid}",
+    ]
+    assert pull_writes(github, repo) == []

@@ -290,6 +290,14 @@ class GitHubPlatform:
                 self.verdicts.set_label(repo, ref.number, publication.verdict)
             self.verdicts.complete_run(repo, ref.key, publication)
 
+    def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
+        """One reaction of ours on a comment; GitHub answers an existing one with 200, so a
+        retried job does not stack them."""
+        with github_errors():
+            # both lookups are lazy in PyGithub: this is the POST alone
+            issue = self._repo(ref).get_issue(ref.number)
+            issue.get_comment(comment_id).create_reaction(content)
+
     # -- permissions ------------------------------------------------------------------------
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
