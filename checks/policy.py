@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, replace
 
 from checks.findings import Finding, Severity
 
+NOTIFY_MODES = ("on-change", "always", "on-failure")
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -24,6 +26,8 @@ class Policy:
     eval_thresholds: Mapping[str, float] = field(default_factory=dict)
     # [triage] dashboard-issue: keep one issue listing the open contributions (GitHub only).
     dashboard_issue: bool = False
+    # When the bot comments ([notify] comment): "on-change", "always" or "on-failure".
+    notify_comment: str = "on-change"
 
     def apply_overrides(self, findings: Iterable[Finding]) -> list[Finding]:
         """Regrade findings by rule id. Critical findings are never lowered: fail closed."""

@@ -9,7 +9,7 @@ from typing import Any
 
 from checks.findings import Finding, Severity
 from checks.licence.spdx import check_expression, hub_ids
-from checks.policy import Policy
+from checks.policy import NOTIFY_MODES, Policy
 
 POLICY_FILE = ".reviewbot.toml"
 CHECK = "policy"
@@ -20,6 +20,7 @@ _KNOWN = {
     "weights": {"allowed-imports"},
     "evals": None,  # free-form thresholds
     "triage": {"dashboard-issue"},
+    "notify": {"comment"},
 }
 _IMPORT = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)*\.(\*|[A-Za-z_]\w*)$")
 
@@ -152,6 +153,19 @@ def load_policy(root: Path) -> tuple[Policy, list[Finding]]:
             "dashboard-issue",
         )
         dashboard = False
+    notify = _table(data, "notify")
+    for key in notify:
+        if key not in (_KNOWN["notify"] or ()):
+            problems.add(f"unknown key `{key}` in [notify] ignored", "notify", key)
+    comment = notify.get("comment", NOTIFY_MODES[0])
+    if comment not in NOTIFY_MODES:
+        problems.add(
+            f"[notify] comment {comment!r} is not one of {', '.join(NOTIFY_MODES)}; "
+            f"{NOTIFY_MODES[0]} applies",
+            "notify",
+            "comment",
+        )
+        comment = NOTIFY_MODES[0]
     policy = Policy(
         extra_allowed_imports=frozenset(imports),
         severity_overrides=overrides,
@@ -159,6 +173,7 @@ def load_policy(root: Path) -> tuple[Policy, list[Finding]]:
         header_exempt=tuple(exempt),
         eval_thresholds=thresholds,
         dashboard_issue=dashboard,
+        notify_comment=str(comment),
     )
     return policy, problems.findings
 

@@ -97,6 +97,9 @@ class ReviewInputs:
     max_stream_bytes: int | None = DEFAULT_MAX_STREAM_BYTES
     locks: PublishLocks = PROCESS_LOCKS
     started: StartedRuns = NO_STARTED_RUNS
+    # How the verdict is published (not part of a cached review's key): see ``Settings``.
+    dry_run: bool = False
+    comment_on_new_models: bool = False
 
     @classmethod
     def of(cls, settings: Settings | None, platform: PlatformClient | None = None) -> ReviewInputs:
@@ -110,6 +113,8 @@ class ReviewInputs:
             max_stream_bytes=settings.reviewbot_evals_max_stream_bytes,
             locks=publish_locks(settings),
             started=started_runs(settings),
+            dry_run=settings.reviewbot_dry_run,
+            comment_on_new_models=settings.reviewbot_comment_on_new_models,
         )
 
     def key_parts(self) -> tuple[object, ...]:

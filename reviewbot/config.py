@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     # Draft pull requests are reviewed when marked ready, not on every push while still drafts.
     reviewbot_review_drafts: bool = False
     reviewbot_recheck_command: str = "/reviewbot recheck"
+    # Review and log, post nothing (no comment, check run, label or reaction): a trial run.
+    reviewbot_dry_run: bool = False
+    # A new fine-tune of a watched model is someone else's repository: open a discussion on it
+    # only when asked to; otherwise its verdict is only logged.
+    reviewbot_comment_on_new_models: bool = False
     # Deduplication window for webhook deliveries: GitHub redelivers up to 3 days back (7 on GHES).
     reviewbot_dedup_ttl_seconds: int = Field(default=7 * 24 * 3600, gt=0)
     # Embedded mode: reviews run on this many threads, with at most this many waiting.

@@ -37,17 +37,24 @@ class Dispatcher(Protocol):
     mode: str
 
     def submit(
-        self, ref: ContributionRef, *, reason: str, requested_by: str | None = None
+        self,
+        ref: ContributionRef,
+        *,
+        reason: str,
+        requested_by: str | None = None,
+        comment_id: int | None = None,
     ) -> None: ...
 
     def close(self, *, wait: bool = True) -> None: ...
 
 
-def _service_runner(ref: ContributionRef, *, reason: str, requested_by: str | None) -> object:
+def _service_runner(
+    ref: ContributionRef, *, reason: str, requested_by: str | None, comment_id: int | None = None
+) -> object:
     # Imported on first use: the service pulls in the platform clients and the checks.
     from reviewbot.service import review_contribution
 
-    return review_contribution(ref, reason=reason, requested_by=requested_by)
+    return review_contribution(ref, reason=reason, requested_by=requested_by, comment_id=comment_id)
 
 
 def _service_failure(ref: ContributionRef, message: str) -> object:
@@ -68,11 +75,20 @@ class CeleryDispatcher:
         self._all_held: set[_HeldProducer] = set()
         self._held_lock = threading.Lock()
 
-    def submit(self, ref: ContributionRef, *, reason: str, requested_by: str | None = None) -> None:
+    def submit(
+        self,
+        ref: ContributionRef,
+        *,
+        reason: str,
+        requested_by: str | None = None,
+        comment_id: int | None = None,
+    ) -> None:
         if not self._pending.claim(ref, recheck=reason == "recheck"):
             _coalesced(ref, self.mode)
             return
         kwargs: dict[str, Any] = {**ref.to_dict(), "reason": reason, "requested_by": requested_by}
+        if comment_id is not None:  # only then: other messages keep their shape
+            kwargs["comment_id"] = comment_id
         try:
             self._publish(kwargs, ref.key)
         except Exception as exc:  # kombu and redis raise many kinds; all mean "not queued"
@@ -169,6 +185,7 @@ class _Job:
     enqueued: float
     context: contextvars.Context
     attempt: int = 0
+    comment_id: int | None = None
 
 
 class InProcessDispatcher:
@@ -203,7 +220,14 @@ class InProcessDispatcher:
     def pending(self) -> int:
         return self._pending
 
-    def submit(self, ref: ContributionRef, *, reason: str, requested_by: str | None = None) -> None:
+    def submit(
+        self,
+        ref: ContributionRef,
+        *,
+        reason: str,
+        requested_by: str | None = None,
+        comment_id: int | None = None,
+    ) -> None:
         if not self._marks.claim(ref, recheck=reason == "recheck"):
             _coalesced(ref, self.mode)
             return
@@ -213,7 +237,14 @@ class InProcessDispatcher:
         with self._lock:
             self._pending += 1
         # Copy the context so the job's logs still carry the delivery id that caused it.
-        job = _Job(ref, reason, requested_by, time.monotonic(), contextvars.copy_context())
+        job = _Job(
+            ref,
+            reason,
+            requested_by,
+            time.monotonic(),
+            contextvars.copy_context(),
+            comment_id=comment_id,
+        )
         try:
             self._start(job)
         except RuntimeError as exc:  # the pool is shutting down
@@ -239,7 +270,9 @@ class InProcessDispatcher:
         outcome, again = "ok", False
         with logs.bind(ref=job.ref.key, reason=job.reason, attempt=job.attempt):
             try:
-                self._runner(job.ref, reason=job.reason, requested_by=job.requested_by)
+                # the comment only when there is one: a runner need not know of reactions
+                extra = {} if job.comment_id is None else {"comment_id": job.comment_id}
+                self._runner(job.ref, reason=job.reason, requested_by=job.requested_by, **extra)
             except TransientError as exc:
                 again = not retry_policy.is_last_attempt(job.attempt) and self._later(job, exc)
                 outcome = "retry" if again else "error"
@@ -332,9 +365,15 @@ def current() -> Dispatcher:
     return found if found is not None else configure()
 
 
-def submit(ref: ContributionRef, *, reason: str, requested_by: str | None = None) -> None:
+def submit(
+    ref: ContributionRef,
+    *,
+    reason: str,
+    requested_by: str | None = None,
+    comment_id: int | None = None,
+) -> None:
     """Hand ``ref`` to whichever dispatcher is configured; raises ``DispatchError`` on failure."""
-    current().submit(ref, reason=reason, requested_by=requested_by)
+    current().submit(ref, reason=reason, requested_by=requested_by, comment_id=comment_id)
 
 
 def shutdown(*, wait: bool = True) -> None:

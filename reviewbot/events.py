@@ -81,6 +81,8 @@ class Submission:
     ref: ContributionRef
     reason: Reason
     requested_by: str | None = None
+    # The GitHub comment that asked for a re-check: it gets reactions, never a reply.
+    comment_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -184,7 +186,15 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
         ref = ContributionRef(
             Platform.GITHUB, repo, int(issue["number"]), None, Kind.PULL_REQUEST, installation_id
         )
-        return _queue(Submission(ref, Reason.RECHECK, str(comment["user"]["login"])))
+        cid = comment.get("id")
+        return _queue(
+            Submission(
+                ref,
+                Reason.RECHECK,
+                str(comment["user"]["login"]),
+                comment_id=cid if isinstance(cid, int) and not isinstance(cid, bool) else None,
+            )
+        )
 
     if event == "issues":
         return _dashboard_edit(payload, repo, installation_id, policy)

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from checks.findings import Severity
+import hashlib
+import json
+from collections.abc import Iterable
+
+from checks.findings import Finding, Severity
 from checks.report import Report
 from reviewbot.markers import MARKER, with_sha_marker
 from reviewbot.models import ContributionRef, Kind, Platform
@@ -46,10 +50,12 @@ def build_publication(
         if f.severity > Severity.INFO and f.path in listed  # annotations must name a repo file
     ]
     counts = f"{len(report.findings)} findings in {len(report.files)} files"
+    verdict = report.verdict.value
     return Publication(
         head_sha=head,
-        verdict=report.verdict.value,
-        body=with_sha_marker(body, head),
+        verdict=verdict,
+        fingerprint=fingerprint(verdict, report.findings),
+        body=with_sha_marker(body, head, fingerprint(verdict, report.findings)),
         title=f"reviewbot: {report.verdict.value} ({counts})",
         summary=body,
         annotations=annotations,
@@ -65,7 +71,18 @@ def error_publication(ref: ContributionRef, head: str, message: str) -> Publicat
     return Publication(
         head_sha=head,
         verdict="error",
-        body=with_sha_marker(body, head),
+        fingerprint=fingerprint("error", [], message),
+        body=with_sha_marker(body, head, fingerprint("error", [], message)),
         title="reviewbot: the review could not be completed",
         summary=body,
     )
+
+
+def fingerprint(verdict: str, findings: Iterable[Finding], *extra: str) -> str:
+    """A digest of what a verdict says: the verdict and the set of findings, nothing that
+    changes between identical reviews (the commit, timings, bytes read)."""
+    items = sorted(
+        {(f.check, f.rule, f.severity.label, f.path, f.message, f.location or "") for f in findings}
+    )
+    material = json.dumps([verdict, items, list(extra)], ensure_ascii=False)
+    return hashlib.sha256(material.encode()).hexdigest()[:24]

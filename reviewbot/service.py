@@ -40,12 +40,15 @@ from reviewbot.composition import (
     hub_access,
     make_platform,
 )
-from reviewbot.errors import PermanentError, TransientError
+from reviewbot.errors import PermanentError, PlatformError, TransientError
 from reviewbot.models import ContributionRef, Kind
+from reviewbot.notify import should_comment
+from reviewbot.platforms.base import DONE, FAILED, REFUSED, SEEN
+from reviewbot.platforms.dry_run import DryRunPlatform
 from reviewbot.publication import ERROR_HEADLINE, build_publication, error_publication
 from reviewbot.publish_lock import PublishLocks
 from reviewbot.started_runs import StartedRuns
-from reviewbot.workspace import fetch_and_review, observe
+from reviewbot.workspace import fetch_review, observe
 
 if TYPE_CHECKING:
     from reviewbot.config import Settings
@@ -65,7 +68,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-Status = Literal["posted", "unchanged", "superseded", "skipped", "refused", "error"]
+# "logged": reviewed, the verdict only logged (a new fine-tune, ``comment_on_new_models`` off)
+Status = Literal["posted", "logged", "unchanged", "superseded", "skipped", "refused", "error"]
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class ReviewOutcome:
     verdict: str | None = None
     head_sha: str | None = None
     detail: str = ""
+    # In a dry run, what would have been posted (nothing was).
+    would: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,6 +96,7 @@ def review_contribution(
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
     inputs: ReviewInputs | None = None,
+    comment_id: int | None = None,
 ) -> ReviewOutcome:
     """Review ``ref`` and post (or edit) its verdict; see the module docstring for the rules.
 
@@ -98,21 +105,24 @@ def review_contribution(
     ``settings`` also say which Hub the base models' cards come from (``HF_ENDPOINT``,
     ``HF_TOKEN``); without them a Hub platform's own endpoint and token serve. ``inputs``, when
     given, replace what the settings say about caches and transfer bounds (benchmarks use it).
+    ``comment_id`` is the comment that asked for a ``recheck``: it gets reactions (seen, then
+    done or refused), never a reply.
     """
     if reason not in ("review", "recheck"):
         raise ValueError(f"unknown reason {reason!r}")
     if platform is None:
         settings = settings or current_settings()
         platform = make_platform(ref.platform, settings)
+    inputs = inputs or ReviewInputs.of(settings, platform)
+    platform = _dry(platform, inputs)
     with logs.bind(review=ref.display, reason=reason):
+        ack = _Acknowledge(platform, ref, comment_id if reason == "recheck" else None)
         outcome = _review(
-            ref,
-            platform,
-            reason=reason,
-            requested_by=requested_by,
-            inputs=inputs or ReviewInputs.of(settings, platform),
+            ref, platform, reason=reason, requested_by=requested_by, inputs=inputs, ack=ack
         )
-    verdict = outcome.verdict if outcome.status in ("posted", "error") else "skipped"
+        ack(REFUSED if outcome.status == "refused" else FAILED if _failed(outcome) else DONE)
+        outcome = _with_would(platform, outcome)
+    verdict = outcome.verdict if outcome.status in ("posted", "logged", "error") else "skipped"
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
     log.info(
         "review %s: %s",
@@ -136,7 +146,15 @@ def post_error(
     if platform is None:
         settings = settings or current_settings()
         platform = make_platform(ref.platform, settings)
-    writer = _Writer.of(platform, inputs or ReviewInputs.of(settings, platform))
+    inputs = inputs or ReviewInputs.of(settings, platform)
+    platform = _dry(platform, inputs)
+    return _with_would(platform, _post_error(ref, message, platform, inputs))
+
+
+def _post_error(
+    ref: ContributionRef, message: str, platform: PlatformClient, inputs: ReviewInputs
+) -> ReviewOutcome:
+    writer = _Writer.of(platform, inputs)
     head = platform.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
         return writer.supersede(ref, head)
@@ -179,6 +197,7 @@ def _review(
     reason: str,
     requested_by: str | None,
     inputs: ReviewInputs,
+    ack: _Acknowledge,
 ) -> ReviewOutcome:
     if (
         reason == "recheck"
@@ -186,6 +205,7 @@ def _review(
         and not client.may_recheck(ref, requested_by)
     ):
         return ReviewOutcome("refused", ref.key, detail="re-check asked by a non-collaborator")
+    ack(SEEN)
     skip = client.skip_reason(ref)
     if skip is not None:
         return ReviewOutcome("skipped", ref.key, detail=skip)
@@ -208,17 +228,28 @@ def _review(
         return stale
     began = time.monotonic()
     try:
-        report, listing = fetch_and_review(ref, client, head, inputs)
+        reviewed = fetch_review(ref, client, head, inputs)
     except PermanentError as exc:
         stale = writer.post(ref, error_publication(ref, head, str(exc)))
         return stale or ReviewOutcome(
             "error", ref.key, verdict="error", head_sha=head, detail=str(exc)
         )
 
+    report, listing, notify = reviewed.report, reviewed.listing, reviewed.notify
     observe(ref, report)
     publication = build_publication(ref, report, listing, head)
+    if ref.kind is Kind.NEW_MODEL and not inputs.comment_on_new_models:
+        # someone else's repository: a discussion there only when the operator asks for it
+        log.info("new model verdict %s (not posted)", publication.verdict, extra={"key": ref.key})
+        return ReviewOutcome(
+            "logged",
+            ref.key,
+            verdict=publication.verdict,
+            head_sha=head,
+            detail="verdict logged only: REVIEWBOT_COMMENT_ON_NEW_MODELS is off",
+        )
     try:
-        stale = writer.post(ref, publication)
+        stale = writer.post(ref, publication, notify)
     except PermanentError as exc:
         # The verdict was refused (a body too long, a permission lost): say so in its place,
         # or the check run opened by ``begin`` would stay in progress forever.
@@ -247,6 +278,29 @@ def _has_verdict(client: PlatformClient, ref: ContributionRef) -> bool:
     return posted is not None and ERROR_HEADLINE not in posted[:400]
 
 
+def _failed(outcome: ReviewOutcome) -> bool:
+    """The re-check could not do what was asked: an error verdict, or nothing to review."""
+    return outcome.status == "skipped" or outcome.verdict == "error"
+
+
+@dataclass(frozen=True)
+class _Acknowledge:
+    """Reactions on the comment that asked for a re-check: best effort, as they are only an
+    acknowledgement; a failure is logged and the review goes on."""
+
+    client: PlatformClient
+    ref: ContributionRef
+    comment_id: int | None
+
+    def __call__(self, content: str) -> None:
+        if self.comment_id is None:
+            return
+        try:
+            self.client.react(self.ref, self.comment_id, content)
+        except PlatformError as exc:
+            log.info("could not react %s: %s", content, exc, extra={"key": self.ref.key})
+
+
 WRITE_ATTEMPTS = 4  # in this job, before a transient failure becomes the task's retry
 
 
@@ -272,11 +326,24 @@ class _Writer:
 
         return self._write(ref, begin)
 
-    def post(self, ref: ContributionRef, publication: Publication) -> ReviewOutcome | None:
-        """Post the verdict; the "superseded" outcome (nothing posted) if the head moved on."""
+    def post(
+        self, ref: ContributionRef, publication: Publication, notify: str = "on-change"
+    ) -> ReviewOutcome | None:
+        """Post the verdict, the comment only as ``notify`` says (``reviewbot.notify``); the
+        "superseded" outcome (nothing posted) if the head moved on."""
 
         def publish() -> None:
-            self.client.publish(ref, publication)
+            # decided under the lock: what is posted now is what a concurrent job left
+            speak = should_comment(
+                notify,
+                verdict=publication.verdict,
+                fingerprint=publication.fingerprint,
+                posted=self.client.find_verdict(ref),
+                has_status=self.client.has_status,
+            )
+            if not speak:
+                log.info("comment left as it is (%s)", notify, extra={"key": ref.key})
+            self.client.publish(ref, replace(publication, comment=speak))
             self.started.finished(ref)
 
         return self._write(ref, publish)
@@ -311,6 +378,22 @@ class _Writer:
                 log.info("write failed (%s); again in %.1f s", exc, wait, extra={"key": ref.key})
                 time.sleep(wait)
         raise AssertionError("unreachable: the last attempt raises")
+
+
+def _dry(platform: PlatformClient, inputs: ReviewInputs) -> PlatformClient:
+    """The platform as this call may use it: writing nothing in a dry run."""
+    if inputs.dry_run and not isinstance(platform, DryRunPlatform):
+        return DryRunPlatform(platform)
+    return platform
+
+
+def _with_would(platform: PlatformClient, outcome: ReviewOutcome) -> ReviewOutcome:
+    """In a dry run, the outcome names what would have been posted."""
+    if not isinstance(platform, DryRunPlatform) or outcome.would:
+        return outcome  # not a dry run, or a nested call (the error verdict) said it already
+    said = "; ".join(platform.would) or "nothing"
+    detail = f"{outcome.detail}; dry run, would: {said}" if outcome.detail else f"dry run: {said}"
+    return replace(outcome, would=tuple(platform.would), detail=detail)
 
 
 def _head(ref: ContributionRef) -> str:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checks.findings import Finding, Severity
-from checks.policy import Policy
+from checks.policy import NOTIFY_MODES, Policy
 from checks.policy_file import POLICY_FILE, load_policy
 from checks.report import CheckSummary, Report
 from reviewbot import metrics
@@ -29,9 +30,25 @@ CONTEXT_MAX_BYTES = 1 << 20  # a card or licence text is kilobytes; more is not 
 REUSED = "reuse"  # the check summary a reused review carries
 
 
+@dataclass(frozen=True)
+class Reviewed:
+    """A review's report, the listing it reviewed, and the target branch's [notify] mode."""
+
+    report: Report
+    listing: FileListing
+    notify: str = NOTIFY_MODES[0]
+
+
 def fetch_and_review(
     ref: ContributionRef, client: PlatformClient, head: str, inputs: ReviewInputs | None = None
 ) -> tuple[Report, FileListing]:
+    reviewed = fetch_review(ref, client, head, inputs)
+    return reviewed.report, reviewed.listing
+
+
+def fetch_review(
+    ref: ContributionRef, client: PlatformClient, head: str, inputs: ReviewInputs | None = None
+) -> Reviewed:
     inputs = inputs or ReviewInputs(hub_access(None, client))
     listing = client.list_changed_files(ref, head)
     base = client.base_revision(ref)
@@ -40,15 +57,18 @@ def fetch_and_review(
     report = cache.get(key) if cache is not None else None
     if report is not None:
         _mark_reused(report)
+        # only the policy file is read again: the cache keeps reports, not how to publish them
+        with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
+            policy, _ = _base_policy(ref, client, base, Path(tmp) / "base", [])
     else:
-        report = _review_files(ref, client, head, base, listing, inputs)
+        report, policy = _review_files(ref, client, head, base, listing, inputs)
         if cache is not None and storable(report):
             cache.put(key, report)
     # The platform's own scan can change between reviews: always today's, never cached.
     scans = {f.path: f.platform_scan for f in listing.files if f.platform_scan}
     for file in report.files:
         file.platform_scan = scans.get(file.path)
-    return report, listing
+    return Reviewed(report, listing, policy.notify_comment)
 
 
 def observe(ref: ContributionRef, report: Report) -> None:
@@ -81,7 +101,7 @@ def _review_files(
     base: str | None,
     listing: FileListing,
     inputs: ReviewInputs,
-) -> Report:
+) -> tuple[Report, Policy]:
     wanted = [f for f in listing.files if f.status != "removed"]
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
@@ -131,7 +151,7 @@ def _review_files(
                 ),
             )
         )
-    return report
+    return report, policy
 
 
 def _base_policy(

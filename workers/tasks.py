@@ -50,14 +50,19 @@ def _task(**options: Any) -> Callable[[_F], _F]:
     **_RETRY,
 )
 def review(
-    self: Task, *, reason: str = "review", requested_by: str | None = None, **ref: Any
+    self: Task,
+    *,
+    reason: str = "review",
+    requested_by: str | None = None,
+    comment_id: int | None = None,
+    **ref: Any,
 ) -> dict[str, Any]:
     """Weight scan, licence check and tier-1 evals of one contribution; posts the verdict."""
     contribution = ContributionRef.from_dict(ref)
     with _running(self, REVIEW_TASK, REVIEWS_QUEUE, contribution), _pending(contribution):
         try:
             outcome = service.review_contribution(
-                contribution, reason=reason, requested_by=requested_by
+                contribution, reason=reason, requested_by=requested_by, comment_id=comment_id
             )
         except SoftTimeLimitExceeded:
             outcome = service.post_error(

@@ -15,6 +15,8 @@ from reviewbot.models import ContributionRef
 AnnotationLevel = Literal["notice", "warning", "failure"]
 # Permissions that may ask for a re-check (GitHub's names; `maintain` is a role on top of write).
 RECHECK_PERMISSIONS = frozenset({"admin", "maintain", "write"})
+# GitHub's reaction contents that reviewbot uses: seen, done, refused, could not be done.
+SEEN, DONE, REFUSED, FAILED = "eyes", "rocket", "-1", "confused"
 
 
 @dataclass(frozen=True)
@@ -71,12 +73,18 @@ class Publication:
     title: str
     summary: str
     annotations: list[Annotation] = field(default_factory=list)
+    # What the comment says (``reviewbot.publication.fingerprint``), also hidden in ``body``.
+    fingerprint: str = ""
+    # Whether to create or edit the sticky comment; the check run and label are always written.
+    comment: bool = True
 
 
 class PlatformClient(Protocol):
     """What the service needs from a platform; each call maps failures to reviewbot.errors."""
 
     name: str
+    # Whether a verdict shows without a comment (a check run on GitHub; the Hub has none).
+    has_status: bool
 
     def head_sha(self, ref: ContributionRef) -> str:
         """The contribution's current head commit (a newer push supersedes older reviews)."""
@@ -147,6 +155,11 @@ class PlatformClient(Protocol):
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
         """Whether ``user`` may ask for a re-check of this contribution."""
+        ...
+
+    def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
+        """Acknowledge a command comment with a reaction (``REACTIONS``); never a new comment.
+        A platform without reactions does nothing."""
         ...
 
 

@@ -85,6 +85,7 @@ class HubPlatform:
     """One Hub endpoint, one token; ``watched`` lists the base models whose fine-tunes we review."""
 
     name = "hf"
+    has_status = False  # no check runs: the comment is the verdict
 
     def __init__(
         self,
@@ -359,6 +360,8 @@ class HubPlatform:
         """Nothing was opened by ``begin``."""
 
     def publish(self, ref: ContributionRef, publication: Publication) -> None:
+        if not publication.comment:
+            return  # the comment is all the Hub has: a quiet review writes nothing
         body = _cap(publication.body)
         num, comment_id, text = self._sticky(ref, fresh=True)
         self._details.clear()  # what is read next must include this write
@@ -373,6 +376,9 @@ class HubPlatform:
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
         """Anyone: see reviewbot.service for why (ids only, no permission API, edit in place)."""
         return True
+
+    def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
+        """The Hub has no reactions, and a reply per command would be noise: nothing."""
 
 
 def _cap(text: str) -> str:

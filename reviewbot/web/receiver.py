@@ -127,7 +127,10 @@ class Receiver:
         try:
             for sub in decision.submissions:
                 self.dispatcher.submit(
-                    sub.ref, reason=sub.reason.value, requested_by=sub.requested_by
+                    sub.ref,
+                    reason=sub.reason.value,
+                    requested_by=sub.requested_by,
+                    comment_id=sub.comment_id,
                 )
         except dispatch.DispatchError as exc:
             log.error("could not submit review", extra={"error": str(exc)})

@@ -51,6 +51,7 @@ from tests.fakes.blobs import Blob, CountsTransfers, Transfers, lfs_pointer, sen
 
 REPLAY = "fixtures/github-api/github_rest_pygithub-replaydata"
 BOT_LOGIN = "reviewbot[bot]"
+REACTIONS = frozenset({"+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"})
 PER_PAGE_MAX = 100
 FILES_CAP = 3000  # GitHub's pull-request files endpoint never lists more
 INLINE_MAX = 1 << 20  # the contents API leaves out a bigger file's content unless asked raw
@@ -181,6 +182,7 @@ class Repo:
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     labels: dict[int, list[str]] = field(default_factory=dict)
     permissions: dict[str, str] = field(default_factory=dict)
+    reactions: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # comment id ->
     base_sha: str = ""  # the base branch's commit that pull requests are opened against
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> issue JSON
 
@@ -526,6 +528,11 @@ class FakeGitHub(CountsTransfers):
             repo.issues[number] = issue
             return issue
 
+    def reactions(self, full_name: str, comment_id: int) -> list[str]:
+        """The reactions on a comment, oldest first, as ``login:content``."""
+        found = self.repos[full_name].reactions.get(comment_id, [])
+        return [f"{r['user']['login']}:{r['content']}" for r in found]
+
     def runs(self, full_name: str, head_sha: str | None = None) -> list[dict[str, Any]]:
         runs = self.repos[full_name].check_runs
         return [r for r in runs if head_sha is None or r["head_sha"] == head_sha]
@@ -865,6 +872,12 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 return self._permission(repo, rest[1], rec)
             if rest[:2] == ["issues", "comments"] and len(rest) == 3 and method == "PATCH":
                 return self._edit_comment(repo, int(rest[2]), rec)
+            if (
+                rest[:2] == ["issues", "comments"]
+                and rest[3:] == ["reactions"]
+                and method == "POST"
+            ):
+                return self._react(repo, int(rest[2]), rec)
             if rest[:1] == ["issues"] and rest[2:] == ["comments"]:
                 return self._comments(repo, int(rest[1]), rec)
             if rest[:1] == ["issues"] and rest[2:3] == ["labels"]:
@@ -1129,6 +1142,28 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                         comment["updated_at"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
                         return self._json(200, comment, record=rec)
             self._json(404, {"message": "Not Found"}, record=rec)
+
+        def _react(self, repo: Repo, cid: int, rec: Recorded) -> None:
+            """GitHub's reactions: one per user and content (the same again answers 200)."""
+            content = (rec.body or {}).get("content")
+            if content not in REACTIONS:
+                return self._json(422, {"message": "Validation Failed"}, record=rec)
+            if not any(c["id"] == cid for cs in repo.comments.values() for c in cs):
+                return self._json(404, {"message": "Not Found"}, record=rec)
+            login = BOT_LOGIN if self._token_ok() else "someone"
+            with gh.lock:
+                found = repo.reactions.setdefault(cid, [])
+                for reaction in found:
+                    if reaction["user"]["login"] == login and reaction["content"] == content:
+                        return self._json(200, reaction, record=rec)
+                reaction = {
+                    "id": gh._next_id(),
+                    "user": self._user(login),
+                    "content": content,
+                    "created_at": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+                found.append(reaction)
+            self._json(201, reaction, record=rec)
 
         def _labels(self, repo: Repo, number: int, rest: list[str], rec: Recorded) -> None:
             labels = repo.labels.setdefault(number, [])

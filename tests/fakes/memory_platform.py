@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reviewbot.markers import verdict_sha_matches
 from reviewbot.models import ContributionRef
 from reviewbot.platforms.base import (
     ChangedFile,
@@ -33,12 +32,14 @@ class Run:
 @dataclass
 class MemoryPlatform:
     head: str
+    has_status = True
     files: dict[str, bytes]  # what the contribution changes, at the head
     base_files: dict[str, bytes] = field(default_factory=dict)
     writers: frozenset[str] = frozenset({"maintainer"})
     comment: str | None = None
     comment_writes: int = 0
     runs: list[Run] = field(default_factory=list)
+    reactions: dict[int, set[str]] = field(default_factory=dict)  # comment id -> contents
     on_write: Callable[[str], None] | None = None  # called with "begin" / "publish" / "cancel"
 
     def _write(self, what: str) -> None:
@@ -101,10 +102,9 @@ class MemoryPlatform:
     def published(self, ref: ContributionRef, head_sha: str) -> bool:
         runs = [r for r in self.runs if r.head_sha == head_sha]
         return (
-            self.comment is not None
-            and verdict_sha_matches(self.comment, head_sha)
-            and bool(runs)
+            bool(runs)
             and all(r.status == "completed" for r in runs)
+            and runs[-1].conclusion != "cancelled"
         )
 
     def begin(self, ref: ContributionRef, head_sha: str) -> None:
@@ -120,7 +120,7 @@ class MemoryPlatform:
 
     def publish(self, ref: ContributionRef, publication: Publication) -> None:
         self._write("publish")
-        if self.comment != publication.body:
+        if publication.comment and self.comment != publication.body:
             self.comment = publication.body
             self.comment_writes += 1
         runs = [r for r in self.runs if r.head_sha == publication.head_sha]
@@ -132,3 +132,6 @@ class MemoryPlatform:
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
         return user in self.writers
+
+    def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
+        self.reactions.setdefault(comment_id, set()).add(content)

@@ -71,3 +71,18 @@ def test_a_dashboard_issue_that_is_not_a_boolean_is_reported(tmp_path: Path) -> 
         ".reviewbot.toml line 2: unknown key `show` in [triage] ignored",
         ".reviewbot.toml line 3: [triage] `dashboard-issue` must be true or false, not 'yes'",
     ]
+
+
+def test_notify_says_when_the_bot_comments(tmp_path: Path) -> None:
+    assert load_policy(tmp_path)[0].notify_comment == "on-change"  # the default
+    (tmp_path / ".reviewbot.toml").write_text('[notify]\ncomment = "on-failure"\n')
+    policy, findings = load_policy(tmp_path)
+    assert findings == [] and policy.notify_comment == "on-failure"
+
+
+def test_an_unknown_notify_mode_is_reported_and_the_default_applies(tmp_path: Path) -> None:
+    (tmp_path / ".reviewbot.toml").write_text('[notify]\n\ncomment = "never"\nmention = true\n')
+    policy, findings = load_policy(tmp_path)
+    assert policy.notify_comment == "on-change"
+    assert [f.location for f in findings] == ["line 4", "line 3"]
+    assert "on-change, always, on-failure" in findings[1].message

@@ -7,17 +7,26 @@ import pickle
 import struct
 import zipfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import redis
 
+from reviewbot.composition import ReviewInputs
 from reviewbot.platforms import github as github_platform
+from reviewbot.platforms.base import PlatformClient
 from reviewbot.platforms.github import GitHubPlatform
 from tests.fakes import fake_github
 from tests.fakes.fake_github import FakeGitHub, app_key_pair
 
 APP_ID = 123456
+
+
+def commenting_on_new_models(platform: PlatformClient) -> ReviewInputs:
+    """The inputs with REVIEWBOT_COMMENT_ON_NEW_MODELS on (off by default): a new fine-tune
+    gets its discussion."""
+    return replace(ReviewInputs.of(None, platform), comment_on_new_models=True)
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from reviewbot import dispatch
-from reviewbot.markers import MARKER
+from reviewbot.markers import MARKER, posted_fingerprint
 from reviewbot.models import ContributionRef, Kind, Platform
 from reviewbot.platforms import hub as hub_platform
 from reviewbot.platforms.github import GitHubPlatform
@@ -19,7 +19,7 @@ from reviewbot.service import post_error_safely, review_contribution
 from tests.fakes import fake_hub
 from tests.fakes.fake_github import FakeGitHub
 from tests.fakes.fake_hub import FakeHub
-from tests.service.conftest import APP_ID, CLEAN_CARD
+from tests.service.conftest import APP_ID, CLEAN_CARD, commenting_on_new_models
 from tests.service.web_helpers import HF_TOKEN, make_settings
 
 _NUMBERS = iter(range(1, 10_000))
@@ -116,7 +116,9 @@ def test_a_truncated_github_verdict_is_still_recognised(
     assert len(comment["body"]) <= SMALL_LIMIT
     assert comment["body"].endswith("…(truncated by reviewbot)\n")
     first_line = comment["body"].split("\n", 1)[0]
-    assert first_line == f"{MARKER}<!-- reviewbot:sha={head} -->"
+    # both hidden markers (the commit, the fingerprint of what it says) survive the cut
+    assert first_line.startswith(f"{MARKER}<!-- reviewbot:sha={head} -->")
+    assert posted_fingerprint(first_line) is not None
 
     # The same delivery again: recognised as done, not reviewed and posted again.
     again = review_contribution(ref, platform=gh)
@@ -179,7 +181,7 @@ def test_watched_models_match_case_insensitively(hub: FakeHub) -> None:
     # a fine-tune is reviewed once its card and its weights are there
     hub.add_repo("someone/tune", {"README.md": card, "adapter_model.safetensors": b"\0" * 16})
     ref = ContributionRef(Platform.HF, "someone/tune", 0, kind=Kind.NEW_MODEL)
-    outcome = review_contribution(ref, platform=platform)
+    outcome = review_contribution(ref, platform=platform, inputs=commenting_on_new_models(platform))
     assert outcome.status == "posted", outcome.detail
     [discussion] = hub.discussions["someone/tune"].values()
     assert discussion["events"][0]["data"]["latest"]["raw"].startswith(MARKER)

@@ -15,7 +15,7 @@ from reviewbot.sample import build_sample
 from reviewbot.service import review_contribution
 from tests.fakes import fake_hub
 from tests.fakes.fake_hub import FakeHub
-from tests.service.conftest import CLEAN_CARD
+from tests.service.conftest import CLEAN_CARD, commenting_on_new_models
 
 WATCHED = "acme/base-7b"
 
@@ -83,12 +83,16 @@ def test_new_model_reviewed_only_when_its_base_is_watched(
 
     assert review_contribution(other, platform=platform).status == "skipped"
     assert hub.discussions.get("someone/other", {}) == {}
-    outcome = review_contribution(watched, platform=platform)
+    outcome = review_contribution(
+        watched, platform=platform, inputs=commenting_on_new_models(platform)
+    )
     assert outcome.status == "posted"
     [discussion] = hub.discussions["someone/tune"].values()
     assert discussion["events"][0]["data"]["latest"]["raw"].startswith("<!-- reviewbot:verdict")
     # A re-check edits the opening comment of the same discussion.
-    review_contribution(watched, reason="recheck", platform=platform)
+    review_contribution(
+        watched, reason="recheck", platform=platform, inputs=commenting_on_new_models(platform)
+    )
     assert len(hub.discussions["someone/tune"]) == 1
 
 
@@ -108,9 +112,10 @@ def test_a_fine_tune_uploaded_over_several_pushes_is_reviewed_once_card_and_weig
     assert hub.discussions.get(repo, {}) == {}
 
     hub.add_repo(repo, {"model.safetensors": weights()})
-    assert review_contribution(ref, platform=platform).status == "posted"
+    speak = commenting_on_new_models(platform)
+    assert review_contribution(ref, platform=platform, inputs=speak).status == "posted"
     hub.add_repo(repo, {"notes.md": b"more\n"})  # pushes go on: the verdict is not repeated
-    later = review_contribution(ref, platform=platform)
+    later = review_contribution(ref, platform=platform, inputs=speak)
     assert later.status == "skipped" and "once" in later.detail
     [discussion] = hub.discussions[repo].values()
     assert len(discussion["events"]) == 1

@@ -221,6 +221,7 @@ def test_a_recheck_comment_on_a_pull_request_asks_for_a_recheck(
     )
     # The permission check needs the GitHub API, so the worker makes it with this login.
     assert (call.reason, call.requested_by) == ("recheck", "Codertocat")
+    assert call.comment_id == 492700400  # acknowledged on that comment by reactions
 
 
 def test_the_command_may_carry_a_reason_below_it(server: Server, shared_dir: Path) -> None:

@@ -160,6 +160,7 @@ class Call:
     reason: str
     requested_by: str | None
     thread: str
+    comment_id: int | None = None
 
 
 class Recorder:
@@ -171,11 +172,19 @@ class Recorder:
         self.fail = fail
         self._cond = threading.Condition()
 
-    def __call__(self, ref: ContributionRef, *, reason: str, requested_by: str | None) -> str:
+    def __call__(
+        self,
+        ref: ContributionRef,
+        *,
+        reason: str,
+        requested_by: str | None,
+        comment_id: int | None = None,
+    ) -> str:
         if self.delay:
             time.sleep(self.delay)
         with self._cond:
-            self.calls.append(Call(ref, reason, requested_by, threading.current_thread().name))
+            thread = threading.current_thread().name
+            self.calls.append(Call(ref, reason, requested_by, thread, comment_id))
             self._cond.notify_all()
         if self.fail:
             raise RuntimeError("review exploded")

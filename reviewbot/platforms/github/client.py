@@ -43,6 +43,7 @@ class GitHubPlatform:
     """One GitHub App on one API host (github.com or a GitHub Enterprise Server ``/api/v3``)."""
 
     name = "github"
+    has_status = True
 
     def __init__(
         self,
@@ -284,13 +285,23 @@ class GitHubPlatform:
             self.verdicts.cancel(self._repo(ref), head_sha)
 
     def publish(self, ref: ContributionRef, publication: Publication) -> None:
-        """The sticky comment, then the completed check run, then the verdict label."""
+        """The sticky comment (unless the publication keeps quiet), the verdict label, then the
+        completed check run: completed last, the run says the whole verdict is out."""
         repo = self._repo(ref)
         with github_errors():
-            self.verdicts.post_comment(repo, ref.number, publication.body)
-            self.verdicts.complete_run(repo, ref.key, publication)
+            if publication.comment:
+                self.verdicts.post_comment(repo, ref.number, publication.body)
             if publication.verdict in ("pass", "warn", "fail"):
                 self.verdicts.set_label(repo, ref.number, publication.verdict)
+            self.verdicts.complete_run(repo, ref.key, publication)
+
+    def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
+        """One reaction of ours on a comment; GitHub answers an existing one with 200, so a
+        retried job does not stack them."""
+        with github_errors():
+            # both lookups are lazy in PyGithub: this is the POST alone
+            issue = self._repo(ref).get_issue(ref.number)
+            issue.get_comment(comment_id).create_reaction(content)
 
     # -- triage -----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from github.GithubException import GithubException
 from github.IssueComment import IssueComment
 from github.Repository import Repository
 
-from reviewbot.markers import MARKER, verdict_sha_matches
+from reviewbot.markers import MARKER
 from reviewbot.platforms.base import Publication
 
 CHECK_NAME = "reviewbot"
@@ -42,11 +42,14 @@ class Verdicts:
         return app is not None and app.id == self.app_id
 
     def published(self, repo: Repository, number: int, head_sha: str) -> bool:
-        comment = self.sticky(repo, number)
-        if comment is None or not verdict_sha_matches(str(comment.body), head_sha):
-            return False
+        """Our runs on ``head_sha`` are all completed with a verdict: the run is written last,
+        and a quiet review (``Publication.comment`` false) leaves the comment as it was."""
         runs = self.our_runs(repo, head_sha)
-        return bool(runs) and all(run.status == "completed" for run in runs)
+        return (
+            bool(runs)
+            and all(run.status == "completed" for run in runs)
+            and runs[0].conclusion != "cancelled"
+        )
 
     def our_runs(self, repo: Repository, head_sha: str) -> list[CheckRun]:
         """This App's check runs on ``head_sha``, newest first."""
