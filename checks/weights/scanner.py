@@ -195,7 +195,7 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
 def _check_name(fmt: str, name: str, ctx: ScanContext) -> None:
     suffix = suffix_of(name)
     expected = EXPECTED_BY_SUFFIX.get(suffix)
-    base = "zip" if fmt in ("pytorch-zip", "keras", "npz") else fmt
+    base = "zip" if fmt in ("pytorch-zip", "torchscript", "keras", "npz") else fmt
     if expected is None or base in expected or fmt == "empty":
         return
     promised = "/".join(sorted(expected))

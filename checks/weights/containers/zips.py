@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from collections.abc import Iterator
@@ -76,14 +77,13 @@ def scan_zip(source: ByteSource, ctx: ScanContext) -> str:
         ctx.report("zip-inconsistent", Severity.MEDIUM, f"zip readers may disagree: {note}")
     _report_duplicates(directory.entries, ctx)
     layout = classify_zip([e.name for e in directory.entries])
-    if layout.kind == "torchscript":
-        ctx.report(
-            "torchscript",
-            Severity.MEDIUM,
-            "TorchScript archive: torch.jit.load runs the TorchScript code it holds",
-        )
     with shared_budget(ctx) as budget:
-        _ZipScan(source, ctx, directory, budget, layout).run()
+        scan = _ZipScan(source, ctx, directory, budget, layout)
+        scan.run()
+    if layout.kind == "torchscript":
+        from checks.weights.torchscript.program import report_program
+
+        guarded(ctx, "TorchScript", lambda: report_program(ctx, scan.code, scan.extra))
     return layout.kind
 
 
@@ -116,6 +116,8 @@ class _ZipScan:
         self.budget = budget
         self.layout = layout
         self.skipped = 0
+        self.code: dict[str, bytes] = {}  # a TorchScript archive's code/ files, read for ast
+        self.extra: list[str] = []  # its extra/ files
 
     def run(self) -> None:
         for entry in self.directory.entries:
@@ -146,6 +148,15 @@ class _ZipScan:
         return name.startswith(prefix) and name[len(prefix) :].isdigit()
 
     def _role(self, name: str) -> str:
+        if self.layout.kind == "torchscript":
+            folder = self.layout.folder
+            if name.startswith(f"{folder}/extra/"):
+                self.extra.append(name)  # bytes handed to the caller: graded as files of their own
+                return "any"
+            if name.startswith(f"{folder}/code/") and name.endswith(".py"):
+                return "torchscript-code"
+            if name.endswith((".pkl", ".debug_pkl")):
+                return "torchscript-pickle"  # torch.jit.load unpickles these, debug_pkl too
         if self.layout.kind in TORCH_KINDS and name.endswith(".pkl"):
             return "pickle"  # torch unpickles these whatever their bytes look like
         if self.layout.kind == "keras" and name == "config.json":
@@ -233,6 +244,15 @@ class _ZipScan:
     ) -> None:
         if role == "keras-config":
             self._keras_config(entry, local, ctx)
+            return
+        if role == "torchscript-code":
+            self.code[entry.name] = self._read_whole(entry, local, ctx, ctx.limits.max_config_bytes)
+            return
+        if role == "torchscript-pickle":
+            from checks.weights.torchscript.policy import TorchScriptPolicy
+
+            whole = BytesSource(self._read_whole(entry, local, ctx))
+            scan_pickle(whole, dataclasses.replace(ctx, policy=TorchScriptPolicy(ctx.policy)))
             return
         stream: zipread.StreamSource | None = None
         if role == "pickle" or fmt == "pickle" or entry.size <= SMALL_MEMBER:
