@@ -152,7 +152,7 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights import pickle_walk
 
         pickle_walk.scan_pickle_source(source, ctx)
-    elif fmt in ("zip", "tar", "7z", "gzip", "bzip2", "xz", "zlib", "lz4"):
+    elif fmt in ("zip", "tar", "7z", "gzip", "bzip2", "xz", "zlib", "lz4", "lzma", "joblib-zfile"):
         if fmt == "zip":
             from checks.weights.containers import zips
 
