@@ -33,7 +33,8 @@ from checks.weights.sniff import CODE_CAPABLE, HEAD_BYTES, sniff_bytes
 
 @dataclass(frozen=True)
 class ZipLayout:
-    """What a zip is for, from its member names: pytorch-zip torchscript keras npz zip."""
+    """What a zip is for, from its member names: pytorch-zip torchscript torchserve keras npz
+    zip."""
 
     kind: str
     folder: str = ""
@@ -45,6 +46,8 @@ def classify_zip(names: list[str]) -> ZipLayout:
     # torch takes the archive folder from the first member's name, whatever it is.
     folder = names[0].split("/", 1)[0] if "/" in names[0] else ""
     present = set(names)
+    if "MAR-INF/MANIFEST.json" in present:
+        return ZipLayout("torchserve")
     if folder:
         code = any(n.startswith(f"{folder}/code/") for n in names)
         if f"{folder}/constants.pkl" in present or code:
@@ -84,6 +87,11 @@ def scan_zip(source: ByteSource, ctx: ScanContext) -> str:
         from checks.weights.torchscript.program import report_program
 
         guarded(ctx, "TorchScript", lambda: report_program(ctx, scan.code, scan.extra))
+    elif layout.kind == "torchserve":
+        from checks.weights.serving.torchserve import MANIFEST, report_mar
+
+        manifest = scan.code.pop(MANIFEST, None)
+        guarded(ctx, "TorchServe", lambda: report_mar(ctx, manifest, scan.code))
     return layout.kind
 
 
@@ -116,7 +124,7 @@ class _ZipScan:
         self.budget = budget
         self.layout = layout
         self.skipped = 0
-        self.code: dict[str, bytes] = {}  # a TorchScript archive's code/ files, read for ast
+        self.code: dict[str, bytes] = {}  # code/ (TorchScript) or .py and manifest (TorchServe)
         self.extra: list[str] = []  # its extra/ files
 
     def run(self) -> None:
@@ -157,6 +165,10 @@ class _ZipScan:
                 return "torchscript-code"
             if name.endswith((".pkl", ".debug_pkl")):
                 return "torchscript-pickle"  # torch.jit.load unpickles these, debug_pkl too
+        if self.layout.kind == "torchserve" and (
+            name == "MAR-INF/MANIFEST.json" or name.endswith(".py")
+        ):
+            return "collect"  # read for the manifest's handler and the code TorchServe imports
         if self.layout.kind in TORCH_KINDS and name.endswith(".pkl"):
             return "pickle"  # torch unpickles these whatever their bytes look like
         if self.layout.kind == "keras" and name == "config.json":
@@ -245,7 +257,7 @@ class _ZipScan:
         if role == "keras-config":
             self._keras_config(entry, local, ctx)
             return
-        if role == "torchscript-code":
+        if role in ("torchscript-code", "collect"):
             self.code[entry.name] = self._read_whole(entry, local, ctx, ctx.limits.max_config_bytes)
             return
         if role == "torchscript-pickle":
