@@ -165,3 +165,33 @@ def test_extra_files_are_listed_and_scanned(tmp_path: Path) -> None:
         f.severity == Severity.CRITICAL and (f.location or "").startswith("extra/extra/payload.pkl")
         for f in result.findings
     )
+
+
+@pytest.mark.parametrize(
+    ("code", "target"),
+    [
+        ("torch.ops.aten.save(x, 'p')", "aten::save"),
+        ("ops.aten.from_file('/etc/passwd')", "aten::from_file"),
+        ("torch.ops.myns.op.default(x)", "myns::op"),
+        ("torch.linalg.norm(x)", "aten::linalg_norm"),
+        ("__torch__.torch.classes.evil.Box()", "class evil::Box"),
+    ],
+)
+def test_operator_spellings_resolve(code: str, target: str) -> None:
+    import ast
+
+    from checks.weights.torchscript.ops import references
+
+    assert [r.target for r in references(ast.parse(code))] == [target]
+
+
+def test_torchscript_policy_grades_custom_classes_in_pickles() -> None:
+    from checks.weights.torchscript.policy import TorchScriptPolicy
+
+    policy = TorchScriptPolicy(ImportPolicy.default())
+    quantized = policy.classify("__torch__.torch.classes.quantized", "LinearPackedParamsBase")
+    assert quantized.severity == Severity.INFO
+    assert policy.classify("__torch__.torch.classes.evil", "Box").severity == Severity.HIGH
+    assert policy.classify("__torch__.mymodel", "Net").severity == Severity.INFO
+    assert policy.classify("torch.jit._pickle", "build_intlist").severity == Severity.INFO
+    assert policy.classify("torch.jit._pickle", "other").severity == Severity.CRITICAL
