@@ -78,6 +78,30 @@ class _Tables:
     metadata: tuple[tuple[_Patterns, str], ...]
     prefixes: dict[str, _Danger]
     segments: dict[str, _Danger]
+    serializers: _Serializers
+
+
+@dataclass(frozen=True)
+class _Serializers:
+    """dill/cloudpickle and their copies: every global is critical, its helper says why."""
+
+    category: str
+    packages: tuple[str, ...]
+    reason: str
+    helpers: dict[str, str]
+    data_helpers: frozenset[str]
+
+    def danger(self, path: str) -> _Danger | None:
+        """Why the global at dotted ``path`` is critical; None outside these packages."""
+        package = next((p for p in self.packages if path.startswith(p + ".")), None)
+        helper = path.rsplit(".", 1)[-1]
+        if package is None or helper in self.data_helpers:
+            return None
+        what = self.helpers.get(helper, self.reason)
+        return _Danger(
+            self.category,
+            f"{what}: a {package} stream carries Python code that runs when it is loaded",
+        )
 
 
 @cache
@@ -104,7 +128,16 @@ def _parse(raw: dict[str, Any]) -> _Tables:
             prefixes.setdefault(prefix, danger)
         for seg in group.get("segments", ()):
             segments.setdefault(seg, danger)
+    serial = raw["code_serializers"]
+    serializers = _Serializers(
+        serial["category"],
+        tuple(serial["packages"]),
+        serial["reason"],
+        dict(serial["helpers"]),
+        frozenset(serial["data_helpers"]),
+    )
     return _Tables(
+        serializers=serializers,
         allowed=_Patterns.of(raw["allowed"]["names"]),
         allowed_reason=raw["allowed"]["reason"],
         metadata=tuple(metadata),
@@ -181,6 +214,10 @@ def _critical(module: str, name: str) -> _Danger | None:
     # The full path, then every tail of the name: getattr walks a dotted name through modules
     # that other modules import (('pathlib', 'os.system') is os.system).
     candidates = [f"{module}.{name}"] + [".".join(segments[i:]) for i in range(len(segments))]
+    for candidate in candidates:
+        serialized = tables.serializers.danger(candidate)
+        if serialized is not None:
+            return serialized
     for candidate in candidates:
         hit = _longest_prefix(candidate, tables.prefixes)
         if hit is not None:

@@ -152,7 +152,7 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights import pickle_walk
 
         pickle_walk.scan_pickle_source(source, ctx)
-    elif fmt in ("zip", "tar", "7z", "gzip", "bzip2", "xz", "zlib", "lz4"):
+    elif fmt in ("zip", "tar", "7z", "gzip", "bzip2", "xz", "zlib", "lz4", "lzma", "joblib-zfile"):
         if fmt == "zip":
             from checks.weights.containers import zips
 
@@ -200,7 +200,7 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
 def _check_name(fmt: str, name: str, ctx: ScanContext) -> None:
     suffix = suffix_of(name)
     expected = EXPECTED_BY_SUFFIX.get(suffix)
-    base = "zip" if fmt in ("pytorch-zip", "keras", "npz") else fmt
+    base = "zip" if fmt in ("pytorch-zip", "torchscript", "keras", "npz") else fmt
     if expected is None or base in expected or fmt == "empty":
         return
     promised = "/".join(sorted(expected))

@@ -35,6 +35,9 @@ TEXT_SUFFIXES = frozenset(
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".p", ".joblib", ".dat", ".data", ".dill"})
 TORCH_SUFFIXES = frozenset({".pt", ".pth", ".bin", ".ckpt", ".tar", ".mar"})
 
+# Compressed forms only joblib writes: lzma "alone" streams and pre-0.10 "ZF" zlib files.
+JOBLIB_ONLY = ("lzma", "joblib-zfile")
+
 # What each name promises. A name not listed promises nothing.
 EXPECTED_BY_SUFFIX: dict[str, frozenset[str]] = {
     ".safetensors": frozenset({"safetensors"}),
@@ -51,9 +54,9 @@ EXPECTED_BY_SUFFIX: dict[str, frozenset[str]] = {
     ".pth": frozenset({"zip", "pickle", "tar"}),
     ".ckpt": frozenset({"zip", "pickle", "tar"}),
     ".bin": frozenset({"zip", "pickle", "tar", "unknown"}),
-    ".pkl": frozenset({"pickle", "zip", "gzip", "bzip2", "xz", "zlib", "lz4"}),
-    ".pickle": frozenset({"pickle", "zip", "gzip", "bzip2", "xz", "zlib", "lz4"}),
-    ".joblib": frozenset({"pickle", "gzip", "bzip2", "xz", "zlib", "lz4"}),
+    ".pkl": frozenset({"pickle", "zip", "gzip", "bzip2", "xz", "zlib", "lz4", *JOBLIB_ONLY}),
+    ".pickle": frozenset({"pickle", "zip", "gzip", "bzip2", "xz", "zlib", "lz4", *JOBLIB_ONLY}),
+    ".joblib": frozenset({"pickle", "gzip", "bzip2", "xz", "zlib", "lz4", *JOBLIB_ONLY}),
     ".png": frozenset({"png"}),
     ".onnx": frozenset({"onnx"}),
     ".msgpack": frozenset({"unknown"}),
@@ -62,7 +65,9 @@ for _suffix in TEXT_SUFFIXES:
     EXPECTED_BY_SUFFIX.setdefault(_suffix, frozenset({"text"}))
 
 # Formats that can carry code to run on load; inside a name that promises plain data they lie.
-CODE_CAPABLE = frozenset({"pickle", "zip", "tar", "7z", "gzip", "bzip2", "xz", "zlib", "lz4"})
+CODE_CAPABLE = frozenset(
+    {"pickle", "zip", "tar", "7z", "gzip", "bzip2", "xz", "zlib", "lz4", *JOBLIB_ONLY}
+)
 
 
 def suffix_of(name: str) -> str:
@@ -75,8 +80,8 @@ def sniff(source: ByteSource, name: str) -> str:
 
 
 def sniff_bytes(head: bytes, size: int, name: str) -> str:
-    """One of: safetensors zip 7z gzip bzip2 xz zlib lz4 tar numpy gguf hdf5 png pickle onnx
-    onnx-data text empty unknown."""
+    """One of: safetensors zip 7z gzip bzip2 xz zlib lz4 lzma joblib-zfile tar numpy gguf hdf5
+    png pickle onnx onnx-data text empty unknown."""
     if not head:
         return "empty"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
@@ -91,6 +96,10 @@ def sniff_bytes(head: bytes, size: int, name: str) -> str:
         return "xz"
     if head[:4] == b"\x04\x22\x4d\x18":
         return "lz4"
+    if _looks_like_lzma_alone(head):
+        return "lzma"
+    if head[:4] == b"ZF0x":
+        return "joblib-zfile"
     if head[:6] == b"\x93NUMPY":
         return "numpy"
     if head[:4] == b"GGUF":
@@ -137,6 +146,17 @@ def _looks_like_safetensors(head: bytes, size: int) -> bool:
         return False
     (length,) = struct.unpack_from("<Q", head)
     return 2 <= length <= size - 8 and head[8:9] == b"{"
+
+
+def _looks_like_lzma_alone(head: bytes) -> bool:
+    """An .lzma ("alone") header as joblib writes it: the default properties byte, a sane
+    dictionary size, and an unknown or plausible uncompressed size. Protocol 0 pickles that
+    open with EMPTY_LIST never follow it with a zero byte, which is no opcode."""
+    if len(head) < 13 or head[:2] != b"\x5d\x00":
+        return False
+    dict_size: int = struct.unpack_from("<I", head, 1)[0]
+    size: int = struct.unpack_from("<Q", head, 5)[0]
+    return 1 << 12 <= dict_size <= 1 << 30 and (size == (1 << 64) - 1 or size < 1 << 48)
 
 
 def _is_text(head: bytes) -> bool:

@@ -12,6 +12,9 @@ from checks.io.source import ByteSource
 from checks.weights.code.names import AUTO_MAP_FILES, loader_of, template_file_kind
 from checks.weights.context import ScanContext
 
+# Configs a serving framework follows to pick the code it imports (NeMo's hydra, MLflow's pyfunc).
+SERVING_CONFIGS = frozenset({"model_config.yaml", "MLmodel"})
+
 
 def scan_text_file(source: ByteSource, ctx: ScanContext, name: str) -> None:
     path = PurePosixPath(name)
@@ -23,6 +26,9 @@ def scan_text_file(source: ByteSource, ctx: ScanContext, name: str) -> None:
 
             scan_tokenizer_config(source, ctx)
         scan_auto_map(source, ctx)
+        return
+    if path.name in SERVING_CONFIGS:
+        _scan_serving_config(source, ctx, path.name)
         return
     loader = loader_of(name)
     if loader is not None:
@@ -38,3 +44,14 @@ def scan_text_file(source: ByteSource, ctx: ScanContext, name: str) -> None:
             chat_template.scan_template_file(source, ctx, path.name)
         else:
             chat_template.scan_processor_templates(source, ctx)
+
+
+def _scan_serving_config(source: ByteSource, ctx: ScanContext, name: str) -> None:
+    if name == "MLmodel":
+        from checks.weights.serving.mlflow import scan_mlmodel
+
+        scan_mlmodel(source, ctx)
+    else:
+        from checks.weights.serving.nemo import scan_nemo_config
+
+        scan_nemo_config(source, ctx)

@@ -167,7 +167,9 @@ def test_torchscript_archive_is_reported(tmp_path: Path) -> None:
     }
     result = scan(write_zip(tmp_path / "m.pt", members))
     assert result.format == "torchscript"
-    assert any(f.rule == "torchscript" and f.severity == Severity.MEDIUM for f in result.findings)
+    assert any(
+        f.rule == "torchscript-program" and f.severity == Severity.MEDIUM for f in result.findings
+    )
 
 
 # ------------------------------------------------------------------ zip tricks, patched bytes

@@ -1,4 +1,4 @@
-"""7z archives and single compressed streams (gzip, bz2, xz, zlib), decompressed within budget."""
+"""7z archives and single compressed streams (gzip, bz2, xz, zlib, lzma), decoded within budget."""
 
 from __future__ import annotations
 
@@ -32,14 +32,27 @@ def scan_7z(source: ByteSource, ctx: ScanContext) -> None:
     )
 
 
-_MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh", "xz": b"\xfd7zXZ\x00", "zlib": b"\x78"}
+_MAGIC = {
+    "gzip": b"\x1f\x8b",
+    "bzip2": b"BZh",
+    "xz": b"\xfd7zXZ\x00",
+    "zlib": b"\x78",
+    "lzma": b"\x5d\x00",
+    "joblib-zfile": b"ZF0x",
+}
+_SINGLE_STREAM = frozenset({"zlib", "lzma", "joblib-zfile"})  # their readers stop after one
+# joblib < 0.10 wrote "ZF", the data's length in hex padded to 19 characters, then one zlib
+# stream (a Python 2 writer padded one character more).
+_ZFILE_HEADER = 2 + len(hex(2**64))
 
 
 def _stream_decoder(fmt: str) -> zipread.Decoder:
     if fmt == "gzip":
         return zipread.Inflater(31)
-    if fmt == "zlib":
+    if fmt in ("zlib", "joblib-zfile"):
         return zipread.Inflater(15)
+    if fmt == "lzma":
+        return lzma.LZMADecompressor(format=lzma.FORMAT_ALONE)
     if fmt == "bzip2":
         return bz2.BZ2Decompressor()
     return lzma.LZMADecompressor(format=lzma.FORMAT_XZ)
@@ -79,6 +92,8 @@ def _decompress_all(
     out = bytearray()
     pos = 0
     while pos < source.size and source.read_at(pos, len(_MAGIC[fmt])) == _MAGIC[fmt]:
+        if fmt == "joblib-zfile":
+            pos = _zfile_data_start(source, ctx)
         decoder = _stream_decoder(fmt)
         chunks = zipread.iter_decoded(
             _chunks_from(source, pos),
@@ -93,9 +108,19 @@ def _decompress_all(
             report_malformed(ctx, f"{fmt} stream cannot be decoded ({exc}); scanned what decoded")
             return bytes(out), source.size
         pos += fed - len(decoder.unused_data)
-        if fmt == "zlib":
-            break  # zlib readers stop after one stream
+        if fmt in _SINGLE_STREAM:
+            break
     return bytes(out), pos
+
+
+def _zfile_data_start(source: ByteSource, ctx: ScanContext) -> int:
+    """Where a joblib "ZF" file's zlib stream starts; a header that is no length is reported."""
+    header = source.read_at(0, _ZFILE_HEADER + 1)
+    try:
+        int(header[2:_ZFILE_HEADER], 16)
+    except ValueError:
+        report_malformed(ctx, "joblib ZF header holds no hexadecimal length")
+    return _ZFILE_HEADER + 1 if header[_ZFILE_HEADER:] == b" " else _ZFILE_HEADER
 
 
 def yield_into(chunks: Iterator[bytes], out: bytearray) -> int:

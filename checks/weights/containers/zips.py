@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import zlib
 from collections.abc import Iterator
@@ -32,7 +33,8 @@ from checks.weights.sniff import CODE_CAPABLE, HEAD_BYTES, sniff_bytes
 
 @dataclass(frozen=True)
 class ZipLayout:
-    """What a zip is for, from its member names: pytorch-zip torchscript keras npz zip."""
+    """What a zip is for, from its member names: pytorch-zip torchscript torchserve keras npz
+    zip."""
 
     kind: str
     folder: str = ""
@@ -44,6 +46,8 @@ def classify_zip(names: list[str]) -> ZipLayout:
     # torch takes the archive folder from the first member's name, whatever it is.
     folder = names[0].split("/", 1)[0] if "/" in names[0] else ""
     present = set(names)
+    if "MAR-INF/MANIFEST.json" in present:
+        return ZipLayout("torchserve")
     if folder:
         code = any(n.startswith(f"{folder}/code/") for n in names)
         if f"{folder}/constants.pkl" in present or code:
@@ -76,14 +80,18 @@ def scan_zip(source: ByteSource, ctx: ScanContext) -> str:
         ctx.report("zip-inconsistent", Severity.MEDIUM, f"zip readers may disagree: {note}")
     _report_duplicates(directory.entries, ctx)
     layout = classify_zip([e.name for e in directory.entries])
-    if layout.kind == "torchscript":
-        ctx.report(
-            "torchscript",
-            Severity.MEDIUM,
-            "TorchScript archive: torch.jit.load runs the TorchScript code it holds",
-        )
     with shared_budget(ctx) as budget:
-        _ZipScan(source, ctx, directory, budget, layout).run()
+        scan = _ZipScan(source, ctx, directory, budget, layout)
+        scan.run()
+    if layout.kind == "torchscript":
+        from checks.weights.torchscript.program import report_program
+
+        guarded(ctx, "TorchScript", lambda: report_program(ctx, scan.code, scan.extra))
+    elif layout.kind == "torchserve":
+        from checks.weights.serving.torchserve import MANIFEST, report_mar
+
+        manifest = scan.code.pop(MANIFEST, None)
+        guarded(ctx, "TorchServe", lambda: report_mar(ctx, manifest, scan.code))
     return layout.kind
 
 
@@ -116,6 +124,8 @@ class _ZipScan:
         self.budget = budget
         self.layout = layout
         self.skipped = 0
+        self.code: dict[str, bytes] = {}  # code/ (TorchScript) or .py and manifest (TorchServe)
+        self.extra: list[str] = []  # its extra/ files
 
     def run(self) -> None:
         for entry in self.directory.entries:
@@ -146,6 +156,19 @@ class _ZipScan:
         return name.startswith(prefix) and name[len(prefix) :].isdigit()
 
     def _role(self, name: str) -> str:
+        if self.layout.kind == "torchscript":
+            folder = self.layout.folder
+            if name.startswith(f"{folder}/extra/"):
+                self.extra.append(name)  # bytes handed to the caller: graded as files of their own
+                return "any"
+            if name.startswith(f"{folder}/code/") and name.endswith(".py"):
+                return "torchscript-code"
+            if name.endswith((".pkl", ".debug_pkl")):
+                return "torchscript-pickle"  # torch.jit.load unpickles these, debug_pkl too
+        if self.layout.kind == "torchserve" and (
+            name == "MAR-INF/MANIFEST.json" or name.endswith(".py")
+        ):
+            return "collect"  # read for the manifest's handler and the code TorchServe imports
         if self.layout.kind in TORCH_KINDS and name.endswith(".pkl"):
             return "pickle"  # torch unpickles these whatever their bytes look like
         if self.layout.kind == "keras" and name == "config.json":
@@ -233,6 +256,15 @@ class _ZipScan:
     ) -> None:
         if role == "keras-config":
             self._keras_config(entry, local, ctx)
+            return
+        if role in ("torchscript-code", "collect"):
+            self.code[entry.name] = self._read_whole(entry, local, ctx, ctx.limits.max_config_bytes)
+            return
+        if role == "torchscript-pickle":
+            from checks.weights.torchscript.policy import TorchScriptPolicy
+
+            whole = BytesSource(self._read_whole(entry, local, ctx))
+            scan_pickle(whole, dataclasses.replace(ctx, policy=TorchScriptPolicy(ctx.policy)))
             return
         stream: zipread.StreamSource | None = None
         if role == "pickle" or fmt == "pickle" or entry.size <= SMALL_MEMBER:

@@ -1,0 +1,1 @@
+"""TorchScript archives (``torch.jit.save``): their program, read with ``ast``, never run."""
