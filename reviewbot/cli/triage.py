@@ -205,7 +205,7 @@ def _default_reader() -> HistoryReader:
     from reviewbot.cli.service import _settings
 
     try:
-        from reviewbot.history import store  # type: ignore[attr-defined,unused-ignore]
+        from reviewbot.history import store
     except ImportError:
         raise UsageError("the review history is not available") from None
     settings = _settings()

@@ -5,15 +5,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from reviewbot.history.engine import engine_for
+from reviewbot.history.engine import default_url, engine_for
 from reviewbot.history.schema import Contribution, Review, StateChange
 from reviewbot.history.view import SEVERITIES, ContributionRow, TriageQuery, Worst
+
+if TYPE_CHECKING:
+    from reviewbot.config import Settings
 
 _RISK_ORDER = {"fail": 0, "error": 1, "warn": 2, "pass": 4}  # never reviewed: 3 (view._RISK)
 
@@ -344,3 +347,8 @@ def _record(r: Review) -> ReviewRecord:
         findings=list(r.findings), files=list(r.files), size_bytes=r.size_bytes,
         hub_scan=r.hub_scan,
     )  # fmt: skip
+
+
+def open_history(settings: Settings) -> HistoryStore:
+    """The store ``REVIEWBOT_DATABASE_URL`` names, else SQLite in the user's data folder."""
+    return HistoryStore(settings.reviewbot_database_url or default_url())
