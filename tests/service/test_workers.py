@@ -94,7 +94,12 @@ def new_repo(github: FakeGitHub, **permissions: str) -> str:
 
 
 def labelled(github: FakeGitHub, repo: str, number: int, old: str | None = None) -> bool:
-    return any(label != old for label in github.labels(repo, number))
+    """The whole verdict is out: a new label and every check run completed (the run is the last
+    write, so a label alone may still have its run in progress)."""
+    runs = github.runs(repo)
+    return any(label != old for label in github.labels(repo, number)) and all(
+        run.get("status") == "completed" for run in runs
+    )
 
 
 def test_hostile_pull_request_fails_once_and_rerun_edits(
