@@ -47,3 +47,11 @@ def test_quoted_urls_are_not_clickable() -> None:
     outside_code = re.sub(r"(`+).*?\1", "", comment)
     assert "evil.example" in comment
     assert "evil.example" not in outside_code  # only inside code spans, which never autolink
+
+
+def test_quoted_names_never_mention_anyone() -> None:
+    """GitHub notifies whoever an ``@name`` outside code names; quoted contributor text must not."""
+    comment = _report("@octocat.pkl", "thanks @huggingface/team and @maintainer")
+    outside_code = re.sub(r"(`+).*?\1", "", comment)
+    assert "maintainer" in outside_code
+    assert not re.search(r"@[A-Za-z0-9]", outside_code)  # no mention GitHub would link

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 
-_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~@])")
+_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|<>~])")
+# GitHub links ``@name`` after Markdown is rendered, so a backslash does not stop a mention (or a
+# team ping); a word joiner after the sign does, and reads the same.
+_MENTION = "@\u2060"
 # What GitHub would turn into a link by itself; quoted contributor text must not be clickable.
 _AUTOLINK = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)\S+")
 
@@ -18,10 +21,14 @@ def md(text: str, limit: int = 300) -> str:
     out: list[str] = []
     last = 0
     for match in _AUTOLINK.finditer(text):
-        out += [_SPECIAL.sub(r"\\\1", text[last : match.start()]), code(match.group())]
+        out += [_plain(text[last : match.start()]), code(match.group())]
         last = match.end()
-    out.append(_SPECIAL.sub(r"\\\1", text[last:]))
+    out.append(_plain(text[last:]))
     return "".join(out)
+
+
+def _plain(text: str) -> str:
+    return _SPECIAL.sub(r"\\\1", text).replace("@", _MENTION)
 
 
 def code(text: str, limit: int = 200) -> str:
