@@ -88,7 +88,7 @@ def base_model_ids(root: Path) -> list[str]:
     card = read_card(root)
     if card and card.base_models:
         return list(card.base_models)
-    from checks.licence.relation import local_gguf_bases  # late: only cards without a base
+    from checks.licence.gguf_bases import local_gguf_bases  # late: only cards without a base
 
     return local_gguf_bases(root)
 

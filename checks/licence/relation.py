@@ -10,21 +10,19 @@ says which obligations apply: a quantised copy is the base's work and keeps the 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 
 from checks.base import Contribution
 from checks.findings import Finding, Severity
 from checks.io.limits import LimitExceeded
 from checks.licence.card import CARD, Card, licence_key
+from checks.licence.gguf_bases import MAX_GGUF_FILES, gguf_bases
 
 RELATIONS = ("adapter", "merge", "quantized", "finetune")
 ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors", "adapter_model.bin")
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf", ".ckpt", ".h5", ".onnx")
 MAX_CONFIG = 1 << 20
-MAX_GGUF_FILES = 8  # the metadata of a few is enough: a repository's quants share it
-_HUB_REPO = re.compile(r"^https?://(?:www\.)?(?:huggingface\.co|hf\.co)/(?P<id>[^/\s]+/[^/\s?#]+)")
 # GGUF file types (general.file_type) whose tensors are full-precision: F32, F16, BF16.
 _FULL_PRECISION = {0, 1, 32}
 
@@ -205,40 +203,6 @@ def _read_gguf(contribution: Contribution, rel: str) -> Gguf | None:
     return Gguf(
         path=rel,
         licence=str(licence) if licence else None,
-        base_models=_gguf_bases(meta),
+        base_models=gguf_bases(meta),
         quantized=isinstance(file_type, int) and file_type not in _FULL_PRECISION,
     )
-
-
-def local_gguf_bases(root: Path) -> list[str]:
-    """The base models the GGUF files at the top of a local folder name."""
-    from checks.io.source import LocalFile
-    from checks.weights.gguf import general_metadata
-
-    found: list[str] = []
-    for path in sorted(root.glob("*.gguf"))[:MAX_GGUF_FILES]:
-        try:
-            with LocalFile(path) as source:
-                found.extend(_gguf_bases(general_metadata(source)))
-        except (OSError, LimitExceeded):
-            continue
-    return list(dict.fromkeys(found))
-
-
-def _gguf_bases(meta: dict[str, str | int]) -> tuple[str, ...]:
-    count = meta.get("general.base_model.count")
-    found: list[str] = []
-    for i in range(min(count, 16) if isinstance(count, int) else 0):
-        prefix = f"general.base_model.{i}."
-        url = str(meta.get(prefix + "repo_url") or meta.get(prefix + "url") or "")
-        org, name = meta.get(prefix + "organization"), meta.get(prefix + "name")
-        if (match := _HUB_REPO.match(url)) is not None:
-            found.append(match["id"])
-        elif org and name:
-            found.append(f"{_slug(str(org))}/{_slug(str(name))}")
-    return tuple(dict.fromkeys(found))
-
-
-def _slug(text: str) -> str:
-    """As llama.cpp's converter writes names: spaces become dashes."""
-    return "-".join(text.split())

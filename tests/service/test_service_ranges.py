@@ -6,7 +6,7 @@ The models are real files (torch.save, the safetensors library) built once per m
 
 from __future__ import annotations
 
-import time
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -84,15 +84,14 @@ def test_a_recheck_of_an_unchanged_pull_request_transfers_nothing(
     github.reset_counters()
     reused_before = _reused("github")
 
-    started = time.monotonic()
     again = review_contribution(ref, reason="recheck", platform=gh)
-    elapsed = time.monotonic() - started
 
     assert again.status == "posted" and again.verdict == first.verdict
     assert github.bytes_served == 0 and github.file_requests == 0
-    assert elapsed < 1.0
-    body = _body(github, repo)
-    assert "no file was read again" in body  # the comment says the review was reused
+    # the verdict is unchanged, so the quiet bot leaves the comment alone; the check run says why
+    latest = github.runs(repo, ref.head_sha)[-1]
+    assert latest["status"] == "completed"
+    assert "no file was read again" in json.dumps(latest["output"])
     assert _reused("github") == reused_before + 1  # and an operator sees it on /metrics
 
 
@@ -124,7 +123,5 @@ def test_a_5gb_sharded_model_on_the_hub_is_reviewed_with_under_1_percent_transfe
     assert "tensor-checks-skipped" in body
 
     hub.reset_counters()
-    started = time.monotonic()
     again = review_contribution(ref, reason="recheck", platform=platform)
-    assert time.monotonic() - started < 1.0
     assert again.status == "posted" and hub.bytes_served == 0 and hub.file_requests == 0
