@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.findings import Finding, Severity
+from checks.fixes import FIX_KEY, Fix
 from checks.licence.spdx import check_expression, hub_ids
 
 CARD = "README.md"
@@ -27,6 +28,7 @@ class Card:
     body: str = ""
     has_metadata: bool = False
     error: str | None = None
+    source: str = ""  # the whole README.md, so a fix can name the lines it changes
 
     @property
     def key(self) -> str | None:
@@ -72,6 +74,7 @@ def parse_card(text: str) -> Card:
         model_name=_str(data.get("model_name")) or (heading.group(1) if heading else None),
         body=card.text,
         has_metadata=bool(data),
+        source=text,
     )
 
 
@@ -93,9 +96,17 @@ def base_model_ids(root: Path) -> list[str]:
     return local_gguf_bases(root)
 
 
-def card_findings(card: Card | None, check: str) -> list[Finding]:
-    def finding(rule: str, message: str, severity: Severity = Severity.MEDIUM) -> Finding:
-        return Finding(check, rule, severity, CARD, message)
+def card_findings(
+    card: Card | None, check: str, *, licence_file: str | None = None, name: str | None = None
+) -> list[Finding]:
+    """``licence_file`` (the shipped LICENSE) and ``name`` (what it was identified as) fill in
+    the exact lines a ``license: other`` card lacks, so the finding carries its fix."""
+
+    def finding(
+        rule: str, message: str, severity: Severity = Severity.MEDIUM, fix: Fix | None = None
+    ) -> Finding:
+        extra = {FIX_KEY: fix.to_dict()} if fix is not None else {}
+        return Finding(check, rule, severity, CARD, message, extra=extra)
 
     if card is None:
         return [
@@ -128,6 +139,7 @@ def card_findings(card: Card | None, check: str) -> list[Finding]:
                     "card-licence-invalid",
                     f"`license: other` needs {' and '.join(f'`{m}:`' for m in missing)} "
                     "in the front matter",
+                    fix=_other_fix(card, missing, licence_file, name),
                 )
             ]
         return []
@@ -143,6 +155,40 @@ def card_findings(card: Card | None, check: str) -> list[Finding]:
             )
         ]
     return []
+
+
+def _other_fix(
+    card: Card, missing: list[str], licence_file: str | None, name: str | None
+) -> Fix | None:
+    """Lines for the missing ``license_name`` / ``license_link``, below ``license: other``.
+
+    Only with a licence file to link: a link to nothing would pass the check and help no one.
+    """
+    if licence_file is None:
+        return None
+    lines = card.source.splitlines()
+    if not lines or lines[0].strip() != "---":
+        return None
+    for number, line in enumerate(lines[1:], 2):
+        if line.strip() == "---":
+            return None  # the end of the front matter: `license:` is written in another form
+        if _LICENSE_OTHER.fullmatch(line):
+            values = {"license_name": _slug(name or card.model_name), "license_link": licence_file}
+            added = "\n".join(f"{key}: {values[key]}" for key in missing)
+            return Fix(CARD, number, line, f"{line}\n{added}")
+    return None
+
+
+_LICENSE_OTHER = re.compile(r"license:\s*['\"]?other['\"]?\s*")
+
+
+def _slug(text: str | None) -> str:
+    """A ``license_name`` as the Hub writes them: lower case, words joined by dashes."""
+    words = re.findall(r"[a-z0-9]+", (text or "").lower())
+    slug = "-".join(words)[:60].strip("-")
+    if not slug:
+        return "custom-license"
+    return slug if slug.endswith(("license", "licence")) else f"{slug}-license"
 
 
 def _str(value: object) -> str | None:

@@ -26,12 +26,20 @@ class LicenceCheck:
         root = contribution.root
         result = CheckResult()
         card = read_card(root)
-        result.findings.extend(card_findings(card, self.name))
+        files = licence_files(root)
+        shipped = next((e for e in files if "/" not in e.path), None)
+        result.findings.extend(
+            card_findings(
+                card,
+                self.name,
+                licence_file=shipped.path if shipped else None,
+                name=shipped.match.key if shipped and shipped.match else None,
+            )
+        )
         result.notes.append(_card_note(card))
 
         declared = _declared_ids(card)
         policy_ids = frozenset().union(*(_ids_of(a) for a in contribution.policy.allowed_licences))
-        files = licence_files(root)
         result.findings.extend(
             licence_file_findings(
                 files, declared or frozenset(contribution.policy.allowed_licences), self.name

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.findings import Finding, Severity
+from checks.fixes import FIX_KEY, header_position, insert_line
 from checks.licence.comments import (
     TAG,
     UNCOMMENTABLE_SUFFIXES,
@@ -121,7 +122,10 @@ def _check_file(
                 rel,
                 f"no SPDX licence header; add this line {_where(text)}: {fix}",
                 location="line 1",
-                extra={"fix": fix},
+                extra={
+                    "fix": fix,
+                    FIX_KEY: insert_line(rel, text, fix, after=header_position(text)).to_dict(),
+                },
             )
         )
         return
