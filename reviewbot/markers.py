@@ -41,3 +41,8 @@ def posted_fingerprint(posted: str) -> str | None:
     """The fingerprint a posted verdict's first line carries (None for older comments)."""
     match = _FINGERPRINT.search(posted.split("\n", 1)[0])
     return match.group(1) if match else None
+
+
+# Start the body of the bot's suggestion review, and end each suggestion comment in it.
+SUGGESTIONS_MARKER = "<!-- reviewbot:suggestions -->"
+SUGGESTION_MARKER = "<!-- reviewbot:suggestion -->"

@@ -7,12 +7,14 @@ import json
 from collections.abc import Iterable
 
 from checks.findings import Finding, Severity
+from checks.fixes import fixes_of
 from checks.report import Report
 from reviewbot.markers import MARKER, with_sha_marker
 from reviewbot.models import ContributionRef, Kind, Platform
 from reviewbot.platforms.base import Annotation, AnnotationLevel, FileListing, Publication
 from reviewbot.render.escape import md
 from reviewbot.render.markdown import render_markdown
+from reviewbot.render.suggestions import hub_fix_section
 
 ERROR_HEADLINE = "**reviewbot: error**"
 
@@ -38,6 +40,9 @@ def build_publication(
 ) -> Publication:
     """The sticky comment, the check-run title and summary, one annotation per finding."""
     body = render_markdown(report, subject=subject_of(ref), head_sha=head)
+    fixes = tuple(fixes_of(report.findings))
+    if fixes and ref.platform is Platform.HF and ref.kind is Kind.PULL_REQUEST:
+        body += hub_fix_section(fixes)  # no reviews on the Hub: the exact text, and the command
     listed = {f.path for f in listing.files}
     annotations = [
         Annotation(
@@ -59,6 +64,7 @@ def build_publication(
         title=f"reviewbot: {report.verdict.value} ({counts})",
         summary=body,
         annotations=annotations,
+        fixes=fixes,
     )
 
 

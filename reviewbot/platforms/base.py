@@ -9,6 +9,7 @@ from pathlib import Path, PurePosixPath
 from typing import Literal, Protocol
 
 from checks.base import RemoteBlob
+from checks.fixes import Fix
 from reviewbot.errors import PermanentError
 from reviewbot.models import ContributionRef
 
@@ -77,6 +78,8 @@ class Publication:
     fingerprint: str = ""
     # Whether to create or edit the sticky comment; the check run and label are always written.
     comment: bool = True
+    # Text fixes the findings carry: suggestions on GitHub, ``/reviewbot fix`` on the Hub.
+    fixes: tuple[Fix, ...] = ()
 
 
 class PlatformClient(Protocol):

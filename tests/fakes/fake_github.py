@@ -6,9 +6,11 @@ to follow a URL on another host. Routes: installation tokens (JWT checked agains
 public key), repository installation, repos, pulls, pull files (paginated with ``Link``), contents
 (raw) at a commit and folder listings, collaborator permission, users by id, issue comments
 list/create/edit, check runs list/create/update (at most 50 annotations per request, as GitHub),
-issue labels, the LFS batch endpoint and its object downloads. ``add_repo(files=...)`` seeds the
-base branch: a pull request's head starts from it and its ``base.sha`` names it. Every request is
-recorded; ``fail`` injects errors.
+issue labels, pull-request reviews (list, create with line comments checked against the diff,
+edit the body), review comments (list, delete), the LFS batch endpoint and its object downloads.
+Pull-request files carry a unified-diff ``patch`` for text files, as GitHub lists them.
+``add_repo(files=...)`` seeds the base branch: a pull request's head starts from it and its
+``base.sha`` names it. Every request is recorded; ``fail`` injects errors.
 
 The GitHub App manifest flow too: the web form ``POST /settings/apps/new`` (and
 ``/organizations/{org}/settings/apps/new``) records the ``manifest`` field it is sent and
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import difflib
 import hashlib
 import io
 import json
@@ -185,6 +188,8 @@ class Repo:
     reactions: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # comment id ->
     base_sha: str = ""  # the base branch's commit that pull requests are opened against
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> issue JSON
+    reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # pull -> reviews
+    review_comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # pull ->
 
 
 class FakeGitHub(CountsTransfers):
@@ -533,6 +538,17 @@ class FakeGitHub(CountsTransfers):
         found = self.repos[full_name].reactions.get(comment_id, [])
         return [f"{r['user']['login']}:{r['content']}" for r in found]
 
+    def reviews(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        return self.repos[full_name].reviews.get(number, [])
+
+    def review_comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        return self.repos[full_name].review_comments.get(number, [])
+
+    def file_text(self, full_name: str, number: int, path: str) -> str | None:
+        """A file's text at the pull request's head (None when it has no such file)."""
+        blob = self.repos[full_name].pulls[number].files.get(path)
+        return None if blob is None else blob.read().decode("utf-8")
+
     def runs(self, full_name: str, head_sha: str | None = None) -> list[dict[str, Any]]:
         runs = self.repos[full_name].check_runs
         return [r for r in runs if head_sha is None or r["head_sha"] == head_sha]
@@ -540,6 +556,40 @@ class FakeGitHub(CountsTransfers):
     def requests(self, method: str, path_regex: str) -> list[Recorded]:
         pattern = re.compile(path_regex)
         return [r for r in self.log if r.method == method and pattern.search(r.path)]
+
+
+_HUNK = re.compile(r"^@@ -\d+(?:,\d+)? \+(\d+)(?:,\d+)? @@")
+
+
+def _text_patch(repo: Repo, pull: Pull, path: str) -> str | None:
+    """GitHub's ``patch`` for a text file: the unified diff's hunks, without file headers."""
+    head = pull.files.get(path)
+    if head is None or head.size > INLINE_MAX:
+        return None
+    base = repo.blobs.get(repo.base_sha, {}).get(path)
+    try:
+        new = head.read().decode("utf-8")
+        old = base.read().decode("utf-8") if base is not None and base.size <= INLINE_MAX else ""
+    except UnicodeDecodeError:
+        return None
+    if "\0" in new:
+        return None
+    diff = list(difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=3))
+    return "\n".join(diff[2:]) if diff else None
+
+
+def _head_lines(patch: str | None) -> set[int]:
+    """The head-side lines a patch shows (added and context), where a review may comment."""
+    lines: set[int] = set()
+    current = 0
+    for raw in (patch or "").splitlines():
+        hunk = _HUNK.match(raw)
+        if hunk:
+            current = int(hunk.group(1))
+        elif current and raw[:1] in ("+", " "):
+            lines.add(current)
+            current += 1
+    return lines
 
 
 def app_key_pair() -> tuple[str, str]:
@@ -571,6 +621,9 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             self._dispatch()
 
         def do_DELETE(self) -> None:
+            self._dispatch()
+
+        def do_PUT(self) -> None:
             self._dispatch()
 
         # -- plumbing ---------------------------------------------------------------------
@@ -866,6 +919,20 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 return self._json(200, self._pull_json(repo, repo.pulls[int(rest[1])]), record=rec)
             if rest[:1] == ["pulls"] and rest[2:] == ["files"] and method == "GET":
                 return self._files(repo, repo.pulls[int(rest[1])], rec)
+            if rest[:1] == ["pulls"] and rest[2:] == ["reviews"]:
+                return self._reviews(repo, repo.pulls[int(rest[1])], rec)
+            if (
+                rest[:1] == ["pulls"]
+                and rest[2:3] == ["reviews"]
+                and len(rest) == 4
+                and method == "PUT"
+            ):
+                return self._edit_review(repo, int(rest[1]), int(rest[3]), rec)
+            if rest[:1] == ["pulls"] and rest[2:] == ["comments"] and method == "GET":
+                found = repo.review_comments.get(int(rest[1]), [])
+                return self._page(found, rec, urlsplit(self.path).path)
+            if rest[:2] == ["pulls", "comments"] and len(rest) == 3 and method == "DELETE":
+                return self._delete_review_comment(repo, int(rest[2]), rec)
             if rest[:1] == ["contents"] and method == "GET":
                 return self._contents(repo, "/".join(rest[1:]), rec)
             if rest[:1] == ["collaborators"] and rest[2:] == ["permission"]:
@@ -1024,6 +1091,8 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     item["patch"] = "@@ -0,0 +1,3 @@\n" + "".join(
                         f"+{line}\n" for line in blob.read().decode().splitlines()
                     )
+                elif (patch := _text_patch(repo, pull, path)) is not None:
+                    item["patch"] = patch
                 else:
                     item.pop("patch", None)  # binary files have no patch
                 items.append(item)
@@ -1247,6 +1316,88 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 annotations_count=len(run["annotations"]),
             )
             return True
+
+        def _reviews(self, repo: Repo, pull: Pull, rec: Recorded) -> None:
+            found = repo.reviews.setdefault(pull.number, [])
+            if self.command == "GET":
+                return self._page(found, rec, urlsplit(self.path).path)
+            if self.command != "POST":
+                return self._json(404, {"message": "Not Found"}, record=rec)
+            body = rec.body or {}
+            commit = body.get("commit_id") or pull.head_sha
+            if body.get("event") not in (None, "COMMENT", "APPROVE", "REQUEST_CHANGES"):
+                return self._json(422, {"message": "Unprocessable Entity"}, record=rec)
+            if commit not in repo.blobs:
+                return self._json(422, {"message": "No commit found for SHA"}, record=rec)
+            problem = self._review_comment_problem(repo, pull, body.get("comments") or [])
+            if problem:
+                return self._json(422, {"message": "Unprocessable Entity", "errors": [problem]},
+                                  record=rec)  # fmt: skip
+            api = f"{gh.base_url}/repos/{repo.full_name}"
+            web = f"{gh.base_url}/{repo.full_name}/pull/{pull.number}"
+            login = BOT_LOGIN if self._token_ok() else "someone"
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            rid = gh._next_id()
+            review = {
+                "id": rid, "node_id": f"PRR_{rid}", "user": self._user(login),
+                "body": body.get("body") or "", "state": "COMMENTED", "commit_id": commit,
+                "html_url": f"{web}#pullrequestreview-{rid}",
+                "pull_request_url": f"{api}/pulls/{pull.number}", "submitted_at": now,
+                "author_association": "NONE",
+            }  # fmt: skip
+            with gh.lock:
+                found.append(review)
+                for item in body.get("comments") or []:
+                    cid = gh._next_id()
+                    repo.review_comments.setdefault(pull.number, []).append({
+                        "id": cid, "node_id": f"PRRC_{cid}", "pull_request_review_id": rid,
+                        "url": f"{api}/pulls/comments/{cid}", "path": item["path"],
+                        "line": item["line"], "original_line": item["line"],
+                        "side": item.get("side", "RIGHT"), "commit_id": commit,
+                        "original_commit_id": commit, "body": item["body"],
+                        "user": self._user(login), "created_at": now, "updated_at": now,
+                        "html_url": f"{web}#discussion_r{cid}",
+                        "pull_request_url": f"{api}/pulls/{pull.number}",
+                    })  # fmt: skip
+            self._json(200, review, record=rec)
+
+        def _review_comment_problem(
+            self, repo: Repo, pull: Pull, comments: list[dict[str, Any]]
+        ) -> str:
+            """What GitHub would refuse in a review's comments: a line outside the diff."""
+            for item in comments:
+                if not {"path", "body", "line"} <= set(item):
+                    return "path, body and line are required"
+                if item.get("side", "RIGHT") != "RIGHT":
+                    return "only head-side comments are modelled"
+                patch = (
+                    _text_patch(repo, pull, item["path"]) if item["path"] in pull.status else None
+                )
+                if item["line"] not in _head_lines(patch):
+                    return "pull_request_review_thread.line must be part of the diff"
+            return ""
+
+        def _edit_review(self, repo: Repo, number: int, rid: int, rec: Recorded) -> None:
+            for review in repo.reviews.get(number, []):
+                if review["id"] == rid:
+                    if review["user"]["login"] != (BOT_LOGIN if self._token_ok() else ""):
+                        return self._json(403, {"message": "Forbidden"}, record=rec)
+                    review["body"] = (rec.body or {}).get("body", "")
+                    return self._json(200, review, record=rec)
+            self._json(404, {"message": "Not Found"}, record=rec)
+
+        def _delete_review_comment(self, repo: Repo, cid: int, rec: Recorded) -> None:
+            with gh.lock:
+                for comments in repo.review_comments.values():
+                    for comment in comments:
+                        if comment["id"] == cid:
+                            comments.remove(comment)
+                            rec.status = 204
+                            self.send_response(204)
+                            self.send_header("Content-Length", "0")
+                            self.end_headers()
+                            return
+            self._json(404, {"message": "Not Found"}, record=rec)
 
         def _lfs_batch(self, full_name: str, rec: Recorded) -> None:
             value = self.headers.get("Authorization", "")

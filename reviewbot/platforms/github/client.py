@@ -28,6 +28,7 @@ from reviewbot.platforms.github import lfs
 from reviewbot.platforms.github.auth import AppAuth
 from reviewbot.platforms.github.dashboard import Dashboards
 from reviewbot.platforms.github.errors import github_errors
+from reviewbot.platforms.github.suggestions import publish_suggestions
 from reviewbot.platforms.github.verdict import Verdicts
 
 if TYPE_CHECKING:
@@ -291,6 +292,9 @@ class GitHubPlatform:
         with github_errors():
             if publication.comment:
                 self.verdicts.post_comment(repo, ref.number, publication.body)
+                # before the run completes: a retry after a failure here finishes the job
+                pull = repo.get_pull(ref.number)
+                publish_suggestions(repo, pull, publication.head_sha, publication.fixes)
             if publication.verdict in ("pass", "warn", "fail"):
                 self.verdicts.set_label(repo, ref.number, publication.verdict)
             self.verdicts.complete_run(repo, ref.key, publication)
