@@ -23,7 +23,9 @@ Hugging Face Hub (model repositories only: ``ContributionRef`` has no repository
 * ``discussion`` create with ``isPullRequest`` → review (the worker resolves ``refs/pr/N``).
 * ``repo.content`` update on ``refs/pr/N`` → review at that ref's ``newSha``.
 * ``discussion.comment`` create on a pull request with the re-check command → re-check,
-  ``requested_by`` = the author's id (the Hub sends ids only, never usernames).
+  ``requested_by`` = the author's id (the Hub sends ids only, never usernames). With the fix
+  command (``/reviewbot fix``) → a ``fix`` job: the worker checks the commenter may ask (the
+  pull request's author or the repository's owner) and commits the review's text fixes.
 * ``repo`` create, or any push to ``main`` → a ``new_model`` job, but only when the watch list
   is not empty. A repository starts with the Hub's own commit (``.gitattributes``), so a
   fine-tune uploaded with huggingface_hub arrives as a create of that commit and then pushes
@@ -57,6 +59,7 @@ _MAIN_REFS = frozenset({"refs/heads/main", "refs/heads/master"})
 class Reason(StrEnum):
     REVIEW = "review"
     RECHECK = "recheck"
+    FIX = "fix"  # the Hub's `/reviewbot fix`: commit the review's text fixes
 
 
 class Outcome(StrEnum):
@@ -99,6 +102,7 @@ class RoutingPolicy:
     """The settings routing depends on, kept apart so tests and benchmarks build it directly."""
 
     recheck_command: str = "/reviewbot recheck"
+    fix_command: str = "/reviewbot fix"
     review_drafts: bool = False
     bot_login: str | None = None
     app_id: int | None = None
@@ -299,6 +303,8 @@ def route_huggingface(
         comment = payload.comment
         if disc is None or not disc.isPullRequest or comment is None:
             return _ignore("comment outside a pull request")
+        if not comment.hidden and is_recheck_command(comment.content, policy.fix_command):
+            return _hub_fix(repo.name, disc.num, disc.status, comment.author.id)
         if comment.hidden or not is_recheck_command(comment.content, policy.recheck_command):
             return _ignore("not a re-check command")
         if disc.status not in ("open", "draft"):
@@ -328,6 +334,14 @@ def route_huggingface(
     if scope == "repo" and action == "create":
         return _new_model(repo.name, repo.tags, head_sha, policy)
     return _ignore(f"{scope}.{action} events are not handled")
+
+
+def _hub_fix(repo: str, number: int, status: str, author_id: str) -> Decision:
+    """``/reviewbot fix`` on a Hub pull request; who may ask is the worker's question."""
+    if status not in ("open", "draft"):
+        return _ignore(f"pull request is {status}")
+    ref = ContributionRef(Platform.HF, repo, number, None, Kind.PULL_REQUEST)
+    return _queue(Submission(ref, Reason.FIX, author_id))
 
 
 def _raw_head_sha(raw: Mapping[str, Any]) -> str | None:

@@ -108,6 +108,8 @@ def review_contribution(
     ``comment_id`` is the comment that asked for a ``recheck``: it gets reactions (seen, then
     done or refused), never a reply.
     """
+    if reason == "fix":
+        return _fix(ref, requested_by, platform, settings, inputs)
     if reason not in ("review", "recheck"):
         raise ValueError(f"unknown reason {reason!r}")
     if platform is None:
@@ -130,6 +132,24 @@ def review_contribution(
         outcome.detail or outcome.verdict or "",
         extra={"key": outcome.key, "status": outcome.status},
     )
+    return outcome
+
+
+def _fix(
+    ref: ContributionRef,
+    requested_by: str | None,
+    platform: PlatformClient | None,
+    settings: Settings | None,
+    inputs: ReviewInputs | None,
+) -> ReviewOutcome:
+    """``/reviewbot fix`` (``reviewbot.fixing``): the same job, queue and retries as a review."""
+    from reviewbot.fixing import fix_contribution
+
+    with logs.bind(review=ref.display, reason="fix"):
+        outcome = fix_contribution(
+            ref, requested_by=requested_by, platform=platform, settings=settings, inputs=inputs
+        )
+    log.info("fix %s: %s", outcome.status, outcome.detail, extra={"key": outcome.key})
     return outcome
 
 

@@ -12,7 +12,13 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from huggingface_hub import DiscussionWithDetails, HfApi, hf_hub_download, hf_hub_url
+from huggingface_hub import (
+    CommitOperationAdd,
+    DiscussionWithDetails,
+    HfApi,
+    hf_hub_download,
+    hf_hub_url,
+)
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
@@ -379,6 +385,41 @@ class HubPlatform:
 
     def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
         """The Hub has no reactions, and a reply per command would be noise: nothing."""
+
+    # -- text fixes (``/reviewbot fix``) -----------------------------------------------------
+
+    def pull_author(self, ref: ContributionRef) -> str:
+        """The user name that opened the pull request."""
+        return str(self._discussion(ref.repo, ref.number, fresh=True).author)
+
+    def commenter(self, ref: ContributionRef, user_id: str) -> str | None:
+        """The user name behind a Hub user id (what webhooks name commenters by), read from the
+        pull request's own events: whoever asked has just commented there. None if not found."""
+        for event in self._discussion(ref.repo, ref.number, fresh=True).events:
+            author = getattr(event, "_event", {}).get("author")
+            if isinstance(author, dict) and author.get("_id") == user_id and author.get("name"):
+                return str(author["name"])
+        return None
+
+    def commit_files(
+        self, ref: ContributionRef, parent: str, files: dict[str, str], message: str
+    ) -> str:
+        """Commit ``files`` (path -> text) to the pull request on top of ``parent``; the Hub
+        refuses it if the pull request moved on meanwhile. Returns the new commit."""
+        operations = [
+            CommitOperationAdd(path_in_repo=path, path_or_fileobj=text.encode("utf-8"))
+            for path, text in sorted(files.items())
+        ]
+        with _hub_errors():
+            info = self.api.create_commit(
+                ref.repo,
+                operations,
+                commit_message=message,
+                revision=pr_revision(ref.number),
+                parent_commit=parent,
+            )
+        self._details.clear()
+        return str(info.oid)
 
 
 def _cap(text: str) -> str:

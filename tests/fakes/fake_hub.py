@@ -21,14 +21,24 @@ with a commit of its own, served by the revision, tree, paths-info and resolve r
 ``GET /api/models/{id}/discussions[/{num}]``, ``POST .../discussions`` (create),
 ``POST .../discussions/{num}/comment`` and ``POST .../comment/{id}/edit``, and
 ``GET /api/whoami-v2``. Unknown revisions serve the main files.
+
+Commits (``HfApi.create_commit``): ``POST /api/validate-yaml`` (a card's front matter),
+``POST /api/models/{id}/preupload/{rev}`` (every file ``regular`` unless LFS by suffix or size) and
+``POST /api/models/{id}/commit/{rev}`` taking the ndjson stream (header, then ``file`` lines in
+base64); a ``parentCommit`` that is not the revision's commit is refused with 412, as on the Hub.
+A commit to ``refs/pr/N`` lands in that pull request (and adds a ``commit`` event to its
+discussion); ``commits`` records each one. Event authors carry the Hub's user ``_id``
+(``user_id``), which webhooks name commenters by; ``add_comment`` posts as anyone.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import hashlib
 import itertools
 import json
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -83,6 +93,7 @@ class FakeHub(CountsTransfers):
     tree_page_expanded: int = 50
     transfers: Transfers = field(default_factory=Transfers)
     security: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    commits: list[dict[str, Any]] = field(default_factory=list)  # summary, revision, files
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.RLock = field(default_factory=threading.RLock)
     # resolved path on disk -> (size, mtime_ns, inode) when seen, and its Blob
@@ -114,12 +125,19 @@ class FakeHub(CountsTransfers):
     ) -> dict[str, Any]:
         discussion = {
             "num": number, "title": title, "status": "open", "isPullRequest": is_pr,
-            "createdAt": _now(), "author": {"name": author},
+            "createdAt": _now(), "author": {"name": author, "_id": user_id(author)},
             "repo": {"name": repo_id, "type": "model"}, "changes": {"base": "refs/heads/main"},
             "filesWithConflicts": [], "events": [],
         }  # fmt: skip
         self.discussions.setdefault(repo_id, {})[number] = discussion
         return discussion
+
+    def add_comment(self, repo_id: str, number: int, text: str, *, author: str) -> dict[str, Any]:
+        """A comment someone else wrote on a discussion; returns its event."""
+        event = comment_event(f"c{next(self._ids):08d}", text, author)
+        with self._lock:
+            self.discussions[repo_id][number]["events"].append(event)
+        return event
 
     def comments(self, repo_id: str, number: int) -> list[dict[str, Any]]:
         events = self.discussions[repo_id][number]["events"]
@@ -326,6 +344,19 @@ class FakeHub(CountsTransfers):
         }
 
 
+def user_id(name: str) -> str:
+    """A stable stand-in for the Hub's user ``_id`` (24 hex digits, as the Hub's are)."""
+    return hashlib.sha1(name.encode(), usedforsecurity=False).hexdigest()[:24]
+
+
+def comment_event(event_id: str, text: str, author: str) -> dict[str, Any]:
+    return {
+        "id": event_id, "type": "comment", "createdAt": _now(),
+        "author": {"name": author, "_id": user_id(author)},
+        "data": {"edited": False, "hidden": False, "latest": {"raw": text, "html": text}},
+    }  # fmt: skip
+
+
 def _stamp(path: Path) -> tuple[int, int, int]:
     st = path.stat()
     return st.st_size, st.st_mtime_ns, st.st_ino
@@ -386,6 +417,8 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             parts = [unquote(p) for p in url.path.strip("/").split("/")]
             if parts == ["api", "models"] and self.command == "GET":
                 self._list_models(parse_qs(url.query))
+            elif parts == ["api", "validate-yaml"] and self.command == "POST":
+                self._validate_yaml()
             elif parts == ["api", "whoami-v2"]:
                 self._send(200, {"type": "user", "name": hub.user, "orgs": []})
             elif parts[:2] == ["api", "models"] and len(parts) >= 4:
@@ -405,6 +438,14 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 return
             if rest and rest[0] == "discussions":
                 self._discussions(repo_id, rest[1:], query)
+                return
+            if rest and rest[0] in ("preupload", "commit") and self.command == "POST":
+                # huggingface_hub quotes the revision (refs%2Fpr%2F1); accept it either way
+                revision = "/".join(rest[1:])
+                if rest[0] == "preupload":
+                    self._preupload(repo_id)
+                else:
+                    self._commit(repo_id, revision)
                 return
             rev = (
                 rest[1]
@@ -557,12 +598,71 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
             else:
                 self._send(404, {"error": "Not found"})
 
+        def _body(self) -> bytes:
+            return self.rfile.read(int(self.headers.get("Content-Length") or 0))
+
+        def _validate_yaml(self) -> None:
+            import yaml  # type: ignore[import-untyped]
+
+            content = json.loads(self._body() or b"{}").get("content", "")
+            if content.startswith("---\n"):
+                front = content[4:].split("\n---", 1)[0]
+                try:
+                    yaml.safe_load(front)
+                except yaml.YAMLError:
+                    self._send(400, {"error": "Invalid metadata in README.md."})
+                    return
+            self._send(200, {"errors": [], "warnings": []})
+
+        def _preupload(self, repo_id: str) -> None:
+            files = json.loads(self._body() or b"{}").get("files", [])
+            modes = [
+                {
+                    "path": f["path"],
+                    "uploadMode": "lfs"
+                    if f["path"].endswith(hub.lfs_suffixes) or f["size"] > hub.lfs_threshold
+                    else "regular",
+                    "shouldIgnore": False,
+                }
+                for f in files
+            ]
+            self._send(200, {"files": modes, "commitOid": hub.commit(repo_id)})
+
+        def _commit(self, repo_id: str, revision: str) -> None:
+            lines = [json.loads(ln) for ln in self._body().splitlines() if ln.strip()]
+            header = next((ln["value"] for ln in lines if ln.get("key") == "header"), {})
+            files: dict[str, Blob] = {}
+            for line in lines:
+                if line.get("key") == "file" and line["value"].get("encoding") == "base64":
+                    data = base64.b64decode(line["value"]["content"])
+                    files[line["value"]["path"]] = Blob.of_bytes(data)
+                elif line.get("key") not in ("header", "file"):
+                    self._send(400, {"error": f"unsupported commit line {line.get('key')}"})
+                    return
+            with hub._lock:
+                parent = header.get("parentCommit")
+                if parent is not None and parent != hub.commit_at(repo_id, revision):
+                    self._send(412, {"error": "Parent commit is not the revision's head"})
+                    return
+                match = re.fullmatch(r"refs/pr/(\d+)", revision)
+                if match is None or int(match[1]) not in hub.prs.get(repo_id, {}):
+                    self._send(400, {"error": "this fake commits to pull requests only"})
+                    return
+                number = int(match[1])
+                hub.prs[repo_id][number].update(files)
+                sha = hub.commit_at(repo_id, revision)
+                hub.commits.append({"revision": revision, "summary": header.get("summary"),
+                                    "files": sorted(files), "oid": sha})  # fmt: skip
+                hub.discussions[repo_id][number]["events"].append({
+                    "id": f"c{next(hub._ids):08d}", "type": "commit", "createdAt": _now(),
+                    "author": {"name": hub.user, "_id": user_id(hub.user)},
+                    "data": {"subject": header.get("summary", ""), "oid": sha},
+                })  # fmt: skip
+            self._send(200, {"success": True, "commitOid": sha,
+                             "commitUrl": f"{hub.endpoint}/{repo_id}/commit/{sha}"})  # fmt: skip
+
         def _comment_event(self, text: str) -> dict[str, Any]:
-            return {
-                "id": f"c{next(hub._ids):08d}", "type": "comment", "createdAt": _now(),
-                "author": {"name": hub.user},
-                "data": {"edited": False, "hidden": False, "latest": {"raw": text, "html": text}},
-            }  # fmt: skip
+            return comment_event(f"c{next(hub._ids):08d}", text, hub.user)
 
         def _send(
             self,
