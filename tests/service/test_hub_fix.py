@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from huggingface_hub import WebhookPayload
 
 from checks.base import Contribution
 from checks.licence.check import LicenceCheck
 from checks.policy import Policy
+from reviewbot.composition import ReviewInputs
 from reviewbot.events import Reason, RoutingPolicy, route_huggingface
 from reviewbot.models import ContributionRef, Platform
 from reviewbot.platforms.hub import HubPlatform
@@ -51,7 +54,7 @@ def licence_rules(root: Path, files: dict[str, bytes]) -> set[str]:
 def test_the_verdict_shows_the_text_and_the_author_s_fix_commits_it(
     hub: FakeHub, platform: HubPlatform, tmp_path: Path
 ) -> None:
-    ref, files = pull(hub)
+    ref, _ = pull(hub)
     assert review_contribution(ref, platform=platform).status == "posted"
     [verdict] = hub.comments(ref.repo, ref.number)
     body = verdict["data"]["latest"]["raw"]
@@ -87,10 +90,6 @@ def test_the_owner_may_ask_an_outsider_may_not(hub: FakeHub, platform: HubPlatfo
 
 
 def test_a_dry_run_commits_nothing(hub: FakeHub, platform: HubPlatform) -> None:
-    from dataclasses import replace
-
-    from reviewbot.composition import ReviewInputs
-
     ref, _ = pull(hub)
     hub.add_comment(ref.repo, ref.number, "/reviewbot fix", author="bob")
     inputs = replace(ReviewInputs.of(None, platform), dry_run=True)
@@ -102,20 +101,38 @@ def test_a_dry_run_commits_nothing(hub: FakeHub, platform: HubPlatform) -> None:
 
 
 def test_the_command_routes_to_a_fix_job() -> None:
-    from huggingface_hub import WebhookPayload
-
     raw = {
         "event": {"action": "create", "scope": "discussion.comment"},
-        "repo": {"type": "model", "name": "alice/model", "id": "1" * 24, "private": False,
-                 "url": {"web": "https://hf.co/alice/model", "api": "https://hf.co/api/models/alice/model"},
-                 "owner": {"id": "2" * 24}},
-        "discussion": {"id": "3" * 24, "num": 4, "title": "x", "status": "open", "author": {"id": "4" * 24},
-                       "isPullRequest": True, "changes": {"base": "refs/heads/main"},
-                       "url": {"web": "https://hf.co/alice/model/discussions/4", "api": "https://hf.co/api"}},
-        "comment": {"id": "5" * 24, "author": {"id": "6" * 24}, "content": "/reviewbot fix\nplease",
-                    "hidden": False, "url": {"web": "https://hf.co/alice/model/discussions/4#c"}},
+        "repo": {
+            "type": "model",
+            "name": "alice/model",
+            "id": "1" * 24,
+            "private": False,
+            "url": {
+                "web": "https://hf.co/alice/model",
+                "api": "https://hf.co/api/models/alice/model",
+            },
+            "owner": {"id": "2" * 24},
+        },
+        "discussion": {
+            "id": "3" * 24,
+            "num": 4,
+            "title": "x",
+            "status": "open",
+            "author": {"id": "4" * 24},
+            "isPullRequest": True,
+            "changes": {"base": "refs/heads/main"},
+            "url": {"web": "https://hf.co/alice/model/discussions/4", "api": "https://hf.co/api"},
+        },
+        "comment": {
+            "id": "5" * 24,
+            "author": {"id": "6" * 24},
+            "content": "/reviewbot fix\nplease",
+            "hidden": False,
+            "url": {"web": "https://hf.co/alice/model/discussions/4#c"},
+        },
         "webhook": {"id": "7" * 24, "version": 3},
-    }  # fmt: skip
+    }
     decision = route_huggingface(WebhookPayload.model_validate(raw), raw, RoutingPolicy())
     [sub] = decision.submissions
     assert sub.reason is Reason.FIX and sub.requested_by == "6" * 24 and sub.ref.number == 4
