@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import logging
 import tempfile
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from checks.fixes import Fix, apply_fixes, fixes_of
 from reviewbot.composition import ReviewInputs, current_settings, make_platform
@@ -26,12 +26,25 @@ from reviewbot.models import ContributionRef, Kind
 from reviewbot.platforms.base import ChangedFile, safe_destination
 from reviewbot.platforms.dry_run import DryRunPlatform
 from reviewbot.platforms.hub import HubPlatform
+from reviewbot.platforms.hub_fixes import commenter, commit_files, pull_author
 from reviewbot.workspace import fetch_review
 
 if TYPE_CHECKING:
     from reviewbot.config import Settings
     from reviewbot.platforms.base import PlatformClient
-    from reviewbot.service import ReviewOutcome
+
+FixStatus = Literal["posted", "unchanged", "skipped", "refused"]
+
+
+@dataclass(frozen=True)
+class FixOutcome:
+    """What a fix job did (the service turns it into its ``ReviewOutcome``)."""
+
+    status: FixStatus
+    detail: str
+    head_sha: str | None = None
+    would: tuple[str, ...] = ()
+
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +55,11 @@ MAX_FIXED_BYTES = 1024 * 1024  # a file this big is not a header's home: left to
 def may_fix(platform: HubPlatform, ref: ContributionRef, user_id: str) -> bool:
     """Whether the Hub user ``user_id`` may have reviewbot commit to this pull request: its
     author, or the account that owns the repository's namespace."""
-    name = platform.commenter(ref, user_id)
+    name = commenter(platform, ref, user_id)
     if name is None:
         return False
     owner = ref.repo.split("/", 1)[0]
-    allowed = {platform.pull_author(ref).casefold(), owner.casefold()}
+    allowed = {pull_author(platform, ref).casefold(), owner.casefold()}
     return name.casefold() in allowed
 
 
@@ -57,40 +70,36 @@ def fix_contribution(
     platform: PlatformClient | None = None,
     settings: Settings | None = None,
     inputs: ReviewInputs | None = None,
-) -> ReviewOutcome:
+) -> FixOutcome:
     """Commit the text fixes of a review of ``ref``'s head, if ``requested_by`` may ask."""
-    from reviewbot.service import ReviewOutcome  # late: the service routes "fix" here
-
     if platform is None:
         settings = settings or current_settings()
         platform = make_platform(ref.platform, settings)
     inputs = inputs or ReviewInputs.of(settings, platform)
     hub = platform.inner if isinstance(platform, DryRunPlatform) else platform
     if not isinstance(hub, HubPlatform) or ref.kind is not Kind.PULL_REQUEST:
-        return ReviewOutcome("skipped", ref.key, detail="fix is a Hub pull-request command")
+        return FixOutcome("skipped", "fix is a Hub pull-request command")
     skip = hub.skip_reason(ref)
     if skip is not None:
-        return ReviewOutcome("skipped", ref.key, detail=skip)
+        return FixOutcome("skipped", skip)
     if requested_by is None or not may_fix(hub, ref, requested_by):
         log.info("fix refused", extra={"key": ref.key, "user": requested_by})
-        return ReviewOutcome("refused", ref.key, detail="fix asked by neither author nor owner")
+        return FixOutcome("refused", "fix asked by neither author nor owner")
     head = hub.head_sha(ref)
     pinned = replace(ref, head_sha=head)
     fixes = fixes_of(fetch_review(pinned, hub, head, inputs).report.findings)
     with tempfile.TemporaryDirectory(prefix="reviewbot-fix-") as tmp:
         changed = apply_fixes(_texts(hub, pinned, head, fixes, Path(tmp)), fixes)
     if not changed:
-        return ReviewOutcome("unchanged", ref.key, head_sha=head, detail="no text fixes to commit")
+        return FixOutcome("unchanged", "no text fixes to commit", head)
     what = f"commit text fixes to {len(changed)} files on {head[:12]}"
     if inputs.dry_run:
         log.info("dry run: would %s", what, extra={"key": ref.key})
-        return ReviewOutcome(
-            "skipped", ref.key, head_sha=head, detail=f"dry run: {what}", would=(what,)
-        )
+        return FixOutcome("skipped", f"dry run: {what}", head, (what,))
     with inputs.locks.hold(ref):
-        commit = hub.commit_files(pinned, head, changed, COMMIT_MESSAGE)
+        commit = commit_files(hub, pinned, head, changed, COMMIT_MESSAGE)
     log.info("fixes committed", extra={"key": ref.key, "commit": commit})
-    return ReviewOutcome("posted", ref.key, head_sha=commit, detail=what)
+    return FixOutcome("posted", what, commit)
 
 
 def _texts(

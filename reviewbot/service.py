@@ -146,9 +146,12 @@ def _fix(
     from reviewbot.fixing import fix_contribution
 
     with logs.bind(review=ref.display, reason="fix"):
-        outcome = fix_contribution(
+        done = fix_contribution(
             ref, requested_by=requested_by, platform=platform, settings=settings, inputs=inputs
         )
+    outcome = ReviewOutcome(
+        done.status, ref.key, head_sha=done.head_sha, detail=done.detail, would=done.would
+    )
     log.info("fix %s: %s", outcome.status, outcome.detail, extra={"key": outcome.key})
     return outcome
 

@@ -12,13 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from huggingface_hub import (
-    CommitOperationAdd,
-    DiscussionWithDetails,
-    HfApi,
-    hf_hub_download,
-    hf_hub_url,
-)
+from huggingface_hub import DiscussionWithDetails, HfApi, hf_hub_download, hf_hub_url
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
@@ -122,7 +116,7 @@ class HubPlatform:
         with _WHOAMI_LOCK:
             me = _WHOAMI.get(key)
         if me is None:
-            with _hub_errors():
+            with hub_errors():
                 me = str(self.api.whoami()["name"])
             with _WHOAMI_LOCK:
                 _WHOAMI[key] = me
@@ -130,14 +124,14 @@ class HubPlatform:
 
     def _discussion(self, repo: str, num: int, *, fresh: bool = False) -> DiscussionWithDetails:
         if fresh or num not in self._details:
-            with _hub_errors():
+            with hub_errors():
                 self._details[num] = self.api.get_discussion_details(repo, num)
         return self._details[num]
 
     # -- reading ----------------------------------------------------------------------------
 
     def head_sha(self, ref: ContributionRef) -> str:
-        with _hub_errors():
+        with hub_errors():
             sha = self.api.model_info(ref.repo, revision=self._revision(ref)).sha
         if not sha:
             raise PermanentError(f"the Hub reports no commit for {ref.display}")
@@ -145,7 +139,7 @@ class HubPlatform:
 
     def skip_reason(self, ref: ContributionRef) -> str | None:
         self._details.clear()  # a review starts here
-        with _hub_errors():
+        with hub_errors():
             if ref.kind is Kind.NEW_MODEL:
                 info = self.api.model_info(ref.repo)
                 files = [s.rfilename for s in info.siblings or ()]
@@ -165,7 +159,7 @@ class HubPlatform:
         return None
 
     def list_changed_files(self, ref: ContributionRef, head_sha: str) -> FileListing:
-        with _hub_errors():
+        with hub_errors():
             entries = [
                 e
                 for e in self.api.list_repo_tree(ref.repo, recursive=True, revision=head_sha)
@@ -217,7 +211,7 @@ class HubPlatform:
         """The pull request's target branch; a new model merges into nothing, so None."""
         if ref.kind is Kind.NEW_MODEL:
             return None
-        with _hub_errors():
+        with hub_errors():
             target = self._discussion(ref.repo, ref.number).target_branch
             # the commit, not the branch name: a policy change on the branch is a new base
             return str(self.api.model_info(ref.repo, revision=target or "main").sha)
@@ -261,7 +255,7 @@ class HubPlatform:
         *,
         max_bytes: int,
     ) -> Fetched:
-        with _hub_errors():
+        with hub_errors():
             try:
                 # the top level only: one listing instead of one request per name
                 entries = [
@@ -299,7 +293,7 @@ class HubPlatform:
         with tempfile.TemporaryDirectory(dir=workdir.parent, prefix="hf-cache-") as cache:
             for file in files:
                 dest = safe_destination(workdir, file.path)
-                with _hub_errors():
+                with hub_errors():
                     cached = hf_hub_download(
                         ref.repo,
                         file.path,
@@ -322,7 +316,7 @@ class HubPlatform:
     def _discussion_num(self, ref: ContributionRef) -> int | None:
         if ref.kind is Kind.PULL_REQUEST:
             return ref.number
-        with _hub_errors():
+        with hub_errors():
             for discussion in self.api.get_repo_discussions(
                 ref.repo, author=self.whoami(), discussion_type="discussion"
             ):
@@ -371,7 +365,7 @@ class HubPlatform:
         body = _cap(publication.body)
         num, comment_id, text = self._sticky(ref, fresh=True)
         self._details.clear()  # what is read next must include this write
-        with _hub_errors():
+        with hub_errors():
             if num is None:
                 self.api.create_discussion(ref.repo, title=NEW_MODEL_TITLE, description=body)
             elif comment_id is None:
@@ -385,41 +379,6 @@ class HubPlatform:
 
     def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
         """The Hub has no reactions, and a reply per command would be noise: nothing."""
-
-    # -- text fixes (``/reviewbot fix``) -----------------------------------------------------
-
-    def pull_author(self, ref: ContributionRef) -> str:
-        """The user name that opened the pull request."""
-        return str(self._discussion(ref.repo, ref.number, fresh=True).author)
-
-    def commenter(self, ref: ContributionRef, user_id: str) -> str | None:
-        """The user name behind a Hub user id (what webhooks name commenters by), read from the
-        pull request's own events: whoever asked has just commented there. None if not found."""
-        for event in self._discussion(ref.repo, ref.number, fresh=True).events:
-            author = getattr(event, "_event", {}).get("author")
-            if isinstance(author, dict) and author.get("_id") == user_id and author.get("name"):
-                return str(author["name"])
-        return None
-
-    def commit_files(
-        self, ref: ContributionRef, parent: str, files: dict[str, str], message: str
-    ) -> str:
-        """Commit ``files`` (path -> text) to the pull request on top of ``parent``; the Hub
-        refuses it if the pull request moved on meanwhile. Returns the new commit."""
-        operations = [
-            CommitOperationAdd(path_in_repo=path, path_or_fileobj=text.encode("utf-8"))
-            for path, text in sorted(files.items())
-        ]
-        with _hub_errors():
-            info = self.api.create_commit(
-                ref.repo,
-                operations,
-                commit_message=message,
-                revision=pr_revision(ref.number),
-                parent_commit=parent,
-            )
-        self._details.clear()
-        return str(info.oid)
 
 
 def _cap(text: str) -> str:
@@ -441,7 +400,7 @@ def _is_transport_error(exc: BaseException) -> bool:
 
 
 @contextmanager
-def _hub_errors() -> Iterator[None]:
+def hub_errors() -> Iterator[None]:
     """Map huggingface_hub failures onto TransientError / PermanentError."""
     try:
         yield
