@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from checks.findings import Finding, Severity
+from checks.fixes import FIX_KEY
 from checks.licence.card import CARD, Card, parse_card
 from checks.licence.inheritance import Obligation, Terms, Where, terms_for
 from checks.licence.model_terms import PERMISSIVE, WAIVER, restricted_signal
+from checks.licence.obligation_fixes import obligation_fix
 
 CHECK = "licence"
 MAX_DOC = 1024 * 1024
@@ -158,6 +160,8 @@ def _judge(
     for ob in obligations:
         met, detail = _met(ob, docs, card, model_id)
         if not met:
+            text_fix = obligation_fix(ob, docs)
+            fixed = {FIX_KEY: text_fix.to_dict()} if text_fix is not None else {}
             found.append(
                 Finding(
                     CHECK,
@@ -166,7 +170,7 @@ def _judge(
                     _path_for(ob),
                     f"base model {base} ({key}) requires {ob.what} in {ob.where.value}{detail}; "
                     f"fix: {ob.fix}",
-                    extra={**extra, "obligation": ob.what, "fix": ob.fix},
+                    extra={**extra, "obligation": ob.what, "fix": ob.fix, **fixed},
                 )
             )
     return found

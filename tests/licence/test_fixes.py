@@ -70,3 +70,23 @@ def test_header_positions() -> None:
     assert header_position("# -*- coding: latin-1 -*-\nx = 1\n") == 1
     assert header_position("x = 1\n") == 0
     assert insert_line("e.py", "", "# h", after=0) == Fix("e.py", 0, "", "# h")
+
+
+def test_the_notice_and_the_built_with_line_are_fixes(tree: Callable[[Files], Path]) -> None:
+    base = "---\nlicense: llama3.1\n---\n# Base\n"
+    card = "---\nlicense: llama3.1\nbase_model: org/base\n---\n# Llama-3.1-8B-Tuned\n\nTuned.\n"
+    licence = "LLAMA 3.1 COMMUNITY LICENSE AGREEMENT\n\nterms…\n"
+    root = tree({"README.md": card, "LICENSE": licence})
+
+    def obligations() -> list[str]:
+        result = run_check(root, base_cards={"org/base": base}, model_id="someone/Llama-3.1-8B-T")
+        return [f.message for f in result.findings if f.rule == "base-obligation-missing"]
+
+    result = run_check(root, base_cards={"org/base": base}, model_id="someone/Llama-3.1-8B-T")
+    fixes = fixes_of(result.findings)
+    assert {(f.path, f.line) for f in fixes} == {("NOTICE", 0), ("README.md", 7)}
+    assert len(obligations()) == 2
+    _apply(root, fixes)
+    assert (root / "README.md").read_text().endswith("Tuned.\n\nBuilt with Llama\n")
+    assert (root / "NOTICE").read_text().startswith("Llama 3.1 is licensed under")
+    assert obligations() == []
