@@ -15,6 +15,7 @@ from pathlib import PurePosixPath
 
 from checks.base import Contribution
 from checks.findings import Finding, Severity
+from checks.fixes import FIX_KEY, insert_line
 from checks.io.limits import LimitExceeded
 from checks.licence.card import CARD, Card, licence_key
 from checks.licence.gguf_bases import MAX_GGUF_FILES, gguf_bases
@@ -133,7 +134,36 @@ def relation_findings(card: Card | None, shape: Shape, check: str) -> list[Findi
                 "the wrong ones",
                 gguf.path,
             )
-    return found
+    missing = _base_model_missing(card, shape, check)
+    return found + ([missing] if missing else [])
+
+
+def _base_model_missing(card: Card | None, shape: Shape, check: str) -> Finding | None:
+    """The GGUF files name base models the card's front matter does not: the Hub files the
+    model under its base by ``base_model``, so the entry is suggested as a fix."""
+    bases = tuple(dict.fromkeys(b for g in shape.ggufs for b in g.base_models))
+    if card is None or card.base_models or card.error or not bases:
+        return None
+    lines = card.source.splitlines()
+    closing = next((i for i, ln in enumerate(lines[1:], 1) if ln.strip() == "---"), None)
+    if not lines or lines[0].strip() != "---" or closing is None:
+        return None
+    entry = (
+        f"base_model: {bases[0]}"
+        if len(bases) == 1
+        else "\n".join(["base_model:", *(f"- {b}" for b in bases)])
+    )
+    fix = insert_line(CARD, card.source, entry, after=closing)
+    return Finding(
+        check,
+        "card-base-model-missing",
+        Severity.LOW,
+        CARD,
+        f"the GGUF metadata names the base model{'s' if len(bases) > 1 else ''} "
+        f"{', '.join(bases)}, the model card none; add `{entry.splitlines()[0]}` to its front "
+        "matter so the Hub lists the model under its base",
+        extra={FIX_KEY: fix.to_dict()},
+    )
 
 
 def notes(card: Card | None, shape: Shape) -> list[str]:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from checks.findings import Severity
+from checks.fixes import apply_fixes, fix_of
 from checks.licence.card import base_model_ids
 from tests.licence.conftest import Files, run_check
 
@@ -174,3 +175,16 @@ def test_a_broken_gguf_gives_no_licence_facts_and_no_crash(tree: Callable[[Files
     result = run_check(root)
     assert not by_rule(result, "gguf-licence-mismatch")
     assert base_model_ids(root) == []
+
+
+def test_a_base_model_named_by_the_gguf_only_is_a_fix_for_the_card(
+    tree: Callable[[Files], Path],
+) -> None:
+    root = tree({"README.md": card("llama3.1", base=None)})
+    write_gguf(root / "model-Q8_0.gguf")
+    [found] = by_rule(run_check(root), "card-base-model-missing")
+    fix = fix_of(found)  # type: ignore[arg-type]
+    assert fix is not None and fix.new == f"license: llama3.1\nbase_model: {BASE}"
+    text = (root / "README.md").read_text()
+    (root / "README.md").write_text(apply_fixes({"README.md": text}, [fix])["README.md"])
+    assert by_rule(run_check(root), "card-base-model-missing") == []
