@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     # Draft pull requests are reviewed when marked ready, not on every push while still drafts.
     reviewbot_review_drafts: bool = False
     reviewbot_recheck_command: str = "/reviewbot recheck"
+    # On the Hub: commit the review's text fixes to the pull request (its author or the owner).
+    reviewbot_fix_command: str = "/reviewbot fix"
     # Review and log, post nothing (no comment, check run, label or reaction): a trial run.
     reviewbot_dry_run: bool = False
     # A new fine-tune of a watched model is someone else's repository: open a discussion on it

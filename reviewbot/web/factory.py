@@ -52,6 +52,7 @@ def create_app(
         ledger = RedisLedger(client, ttl) if client is not None else MemoryLedger(ttl)
     policy = RoutingPolicy(
         recheck_command=settings.reviewbot_recheck_command,
+        fix_command=settings.reviewbot_fix_command,
         review_drafts=settings.reviewbot_review_drafts,
         bot_login=settings.reviewbot_bot_login,
         app_id=settings.github_app_id,
