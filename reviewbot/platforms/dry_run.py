@@ -93,8 +93,8 @@ class DryRunPlatform:
     def publish(self, ref: ContributionRef, publication: Publication) -> None:
         if publication.comment:
             self._would(ref, f"post the {publication.verdict} comment")
-            if publication.fixes and self.has_status:
-                self._would(ref, f"suggest {len(publication.fixes)} text fixes in a review")
+        if publication.fixes and self.has_status:
+            self._would(ref, f"suggest {len(publication.fixes)} text fixes in a review")
         if self.has_status:
             self._would(ref, f"complete the check run: {publication.title}")
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
 from checks.base import Contribution
 from checks.licence.check import LicenceCheck
 from checks.policy import Policy
+from reviewbot.composition import ReviewInputs
 from reviewbot.models import ContributionRef, Platform
 from reviewbot.platforms.github import GitHubPlatform
 from reviewbot.render.suggestions import MAX_SUGGESTIONS
@@ -122,6 +124,19 @@ def test_at_most_the_cap_are_suggested_the_rest_are_in_the_body(
     [review] = github.reviews(repo, 1)
     body = str(review["body"])
     assert "`s10.py`" in body and "`s11.py`" in body and "`s00.py`" not in body
+
+
+def test_a_dry_run_suggests_nothing(github: FakeGitHub, gh: GitHubPlatform) -> None:
+    repo, _ = open_pull(github, {"a.py": b"print(1)\n"})
+    inputs = replace(ReviewInputs.of(None, gh), dry_run=True)
+
+    outcome = review_contribution(ref_of(repo), platform=gh, inputs=inputs)
+
+    assert "suggest 1 text fixes in a review" in outcome.would
+    assert (
+        github.reviews(repo, 1) == []
+        and github.requests("POST", rf"^/repos/{repo}/pulls/1/reviews$") == []
+    )
 
 
 def test_a_line_outside_the_diff_is_written_in_the_body(

@@ -292,9 +292,10 @@ class GitHubPlatform:
         with github_errors():
             if publication.comment:
                 self.verdicts.post_comment(repo, ref.number, publication.body)
-                # before the run completes: a retry after a failure here finishes the job
-                pull = repo.get_pull(ref.number)
-                publish_suggestions(repo, pull, publication.head_sha, publication.fixes)
+            # whether or not the comment speaks: a quiet pass may still have a line to add; and
+            # before the run completes, so a retry after a failure here finishes the job
+            pull = repo.get_pull(ref.number)
+            publish_suggestions(repo, pull, publication.head_sha, publication.fixes)
             if publication.verdict in ("pass", "warn", "fail"):
                 self.verdicts.set_label(repo, ref.number, publication.verdict)
             self.verdicts.complete_run(repo, ref.key, publication)
