@@ -49,12 +49,22 @@ def fix_of(finding: Finding) -> Fix | None:
 
 
 def fixes_of(findings: Iterable[Finding]) -> list[Fix]:
-    """Every distinct text fix, by path and line; one per line (the first wins)."""
+    """Every distinct text fix, one per line: two that add lines below the same line are merged
+    (a GitHub suggestion replaces its line once); otherwise the first wins, and the other comes
+    back from the next review."""
     seen: dict[tuple[str, int], Fix] = {}
     for finding in findings:
         fix = fix_of(finding)
-        if fix is not None:
-            seen.setdefault((fix.path, fix.line), fix)
+        if fix is None:
+            continue
+        key = (fix.path, fix.line)
+        known = seen.get(key)
+        if known is None:
+            seen[key] = fix
+        elif known.old == fix.old and fix.new != known.new:
+            below = fix.old + "\n"
+            if known.new.startswith(below) and fix.new.startswith(below):
+                seen[key] = Fix(fix.path, fix.line, fix.old, known.new + fix.new[len(fix.old) :])
     return sorted(seen.values(), key=lambda f: (f.path, f.line))
 
 

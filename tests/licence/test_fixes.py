@@ -5,7 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from checks.fixes import Fix, apply_fixes, fix_of, fixes_of, header_position, insert_line
+from checks.findings import Finding, Severity
+from checks.fixes import (
+    FIX_KEY,
+    Fix,
+    apply_fixes,
+    fix_of,
+    fixes_of,
+    header_position,
+    insert_line,
+)
 from tests.licence.conftest import Files, rules, run_check
 
 CARD = "---\nlicense: apache-2.0\n---\n# A model\n"
@@ -90,3 +99,18 @@ def test_the_notice_and_the_built_with_line_are_fixes(tree: Callable[[Files], Pa
     assert (root / "README.md").read_text().endswith("Tuned.\n\nBuilt with Llama\n")
     assert (root / "NOTICE").read_text().startswith("Llama 3.1 is licensed under")
     assert obligations() == []
+
+
+def test_two_lines_added_below_one_line_become_one_fix() -> None:
+    def finding(new: str) -> Finding:
+        fix = Fix("README.md", 2, "license: other", new)
+        return Finding(
+            "licence", "r", Severity.LOW, "README.md", "m", extra={FIX_KEY: fix.to_dict()}
+        )
+
+    merged = fixes_of(
+        [finding("license: other\nlicense_name: x"), finding("license: other\nbase_model: b")]
+    )
+    assert merged == [
+        Fix("README.md", 2, "license: other", "license: other\nlicense_name: x\nbase_model: b")
+    ]
