@@ -27,7 +27,8 @@ Commits (``HfApi.create_commit``): ``POST /api/validate-yaml`` (a card's front m
 ``POST /api/models/{id}/commit/{rev}`` taking the ndjson stream (header, then ``file`` lines in
 base64); a ``parentCommit`` that is not the revision's commit is refused with 412, as on the Hub.
 A commit to ``refs/pr/N`` lands in that pull request (and adds a ``commit`` event to its
-discussion); ``commits`` records each one. Event authors carry the Hub's user ``_id``
+discussion); ``commits`` records each one; ``commits_answered_502`` makes the next ones land but
+answer 502. Event authors carry the Hub's user ``_id``
 (``user_id``), which webhooks name commenters by; ``add_comment`` posts as anyone.
 """
 
@@ -94,6 +95,7 @@ class FakeHub(CountsTransfers):
     transfers: Transfers = field(default_factory=Transfers)
     security: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     commits: list[dict[str, Any]] = field(default_factory=list)  # summary, revision, files
+    commits_answered_502: int = 0  # the next N commits land, then answer 502 ("done, but…")
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.RLock = field(default_factory=threading.RLock)
     # resolved path on disk -> (size, mtime_ns, inode) when seen, and its Blob
@@ -658,6 +660,10 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                     "author": {"name": hub.user, "_id": user_id(hub.user)},
                     "data": {"subject": header.get("summary", ""), "oid": sha},
                 })  # fmt: skip
+            if hub.commits_answered_502 > 0:
+                hub.commits_answered_502 -= 1
+                self._send(502, {"error": "Bad Gateway"})
+                return
             self._send(200, {"success": True, "commitOid": sha,
                              "commitUrl": f"{hub.endpoint}/{repo_id}/commit/{sha}"})  # fmt: skip
 

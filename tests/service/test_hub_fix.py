@@ -13,6 +13,7 @@ from checks.base import Contribution
 from checks.licence.check import LicenceCheck
 from checks.policy import Policy
 from reviewbot.composition import ReviewInputs
+from reviewbot.errors import TransientError
 from reviewbot.events import Reason, RoutingPolicy, route_huggingface
 from reviewbot.models import ContributionRef, Platform
 from reviewbot.platforms.hub import HubPlatform
@@ -74,6 +75,20 @@ def test_the_verdict_shows_the_text_and_the_author_s_fix_commits_it(
 
     again = review_contribution(ref, reason="fix", requested_by=user_id("bob"), platform=platform)
     assert again.status == "unchanged" and len(hub.commits) == 1  # a retry commits nothing
+
+
+def test_a_commit_that_landed_but_answered_502_is_not_made_again(
+    hub: FakeHub, platform: HubPlatform
+) -> None:
+    ref, _ = pull(hub)
+    hub.add_comment(ref.repo, ref.number, "/reviewbot fix", author="bob")
+    hub.commits_answered_502 = 1
+
+    with pytest.raises(TransientError):  # the task retries it
+        review_contribution(ref, reason="fix", requested_by=user_id("bob"), platform=platform)
+    retried = review_contribution(ref, reason="fix", requested_by=user_id("bob"), platform=platform)
+
+    assert retried.status == "unchanged" and len(hub.commits) == 1
 
 
 def test_the_owner_may_ask_an_outsider_may_not(hub: FakeHub, platform: HubPlatform) -> None:
