@@ -148,7 +148,11 @@ def scan_source(source: ByteSource, ctx: ScanContext) -> str:
 def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
     # Each parser is imported only when a file needs it: a scan pays for the formats it meets,
     # and a one-file scan starts as fast as the lightest peer.
-    if fmt == "pickle":
+    if fmt == "pickle" and suffix_of(name) in (".pdparams", ".pdopt"):
+        from checks.weights import paddle
+
+        paddle.scan_pdparams(source, ctx)
+    elif fmt == "pickle":
         from checks.weights import pickle_walk
 
         pickle_walk.scan_pickle_source(source, ctx)
@@ -190,6 +194,10 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights import onnx
 
         onnx.scan_onnx(source, ctx)
+    elif fmt == "paddle-program" or (fmt in ("unknown", "text") and suffix_of(name) == ".pdmodel"):
+        from checks.weights import paddle
+
+        paddle.scan_pdmodel(source, ctx)
     elif fmt == "text":
         from checks.weights.text_files import scan_text_file
 

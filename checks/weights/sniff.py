@@ -60,6 +60,9 @@ EXPECTED_BY_SUFFIX: dict[str, frozenset[str]] = {
     ".png": frozenset({"png"}),
     ".onnx": frozenset({"onnx"}),
     ".msgpack": frozenset({"unknown"}),
+    ".pdparams": frozenset({"pickle"}),
+    ".pdopt": frozenset({"pickle"}),
+    ".pdmodel": frozenset({"paddle-program"}),
 }
 for _suffix in TEXT_SUFFIXES:
     EXPECTED_BY_SUFFIX.setdefault(_suffix, frozenset({"text"}))
@@ -81,7 +84,7 @@ def sniff(source: ByteSource, name: str) -> str:
 
 def sniff_bytes(head: bytes, size: int, name: str) -> str:
     """One of: safetensors zip 7z gzip bzip2 xz zlib lz4 lzma joblib-zfile tar numpy gguf hdf5
-    png pickle onnx onnx-data text empty unknown."""
+    png pickle onnx onnx-data paddle-program text empty unknown."""
     if not head:
         return "empty"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
@@ -124,6 +127,9 @@ def sniff_bytes(head: bytes, size: int, name: str) -> str:
     # ONNX has no magic: onnx.save writes ir_version (field 1, a varint) first.
     if suffix == ".onnx" and head[0] == 0x08:
         return "onnx"
+    # A paddle ProgramDesc has no magic either: its blocks (field 1, length-delimited) come first.
+    if suffix == ".pdmodel" and head[0] == 0x0A:
+        return "paddle-program"
     if suffix in TEXT_SUFFIXES and _is_text(head):
         return "text"
     # Plain text that happens to start with an opcode byte stays text unless its name
