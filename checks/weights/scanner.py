@@ -198,6 +198,10 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights import paddle
 
         paddle.scan_pdmodel(source, ctx)
+    elif fmt == "openvino-ir":
+        from checks.weights import openvino
+
+        return openvino.scan_openvino(source, ctx, name)
     elif fmt == "text":
         from checks.weights.text_files import scan_text_file
 

@@ -63,6 +63,7 @@ EXPECTED_BY_SUFFIX: dict[str, frozenset[str]] = {
     ".pdparams": frozenset({"pickle"}),
     ".pdopt": frozenset({"pickle"}),
     ".pdmodel": frozenset({"paddle-program"}),
+    ".xml": frozenset({"openvino-ir", "text"}),
 }
 for _suffix in TEXT_SUFFIXES:
     EXPECTED_BY_SUFFIX.setdefault(_suffix, frozenset({"text"}))
@@ -84,7 +85,7 @@ def sniff(source: ByteSource, name: str) -> str:
 
 def sniff_bytes(head: bytes, size: int, name: str) -> str:
     """One of: safetensors zip 7z gzip bzip2 xz zlib lz4 lzma joblib-zfile tar numpy gguf hdf5
-    png pickle onnx onnx-data paddle-program text empty unknown."""
+    png pickle onnx onnx-data paddle-program openvino-ir text empty unknown."""
     if not head:
         return "empty"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
@@ -130,6 +131,10 @@ def sniff_bytes(head: bytes, size: int, name: str) -> str:
     # A paddle ProgramDesc has no magic either: its blocks (field 1, length-delimited) come first.
     if suffix == ".pdmodel" and head[0] == 0x0A:
         return "paddle-program"
+    # Every .xml goes to the OpenVINO reader, which refuses DTDs and entities before anything
+    # else and calls XML that is not an IR plain text.
+    if suffix == ".xml" and (_is_text(head) or head[:2] in (b"\xff\xfe", b"\xfe\xff")):
+        return "openvino-ir"
     if suffix in TEXT_SUFFIXES and _is_text(head):
         return "text"
     # Plain text that happens to start with an opcode byte stays text unless its name
