@@ -68,8 +68,10 @@ def _local_reader(contribution: Contribution) -> ReadFile:
     def read(rel: str) -> bytes | None:
         if contribution.is_remote(rel):
             return None
-        path = contribution.root / rel
-        return None if path.is_symlink() else path.read_bytes()
+        root = contribution.root.resolve()
+        path = (root / rel).resolve()
+        # A link (the file or a folder above it) may point outside the contribution.
+        return path.read_bytes() if path.is_relative_to(root) and path == root / rel else None
 
     return read
 

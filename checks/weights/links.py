@@ -7,7 +7,6 @@ result: what they say changes when another file does.
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import PurePosixPath
 
 from checks.base import CheckResult
 from checks.findings import Finding, Severity
@@ -41,8 +40,6 @@ def link_files(
         if not isinstance(target, str):
             continue
         ctx = ScanContext(path=finding.path, policy=None, limits=limits or Limits())
-        if not _inside(target):
-            continue  # never look outside the contribution for a name a file chose
         if finding.rule == OPENVINO_WEIGHTS:
             needs = finding.extra.get("needs_bytes")
             if isinstance(needs, int):
@@ -69,16 +66,6 @@ def link_files(
     for facts in result.files:
         if facts.path in weights_files and facts.format == "unknown":
             facts.format = "openvino-weights"
-
-
-def _inside(name: str) -> bool:
-    path = PurePosixPath(name)
-    return (
-        bool(name)
-        and not path.is_absolute()
-        and ".." not in path.parts
-        and not (set(name) & {"\\", "\0", ":"})
-    )
 
 
 def _weights(ctx: ScanContext, target: str, needs: int, size: int | None) -> None:
