@@ -202,6 +202,10 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights import openvino
 
         return openvino.scan_openvino(source, ctx, name)
+    elif fmt == "msgpack" or (fmt in ("unknown", "text") and suffix_of(name) == ".msgpack"):
+        from checks.weights import flax_msgpack
+
+        flax_msgpack.scan_msgpack(source, ctx)
     elif fmt == "text":
         from checks.weights.text_files import scan_text_file
 
