@@ -66,6 +66,7 @@ EXPECTED_BY_SUFFIX: dict[str, frozenset[str]] = {
     ".pdmodel": frozenset({"paddle-program"}),
     ".xml": frozenset({"openvino-ir", "text"}),
     ".msgpack": frozenset({"msgpack"}),
+    ".distcp": frozenset({"distcp"}),
 }
 for _suffix in TEXT_SUFFIXES:
     EXPECTED_BY_SUFFIX.setdefault(_suffix, frozenset({"text"}))
