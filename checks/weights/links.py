@@ -7,6 +7,7 @@ result: what they say changes when another file does.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import PurePosixPath
 
 from checks.base import CheckResult
 from checks.findings import Finding, Severity
@@ -36,9 +37,10 @@ def link_files(
     weights_files: set[str] = set()
     added: list[Finding] = []
     for finding in list(result.findings):
-        target = finding.extra.get("weights") or finding.extra.get("file")
-        if not isinstance(target, str):
+        relative = finding.extra.get("weights") or finding.extra.get("file")
+        if not isinstance(relative, str):
             continue
+        target = _beside(finding.path, relative)
         ctx = ScanContext(path=finding.path, policy=None, limits=limits or Limits())
         if finding.rule == OPENVINO_WEIGHTS:
             needs = finding.extra.get("needs_bytes")
@@ -66,6 +68,14 @@ def link_files(
     for facts in result.files:
         if facts.path in weights_files and facts.format == "unknown":
             facts.format = "openvino-weights"
+
+
+def _beside(path: str, relative: str) -> str:
+    """A file next to ``path``: a module name relative to its folder, or a sibling suffix."""
+    here = PurePosixPath(path)
+    if relative.startswith("."):
+        return here.with_suffix(relative).as_posix()
+    return (here.parent / relative).as_posix()
 
 
 def _weights(ctx: ScanContext, target: str, needs: int, size: int | None) -> None:

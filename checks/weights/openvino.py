@@ -116,9 +116,10 @@ def _report(found: _Model, ctx: ScanContext, name: str) -> None:
             "model needs an extension library that the repository must supply",
             opset=opset,
         )
-    weights = str(PurePosixPath(name).with_suffix(".bin"))
-    # Only a repository file's weights can be looked up beside it (see checks.weights.links).
-    extra: dict[str, Any] = {} if ctx.trail else {"weights": weights, "needs_bytes": found.extent}
+    weights = PurePosixPath(name).with_suffix(".bin").name
+    # Only a repository file's weights can be looked up beside it (see checks.weights.links);
+    # by suffix, so a cached scan stays true for a copy of the XML under another name.
+    extra: dict[str, Any] = {} if ctx.trail else {"weights": ".bin", "needs_bytes": found.extent}
     ctx.report(
         WEIGHTS,
         Severity.INFO,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from checks.base import CheckResult, Contribution
+from checks.cache import MemoryResultCache
 from checks.findings import Severity
 from checks.weights.check import WeightScanCheck
 from reviewbot.cli import main
@@ -118,4 +119,38 @@ def test_the_cli_links_a_module_beside_a_scanned_config(
     assert any(
         f["rule"] == "code-runs-on-load" and f["path"].endswith("tiny.py")
         for f in report["findings"]
+    )
+
+
+def _cached_run(root: Path, cache: MemoryResultCache) -> CheckResult:
+    import hashlib
+
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+    known = {f: hashlib.sha256((root / f).read_bytes()).hexdigest() for f in files}
+    contribution = Contribution(root=root, files=files, known_sha256=known, result_cache=cache)
+    return WeightScanCheck().run(contribution)
+
+
+def test_a_cached_config_links_beside_its_new_folder(tmp_path: Path) -> None:
+    cache = MemoryResultCache()
+    _config(tmp_path / "one" / "a", {"AutoModel": "tiny.TinyModel"})
+    (tmp_path / "one" / "a" / "tiny.py").write_text(PLAIN)
+    _cached_run(tmp_path / "one", cache)
+    # The same config bytes in another folder, restored from the cache: linked beside itself.
+    _config(tmp_path / "two" / "b", {"AutoModel": "tiny.TinyModel"})
+    (tmp_path / "two" / "b" / "tiny.py").write_text(EVIL)
+    result = _cached_run(tmp_path / "two", cache)
+    assert any(f.path == "b/config.json" and f.rule == "remote-code" for f in result.findings)
+    assert ("b/tiny.py", "code-runs-on-load", Severity.CRITICAL) in _found(result)
+
+
+def test_a_clean_json_never_stands_in_for_a_config(tmp_path: Path) -> None:
+    cache = MemoryResultCache()
+    _config(tmp_path / "one", {"AutoModel": "someone/else--modeling_evil.EvilModel"})
+    (tmp_path / "one" / "config.json").rename(tmp_path / "one" / "settings.json")
+    assert _cached_run(tmp_path / "one", cache).findings == []
+    # The same bytes as config.json: scanned for auto_map, not restored from settings.json.
+    _config(tmp_path / "two", {"AutoModel": "someone/else--modeling_evil.EvilModel"})
+    assert ("config.json", "remote-code-elsewhere", Severity.HIGH) in _found(
+        _cached_run(tmp_path / "two", cache)
     )

@@ -162,3 +162,11 @@ def test_any_shard_bytes_give_a_verdict(parts: list[bytes]) -> None:
     for data in (b"".join(parts), b"".join(parts) + _item(), _item() + b"".join(parts)):
         scan_source(BytesSource(data), ctx)
     assert all(f.rule != "scanner-error" for f in ctx.findings)
+
+
+def test_a_cached_metadata_scan_never_stands_in_for_another_pickle() -> None:
+    from checks.cache import cache_key
+
+    sha = "ab" * 32
+    assert cache_key(sha, "", "ck/.metadata") == cache_key(sha, "", "other/.metadata")
+    assert cache_key(sha, "", "ck/.metadata") != cache_key(sha, "", "ck/state")

@@ -41,12 +41,12 @@ def scan_auto_map(source: ByteSource, ctx: ScanContext) -> None:
                 )
             else:
                 local.setdefault(module, []).append(str(key))
-    folder = PurePosixPath(ctx.path).parent
     for module, keys in sorted(local.items()):
-        # transformers fetches the module from the folder the config was read from.
-        file = (folder / f"{module}.py").as_posix()
-        # Linked to that file after the whole contribution is scanned (checks.weights.links);
-        # a name that climbs out of the repository is never looked up.
+        # transformers fetches the module from the folder the config was read from. The link to
+        # it is made after the whole contribution is scanned (checks.weights.links), relative
+        # to the config so a cached scan stays true under another folder; a name that climbs
+        # out of the repository is never looked up.
+        file = f"{module}.py"
         extra = {} if ctx.trail or not _plain(module) else {"file": file}
         ctx.report(
             REMOTE_CODE,
