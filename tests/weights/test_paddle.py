@@ -1,17 +1,21 @@
 """PaddlePaddle scan: .pdparams/.pdopt pickles and .pdmodel programs.
 
-paddlepaddle does not install beside this project's torch and protobuf pins, so the benign
-files are what paddle.save writes, rebuilt with the same calls: ``paddle.save(layer.state_dict())``
-turns every tensor into ``tensor.numpy()``, adds a ``"StructuredToParameterName@@"`` table of
-structured names to parameter names, and pickles the dict with ``pickle.dump(obj, f,
-protocol=4)`` (2 and 3 are accepted). ``.pdmodel`` files are ProgramDesc messages from paddle's
-framework.proto, assembled field by field.
+Benign files come from paddle itself (in a child process: paddle and torch loaded in one process
+can clash) and, so the layout stays covered where paddle does not install, rebuilt with the calls
+paddle.save makes: ``paddle.save(layer.state_dict())`` turns every tensor into ``tensor.numpy()``,
+adds a ``"StructuredToParameterName@@"`` table of structured names to parameter names, and
+pickles the dict with ``pickle.dump(obj, f, protocol=4)`` (2 and 3 are accepted). Hostile
+``.pdmodel`` files are ProgramDesc messages from paddle's framework.proto, assembled field by field.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import io
+import os
 import pickle
+import subprocess
+import sys
 import zipfile
 from pathlib import Path
 
@@ -34,6 +38,49 @@ from tests.weights.pickles import (
     short_binunicode,
 )
 from tests.weights.protowire_writer import blob, message, uint
+
+PADDLE_SAVES = """
+import sys
+import paddle
+out = sys.argv[1]
+layer = paddle.nn.Sequential(paddle.nn.Linear(4, 3), paddle.nn.ReLU(), paddle.nn.Linear(3, 2))
+paddle.save(layer.state_dict(), out + "/model.pdparams")
+adam = paddle.optimizer.Adam(parameters=layer.parameters())
+layer(paddle.ones([2, 4])).sum().backward()
+adam.step()
+paddle.save(adam.state_dict(), out + "/model.pdopt")
+paddle.enable_static()
+x = paddle.static.data("x", [None, 4], "float32")
+y = paddle.nn.functional.relu(paddle.static.nn.fc(x, 3))
+exe = paddle.static.Executor(paddle.CPUPlace())
+exe.run(paddle.static.default_startup_program())
+paddle.static.save_inference_model(out + "/inference", [x], [y], exe)
+"""
+
+
+@pytest.fixture(scope="module")
+def paddle_files(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if importlib.util.find_spec("paddle") is None:
+        pytest.skip("paddlepaddle is not installed")
+    out = tmp_path_factory.mktemp("paddle")
+    # The legacy program format (.pdmodel): paddle 3 writes PIR JSON unless told otherwise.
+    env = {**os.environ, "FLAGS_enable_pir_api": "0"}
+    subprocess.run(
+        [sys.executable, "-c", PADDLE_SAVES, str(out)], check=True, env=env, capture_output=True
+    )
+    return out
+
+
+@pytest.mark.parametrize("name", ["model.pdparams", "model.pdopt", "inference.pdmodel"])
+def test_files_paddle_writes_pass(paddle_files: Path, name: str) -> None:
+    scan = scan_path(paddle_files / name, name, DeferredPolicy())
+    assert Verdict.of(f.severity for f in scan.findings) is Verdict.PASS
+    if name.endswith(".pdmodel"):
+        assert scan.format == "paddle-program"
+        assert [f.rule for f in scan.findings] == ["paddle-program"]
+        assert "relu" in scan.findings[0].message
+    else:
+        assert scan.format == "pickle" and scan.findings == []
 
 
 def _state_dict() -> dict[str, object]:
