@@ -19,7 +19,7 @@ from checks.findings import Finding
 
 # Bump whenever scanner behaviour changes (a parser, a rule, a message, a bound, the default
 # import policy data): every cached result then misses and files are scanned afresh.
-SCANNER_VERSION = "2"
+SCANNER_VERSION = "3"
 
 # Findings that say something about this read of the file, not about its content: a scan that
 # produced one is not stored (a network failure, a request bound, a server ignoring ranges).
@@ -80,11 +80,24 @@ def policy_fingerprint(extra_allowed_imports: Iterable[str] = ()) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# Files scanned for what their whole name says, not their suffix: auto_map configs, the
+# tokenizer config's chat templates, a torch.distributed.checkpoint's .metadata pickle.
+NAMED_PROMISES = frozenset(
+    {
+        "config.json",
+        "tokenizer_config.json",
+        "preprocessor_config.json",
+        "processor_config.json",
+        ".metadata",
+    }
+)
+
+
 def cache_key(sha256: str, policy_fingerprint: str, name: str) -> str:
     """What a scan depends on: the bytes, the scanner, the policy, and what the name promises
     (the same blob named .bin and .safetensors gets different name-mismatch findings)."""
     base = PurePosixPath(name).name.lower()
-    promise = base if base == "tokenizer_config.json" else PurePosixPath(base).suffix
+    promise = base if base in NAMED_PROMISES else PurePosixPath(base).suffix
     return f"{sha256.lower()}:{SCANNER_VERSION}:{policy_fingerprint}:{promise}"
 
 

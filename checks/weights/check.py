@@ -12,6 +12,7 @@ from checks.cache import (
 )
 from checks.weights.context import DeferredPolicy
 from checks.weights.limits import Limits
+from checks.weights.links import ReadFile, link_files
 from checks.weights.scan_files import add_scan
 from checks.weights.scanner import FileScan, scan_path
 
@@ -44,6 +45,7 @@ class WeightScanCheck:
             add_scan(result, scan, rel)
             if progress is not None:
                 progress(rel)
+        link_files(result, contribution.size_of, _local_reader(contribution), self.limits)
         return result
 
     def _scan_local(
@@ -58,6 +60,20 @@ class WeightScanCheck:
         )
         scan.sha256 = known or scan.sha256
         return scan
+
+
+def _local_reader(contribution: Contribution) -> ReadFile:
+    """Reads a contribution file kept on disk (remote ones are weights, never modules)."""
+
+    def read(rel: str) -> bytes | None:
+        if contribution.is_remote(rel):
+            return None
+        root = contribution.root.resolve()
+        path = (root / rel).resolve()
+        # A link (the file or a folder above it) may point outside the contribution.
+        return path.read_bytes() if path.is_relative_to(root) and path == root / rel else None
+
+    return read
 
 
 def cached_scan(

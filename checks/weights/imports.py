@@ -13,6 +13,7 @@ from checks.findings import Severity
 
 IMPORTS_TABLE = "import_policy.toml"  # the shipped allow/deny table, not a repository's policy
 _CACHE_LIMIT = 65_536  # distinct globals remembered per policy; hostile files may name many
+REPOSITORY_REASON = "allowed by the repository's policy"
 
 RULES = {
     Severity.CRITICAL: "unsafe-import",
@@ -201,7 +202,7 @@ class ImportPolicy:
         if tables.allowed.match(module, name):
             return Verdict(Severity.INFO, "allowed", tables.allowed_reason, full)
         if self.extra.match(module, name):
-            return Verdict(Severity.INFO, "allowed", "allowed by the repository's policy", full)
+            return Verdict(Severity.INFO, "allowed", REPOSITORY_REASON, full)
         for patterns, reason in tables.metadata:
             if patterns.match(module, name):
                 return Verdict(Severity.MEDIUM, "metadata", reason, full)

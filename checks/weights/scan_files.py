@@ -9,6 +9,7 @@ from pathlib import Path
 from checks.base import CheckResult, FileFacts, ProgressCallback
 from checks.weights.context import DeferredPolicy
 from checks.weights.limits import Limits
+from checks.weights.links import link_files
 from checks.weights.scanner import FileScan, scan_path
 
 
@@ -38,8 +39,22 @@ def scan_files(
     them: the same scanner and the same facts as the check, under the default import policy."""
     policy = DeferredPolicy()
     result = CheckResult()
+    paths: dict[str, Path] = {}
     for path, display in files:
+        paths[display] = path
         add_scan(result, scan_path(path, display, policy, limits, want_sha256=want_sha256), display)
         if progress is not None:
             progress(display)
+
+    def where(name: str) -> Path:
+        # A file beside a scanned one but not named itself: display names are paths as given.
+        return paths.get(name, Path(name))
+
+    def size_of(name: str) -> int | None:
+        try:
+            return where(name).stat().st_size
+        except OSError:
+            return None
+
+    link_files(result, size_of, lambda name: where(name).read_bytes(), limits)
     return result

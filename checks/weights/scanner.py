@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from checks.findings import Finding, Severity
@@ -148,7 +148,20 @@ def scan_source(source: ByteSource, ctx: ScanContext) -> str:
 def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
     # Each parser is imported only when a file needs it: a scan pays for the formats it meets,
     # and a one-file scan starts as fast as the lightest peer.
-    if fmt == "pickle":
+    if suffix_of(name) == ".distcp" and fmt != "empty":
+        from checks.weights import dcp
+
+        dcp.scan_distcp(source, ctx)
+        return "distcp"
+    if fmt == "pickle" and PurePosixPath(name).name == ".metadata":
+        from checks.weights import dcp
+
+        dcp.scan_metadata(source, ctx)
+    elif fmt == "pickle" and suffix_of(name) in (".pdparams", ".pdopt"):
+        from checks.weights import paddle
+
+        paddle.scan_pdparams(source, ctx)
+    elif fmt == "pickle":
         from checks.weights import pickle_walk
 
         pickle_walk.scan_pickle_source(source, ctx)
@@ -190,6 +203,18 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights import onnx
 
         onnx.scan_onnx(source, ctx)
+    elif fmt == "paddle-program" or (fmt in ("unknown", "text") and suffix_of(name) == ".pdmodel"):
+        from checks.weights import paddle
+
+        paddle.scan_pdmodel(source, ctx)
+    elif fmt == "openvino-ir":
+        from checks.weights import openvino
+
+        return openvino.scan_openvino(source, ctx, name)
+    elif fmt == "msgpack" or (fmt in ("unknown", "text") and suffix_of(name) == ".msgpack"):
+        from checks.weights import flax_msgpack
+
+        flax_msgpack.scan_msgpack(source, ctx)
     elif fmt == "text":
         from checks.weights.text_files import scan_text_file
 

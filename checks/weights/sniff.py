@@ -35,6 +35,8 @@ TEXT_SUFFIXES = frozenset(
 PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".p", ".joblib", ".dat", ".data", ".dill"})
 TORCH_SUFFIXES = frozenset({".pt", ".pth", ".bin", ".ckpt", ".tar", ".mar"})
 
+_MSGPACK_MAPS = frozenset({*range(0x81, 0x90), 0xDE, 0xDF})
+
 # Compressed forms only joblib writes: lzma "alone" streams and pre-0.10 "ZF" zlib files.
 JOBLIB_ONLY = ("lzma", "joblib-zfile")
 
@@ -59,7 +61,12 @@ EXPECTED_BY_SUFFIX: dict[str, frozenset[str]] = {
     ".joblib": frozenset({"pickle", "gzip", "bzip2", "xz", "zlib", "lz4", *JOBLIB_ONLY}),
     ".png": frozenset({"png"}),
     ".onnx": frozenset({"onnx"}),
-    ".msgpack": frozenset({"unknown"}),
+    ".pdparams": frozenset({"pickle"}),
+    ".pdopt": frozenset({"pickle"}),
+    ".pdmodel": frozenset({"paddle-program"}),
+    ".xml": frozenset({"openvino-ir", "text"}),
+    ".msgpack": frozenset({"msgpack"}),
+    ".distcp": frozenset({"distcp"}),
 }
 for _suffix in TEXT_SUFFIXES:
     EXPECTED_BY_SUFFIX.setdefault(_suffix, frozenset({"text"}))
@@ -81,7 +88,7 @@ def sniff(source: ByteSource, name: str) -> str:
 
 def sniff_bytes(head: bytes, size: int, name: str) -> str:
     """One of: safetensors zip 7z gzip bzip2 xz zlib lz4 lzma joblib-zfile tar numpy gguf hdf5
-    png pickle onnx onnx-data text empty unknown."""
+    png pickle onnx onnx-data paddle-program openvino-ir msgpack text empty unknown."""
     if not head:
         return "empty"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
@@ -114,6 +121,9 @@ def sniff_bytes(head: bytes, size: int, name: str) -> str:
         # Raw tensor bytes an ONNX model points at: floats that happen to look like a pickle
         # opcode are still floats, and ONNX never unpickles them.
         return "onnx-data"
+    # Flax's state dict: a msgpack map (fixmap, map16 or map32), told apart from a pickle by name.
+    if suffix_of(name) == ".msgpack" and (head[0] in _MSGPACK_MAPS or head == b"\x80"):
+        return "msgpack"
     if _looks_like_safetensors(head, size):
         return "safetensors"
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
@@ -124,6 +134,13 @@ def sniff_bytes(head: bytes, size: int, name: str) -> str:
     # ONNX has no magic: onnx.save writes ir_version (field 1, a varint) first.
     if suffix == ".onnx" and head[0] == 0x08:
         return "onnx"
+    # A paddle ProgramDesc has no magic either: its blocks (field 1, length-delimited) come first.
+    if suffix == ".pdmodel" and head[0] == 0x0A:
+        return "paddle-program"
+    # Every .xml goes to the OpenVINO reader, which refuses DTDs and entities before anything
+    # else and calls XML that is not an IR plain text.
+    if suffix == ".xml" and (_is_text(head) or head[:2] in (b"\xff\xfe", b"\xfe\xff")):
+        return "openvino-ir"
     if suffix in TEXT_SUFFIXES and _is_text(head):
         return "text"
     # Plain text that happens to start with an opcode byte stays text unless its name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import PurePosixPath
 from typing import Any
 
 from checks.findings import Severity
@@ -41,12 +42,30 @@ def scan_auto_map(source: ByteSource, ctx: ScanContext) -> None:
             else:
                 local.setdefault(module, []).append(str(key))
     for module, keys in sorted(local.items()):
+        # transformers fetches the module from the folder the config was read from. The link to
+        # it is made after the whole contribution is scanned (checks.weights.links), relative
+        # to the config so a cached scan stays true under another folder; a name that climbs
+        # out of the repository is never looked up.
+        file = f"{module}.py"
+        extra = {} if ctx.trail or not _plain(module) else {"file": file}
         ctx.report(
             REMOTE_CODE,
             Severity.MEDIUM,
-            f"auto_map ({', '.join(keys)}) makes trust_remote_code=True import {module}.py from "
+            f"auto_map ({', '.join(keys)}) makes trust_remote_code=True import {file} from "
             "this repository: that code runs on load",
+            **extra,
         )
+
+
+def _plain(module: str) -> bool:
+    """A module path inside the repository: no absolute path, '..', drive or odd byte."""
+    path = PurePosixPath(module)
+    return (
+        bool(module)
+        and not path.is_absolute()
+        and ".." not in path.parts
+        and not set(module) & {"\\", "\0", ":"}
+    )
 
 
 def _references(value: Any) -> list[str]:
