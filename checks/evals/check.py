@@ -12,8 +12,11 @@ from checks.evals.files import ModelFiles, local_folder, of_contribution
 from checks.evals.plan import plan_reads
 from checks.evals.quant import auxiliary, find_quantised, quantised_bytes
 from checks.evals.quant_compare import compare_quantised
+from checks.evals.restructure import aliased, match, needs_matching
+from checks.evals.restructure_findings import pruned_consistently, restructure_findings
 from checks.evals.rules import finding, names, size
 from checks.evals.structure import (
+    LAYER_KEYS,
     check_against_base,
     check_config,
     check_config_vs_base,
@@ -73,12 +76,26 @@ def _run(
     base = _load_base(contribution, stack, result)
     weights = base.weights if base is not None else None
     quantised = {} if adapter else find_quantised(ws, mine.json("config.json"))
+    pruned = False
     if not adapter:
         result.findings += check_index(ws, mine)
         result.findings += check_config(ws, mine)
         result.findings += check_tokenizer(ws, mine, base.files if base else None)
         if base is not None and weights is not None:
-            result.findings += check_config_vs_base(mine, base.files)
+            skip: tuple[str, ...] = ()
+            # Quantised codes say nothing until dequantised: those are matched by name only.
+            if not quantised and needs_matching(ws, weights):
+                config, base_config = mine.json("config.json"), base.files.json("config.json")
+                layout = match(ws, weights)
+                result.findings += restructure_findings(
+                    layout, sorted(ws.files)[0], config, base_config
+                )
+                if pruned_consistently(layout, config, base_config):
+                    skip = LAYER_KEYS
+                pruned = bool(layout.removed)
+                # From here on the base is seen under the contribution's names.
+                weights = aliased(weights, layout)
+            result.findings += check_config_vs_base(mine, base.files, skip)
             result.findings += check_against_base(ws, weights, quantised)
     compared = weights if not adapter else None
     # Codes and scales are read together by the dequantisation, which scans the result.
@@ -117,8 +134,10 @@ def _run(
         result.findings.append(_read_failed(rel, f"the tensor data broke off ({why})"))
     result.notes += analysis.skipped
     if compared is not None:
-        limit = thresholds(contribution.policy)["unrelated_rel_l2"]
-        result.findings += delta_findings(ws, compared, analysis, limit, result.notes, quantised)
+        limits = thresholds(contribution.policy)
+        found = delta_findings(ws, compared, analysis, limits, result.notes, quantised)
+        # What is left of a pruned model may equal the base: still not a re-upload.
+        result.findings += [f for f in found if not (pruned and f.rule == "evals-identical")]
 
 
 def _load_base(contribution: Contribution, stack: ExitStack, result: CheckResult) -> Base | None:
