@@ -202,7 +202,7 @@ def _outliers(
         (n for n, r in by_matrix.items() if r >= limits["outlier_rel_l2"] and n not in explained),
         key=lambda n: (-by_matrix[n], n),
     )
-    few = max(1, int(limits["outlier_max_share"] * len(by_matrix)))
+    few = max(2, int(limits["outlier_max_share"] * len(by_matrix)))
     if not far or median >= limits["outlier_median_max"] or len(far) > few:
         return []
     shown = [f"{n} ({by_matrix[n]:.3g})" for n in far]
