@@ -9,6 +9,7 @@ from checks.evals.adapters import CONFIG as ADAPTER_CONFIG
 from checks.evals.adapters import b_matrices, check_adapter
 from checks.evals.analysis import Analysis
 from checks.evals.files import ModelFiles, local_folder, of_contribution
+from checks.evals.gguf_check import gguf_files, run_gguf
 from checks.evals.plan import plan_reads
 from checks.evals.quant import auxiliary, find_quantised, quantised_bytes
 from checks.evals.quant_compare import compare_quantised
@@ -70,6 +71,12 @@ def _run(
         )
     for rel, why in sorted(ws.failed.items()):
         result.findings.append(_read_failed(rel, f"the header could not be read ({why})"))
+    ggufs = gguf_files(files)
+    if not ws.files and ggufs and not adapter:
+        gguf_base = _load_base(contribution, stack, result)
+        if gguf_base is not None and gguf_base.weights is not None:
+            run_gguf(contribution, mine, ggufs, gguf_base, result)
+        return
     if not ws.files:
         _no_weights(result, ws)
         return

@@ -158,7 +158,7 @@ def delta_findings(
         )
     if matrices and not analysis.failed and median < limit:
         explained = set(copied) | set(analysis.shuffled)
-        out += _outliers(anchor, ws, by_matrix, median, explained, limits)
+        out += outlier_findings(anchor, ws.where, by_matrix, median, explained, limits)
     if analysis.shuffled:
         shuffled = sorted(analysis.shuffled)
         out.append(
@@ -175,9 +175,9 @@ def delta_findings(
     return out
 
 
-def _outliers(
+def outlier_findings(
     anchor: str,
-    ws: WeightSet,
+    where: Mapping[str, str],
     by_matrix: Mapping[str, float],
     median: float,
     explained: set[str],
@@ -210,7 +210,7 @@ def _outliers(
         finding(
             "outlier-tensors",
             Severity.HIGH,
-            ws.where.get(far[0], anchor),
+            where.get(far[0], anchor),
             f"{len(far)} of {len(by_matrix)} weight matrices are far from the base while the "
             f"rest barely moved (relative L2 median {median:.3g}; outlier at "
             f"{limits['outlier_rel_l2']:g}): replaced or swapped-in tensors, not a fine-tune: "
