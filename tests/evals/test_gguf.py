@@ -7,13 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file
 
 from checks.evals.check import QuickEvalCheck
 from checks.findings import Finding, Severity
 from tests.evals.builders import contribution, tiny_causal
-
-HEADS = 4
+from tests.evals.quantised import gguf_file
 
 
 @pytest.fixture(scope="module")
@@ -21,47 +19,13 @@ def llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tiny_causal(tmp_path_factory.mktemp("gguf") / "tiny-llama", "llama")
 
 
-def _permute(w: np.ndarray, heads: int) -> np.ndarray:
-    """llama.cpp's converter reorders q/k rows for its RoPE layout; so does this writer."""
-    return w.reshape(heads, 2, w.shape[0] // heads // 2, w.shape[1]).swapaxes(1, 2).reshape(w.shape)
-
-
 def write_gguf(
     model: Path,
     dest: Path,
-    qtype_name: str,
+    qtype: str,
     change: Callable[[dict[str, np.ndarray]], None] | None = None,
 ) -> Path:
-    """The model's tensors under llama.cpp's names, matrices quantised to ``qtype_name``."""
-    import gguf
-    from gguf import GGMLQuantizationType, quants
-
-    tensors = load_file(str(model / "model.safetensors"))
-    if change is not None:
-        change(tensors)
-    qtype = GGMLQuantizationType[qtype_name]
-    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, 2)
-    dest.mkdir()
-    writer = gguf.GGUFWriter(str(dest / "model.Q.gguf"), "llama")
-    writer.add_block_count(2)
-    writer.add_head_count(HEADS)
-    writer.add_head_count_kv(HEADS)
-    writer.add_embedding_length(64)
-    writer.add_context_length(256)
-    for name, value in sorted(tensors.items()):
-        gname = names.get_name(name, try_suffixes=(".weight",))
-        assert gname is not None, name
-        if gname.endswith(("attn_q.weight", "attn_k.weight")):
-            value = _permute(value, HEADS)
-        if value.ndim == 2:
-            writer.add_tensor(gname, quants.quantize(value, qtype), raw_dtype=qtype)
-        else:
-            writer.add_tensor(gname, value.astype(np.float32))
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return dest
+    return gguf_file(model, dest, qtype, change)
 
 
 def review(root: Path, base: Path) -> tuple[list[Finding], list[str]]:
