@@ -168,14 +168,18 @@ def _rope_permute(w: F32, heads: int) -> F32:
     return w.reshape(heads, 2, w.shape[0] // heads // 2, w.shape[1]).swapaxes(1, 2).reshape(w.shape)
 
 
-def _layouts(t: TensorLayout, b: F32, heads: tuple[int, int] | None) -> list[F32]:
-    """The base tensor as a converter may have stored it: as is, transposed (Conv1D), or with
-    q/k rows permuted for RoPE."""
-    out = [b]
-    if b.ndim == 2 and b.shape[0] != b.shape[1]:
+def _layouts(
+    t: TensorLayout, b: F32, shape: tuple[int, ...], heads: tuple[int, int] | None
+) -> list[F32]:
+    """The base tensor as a converter may have stored it, in ``shape``: as is, transposed
+    (Conv1D), or with q/k rows permuted for RoPE."""
+    out = []
+    if b.shape == shape:
+        out.append(b)
+        if heads is not None and t.name.endswith(_ROPE_PERMUTED):
+            out.append(_rope_permute(b, heads[0] if t.name.endswith("attn_q.weight") else heads[1]))
+    elif b.ndim == 2 and b.T.shape == shape:
         out.append(np.ascontiguousarray(b.T))
-    if heads is not None and t.name.endswith(_ROPE_PERMUTED):
-        out.append(_rope_permute(b, heads[0] if t.name.endswith("attn_q.weight") else heads[1]))
     return out
 
 
@@ -186,29 +190,33 @@ def _delta(
     if not info.is_float:
         return None
     b = to_float32(base.file_of(twin).raw(info), info.dtype).reshape(info.shape)
-    best: tuple[float, F32] | None = None
-    for layout in _layouts(t, b, heads):
-        if layout.shape != values.shape:
-            continue
-        bb = _sq(layout)
-        if not math.isfinite(bb):
-            return None
-        rel = 0.0 if bb == 0 and _sq(values - layout) == 0 else None
-        if bb > 0:
-            rel = math.sqrt(_sq(values - layout) / bb)
-        if rel is not None and (best is None or rel < best[0]):
-            best = (rel, layout)
-    if best is None:
+    candidates = _layouts(t, b, tuple(values.shape), heads)
+    if not candidates:
         return None
+    bb = _sq(b)  # a reordering keeps the norm
+    if not math.isfinite(bb):
+        return None
+    best: tuple[float, F32] | None = None
+    for layout in candidates:
+        dd = _sq(values - layout)
+        rel = math.sqrt(dd / bb) if bb > 0 else (0.0 if dd == 0 else math.inf)
+        if best is None or rel < best[0]:
+            best = (rel, layout)
+    assert best is not None
     rel, chosen = best
     return GGUFDelta(
         t.name,
         twin,
         _type_name(t),
-        rel,
+        rel if math.isfinite(rel) else None,
         _noise(chosen, t.ggml_type),
         is_matrix=chosen.ndim >= 2,
     )
+
+
+# Rows the rounding-noise reference re-quantises: a strided sample of about this many values
+# estimates the noise to a few percent at a small part of the cost of the whole tensor.
+NOISE_SAMPLE = 1 << 16
 
 
 def _noise(b: F32, ggml_type: int) -> float | None:
@@ -216,7 +224,9 @@ def _noise(b: F32, ggml_type: int) -> float | None:
     qtype = GGMLQuantizationType(ggml_type)
     if qtype == GGMLQuantizationType.F32:
         return 0.0
-    flat = np.ascontiguousarray(b.reshape(-1, b.shape[-1]) if b.ndim else b.reshape(1, 1))
+    flat = b.reshape(-1, b.shape[-1]) if b.ndim else b.reshape(1, 1)
+    step = max(1, flat.size // NOISE_SAMPLE)  # every step-th row: about NOISE_SAMPLE values
+    flat = np.ascontiguousarray(flat[::step])
     try:
         back = quants.dequantize(quants.quantize(flat, qtype), qtype)
     except (NotImplementedError, ValueError, quants.QuantError):
@@ -226,5 +236,11 @@ def _noise(b: F32, ggml_type: int) -> float | None:
 
 
 def _sq(x: npt.NDArray[Any]) -> float:
-    flat = x.reshape(-1).astype(np.float64)
-    return float(np.dot(flat, flat))
+    """Sum of squares: float32 BLAS, float64 again only when huge values overflowed it."""
+    flat = x.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.dot(flat, flat))
+        if math.isinf(total):
+            wide = flat.astype(np.float64)
+            total = float(np.dot(wide, wide))
+    return total
