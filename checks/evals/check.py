@@ -13,11 +13,10 @@ from checks.evals.gguf_check import gguf_files, run_gguf
 from checks.evals.plan import plan_reads
 from checks.evals.quant import auxiliary, find_quantised, quantised_bytes
 from checks.evals.quant_compare import compare_quantised
-from checks.evals.restructure import aliased, match, needs_matching
-from checks.evals.restructure_findings import pruned_consistently, restructure_findings
+from checks.evals.realign import realign
+from checks.evals.restructure import needs_matching
 from checks.evals.rules import finding, names, size
 from checks.evals.structure import (
-    LAYER_KEYS,
     check_against_base,
     check_config,
     check_config_vs_base,
@@ -92,16 +91,9 @@ def _run(
             skip: tuple[str, ...] = ()
             # Quantised codes say nothing until dequantised: those are matched by name only.
             if not quantised and needs_matching(ws, weights):
-                config, base_config = mine.json("config.json"), base.files.json("config.json")
-                layout = match(ws, weights)
-                result.findings += restructure_findings(
-                    layout, sorted(ws.files)[0], config, base_config
-                )
-                if pruned_consistently(layout, config, base_config):
-                    skip = LAYER_KEYS
-                pruned = bool(layout.removed)
+                lined_up = realign(ws, base, contribution.max_stream_bytes, result)
                 # From here on the base is seen under the contribution's names.
-                weights = aliased(weights, layout)
+                weights, skip, pruned = lined_up.base, lined_up.skip_keys, lined_up.pruned
             result.findings += check_config_vs_base(mine, base.files, skip)
             result.findings += check_against_base(ws, weights, quantised)
     compared = weights if not adapter else None

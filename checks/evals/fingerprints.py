@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import numpy.typing as npt
 
 from checks.evals.analysis import FINGERPRINT_SAMPLES
-from checks.evals.safetensors_reader import TensorInfo, storage, to_float32
+from checks.evals.safetensors_reader import storage, to_float32
 from checks.evals.weightset import WeightSet
 
 F32 = npt.NDArray[np.float32]
@@ -23,32 +21,27 @@ def positions(numel: int) -> npt.NDArray[np.int64]:
 
 
 def probe(ws: WeightSet, name: str) -> F32 | None:
-    """The sample's values as float32 (so an F32 tensor and its BF16 cast nearly agree); None
-    for tensors that are not float or hold no values. A memory-mapped file is sampled in place;
-    any other source with one small read per position, FINGERPRINT_SAMPLES reads at most."""
+    """The sample's values as float32 (so an F32 tensor and its BF16 cast nearly agree), read
+    in place from a memory-mapped file; None for tensors that are not float, hold no values,
+    or whose file has no map (a streamed pass gathers those: ``decode_sample``)."""
     info = ws.info(name)
-    if not info.is_float or info.numel == 0:
+    view = ws.file_of(name).source.view()
+    if not info.is_float or info.numel == 0 or view is None:
         return None
-    f = ws.file_of(name)
     at = positions(info.numel)
-    dtype = storage(info.dtype)
-    view = f.source.view()
-    raw: npt.NDArray[Any]
-    if view is not None:
-        raw = np.frombuffer(view, dtype=dtype, count=info.numel, offset=info.start)[at]
-    else:
-        raw = _read_positions(f.source.read_at, info, at, dtype)
-        f.streamed += len(at) * dtype.itemsize
+    raw = np.frombuffer(view, dtype=storage(info.dtype), count=info.numel, offset=info.start)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return to_float32(raw[at], info.dtype).astype(np.float32)
+
+
+def decode_sample(ws: WeightSet, name: str, stored: bytes | None) -> F32 | None:
+    """A streamed pass's fingerprint (the sample's stored bits) as float32 values."""
+    info = ws.info(name)
+    if stored is None or not info.is_float:
+        return None
+    raw = np.frombuffer(stored, dtype=storage(info.dtype))
     with np.errstate(invalid="ignore", over="ignore"):
         return to_float32(raw, info.dtype).astype(np.float32)
-
-
-def _read_positions(
-    read_at: Any, info: TensorInfo, at: npt.NDArray[np.int64], dtype: np.dtype[Any]
-) -> npt.NDArray[Any]:
-    size = dtype.itemsize
-    data = b"".join(read_at(info.start + int(i) * size, size) for i in at)
-    return np.frombuffer(data, dtype=dtype)
 
 
 def is_constant(sample: F32 | None) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -64,11 +65,16 @@ def _layer(name: str) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def match(ws: WeightSet, base: WeightSet) -> Restructure:
+def match(
+    ws: WeightSet, base: WeightSet, samples: Mapping[str, F32 | None] | None = None
+) -> Restructure:
     """Pairs by sample distance within a shape, closest first and one to one (the same name
     wins a tie); then tensors whose samples are constant follow the renames their neighbours
-    made (``model.layers.2.`` → ``model.layers.3.``), or keep their name."""
-    mine = {n: probe(ws, n) for n in sorted(ws.where)}
+    made (``model.layers.2.`` → ``model.layers.3.``), or keep their name.
+
+    ``samples``: the contribution's, when a streamed pass gathered them (remote files, where a
+    read per sampled value would cost a request each); else they are read in place."""
+    mine = {n: samples.get(n) if samples is not None else probe(ws, n) for n in sorted(ws.where)}
     theirs = {n: probe(base, n) for n in sorted(base.where)}
     mapping = _by_content(ws, base, mine, theirs)
     _by_neighbours(ws, base, mapping)

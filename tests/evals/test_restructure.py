@@ -10,6 +10,8 @@ import pytest
 from checks.evals.check import QuickEvalCheck
 from checks.findings import Finding, Severity
 from tests.evals.builders import contribution, tiny_causal
+from tests.evals.test_streaming import remote_copy
+from tests.fakes.range_server import RangeServer
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 
@@ -125,3 +127,15 @@ def test_a_block_missing_under_any_name_still_fails(gpt2: Path, tmp_path: Path) 
     found = review(tmp_path / "m", gpt2)
     missing = [f for f in found if f.rule == "evals-missing-tensor"]
     assert missing and "transformer.h.1.mlp.c_fc.weight" in missing[0].message
+
+
+def test_a_pruned_model_left_on_the_platform_gets_the_local_findings(
+    llama4: Path, tmp_path: Path, files_dir: Path, server: RangeServer
+) -> None:
+    local = prune(llama4, tmp_path / "p", 1, update_config=True)
+    c = remote_copy(local, files_dir, server, tmp_path / "empty", llama4)
+    found = QuickEvalCheck().run(c).findings
+    assert [f.to_dict() for f in found] == [f.to_dict() for f in review(local, llama4)]
+    # Sampled in the streamed pass: a handful of ranged GETs, not one per sampled value.
+    weight_requests = [r for r in server.requests if r[1] == "model.safetensors"]
+    assert len(weight_requests) < 10
