@@ -6,6 +6,7 @@ import re
 from collections.abc import Collection
 from typing import Any
 
+from checks.evals.adapter_base import base_names, names_base
 from checks.evals.files import ModelFiles
 from checks.evals.rules import finding, names
 from checks.evals.weightset import ADAPTER_WEIGHTS, Base, WeightSet
@@ -16,20 +17,6 @@ PEFT_PREFIX = "base_model.model."
 LORA = re.compile(
     r"^(?P<module>.+)\.lora_(?P<emb>embedding_)?(?P<ab>[AB])(?:\.[^.]+)?(?:\.weight)?$"
 )
-
-
-def _norm_id(text: str) -> str:
-    return "/".join(text.strip().rstrip("/").lower().split("/")[-2:])
-
-
-def _base_ids(base: Base, base_id: str | None) -> set[str]:
-    ids = {_norm_id(base.root.name)}
-    if base_id:
-        ids.add(_norm_id(base_id))
-    config = base.files.json("config.json")
-    if isinstance(config, dict) and isinstance(config.get("_name_or_path"), str):
-        ids.add(_norm_id(config["_name_or_path"]))
-    return ids
 
 
 def _base_tensor(module: str, base: WeightSet) -> str | None:
@@ -80,14 +67,17 @@ def check_adapter(
                     "adapter-base", Severity.LOW, CONFIG, "the adapter does not name its base model"
                 )
             )
-        elif _norm_id(claimed) not in _base_ids(base, base_id):
+        elif not names_base(
+            claimed, base_names(base.root, base.files.json("config.json"), base_id)
+        ):
             out.append(
                 finding(
                     "adapter-base",
                     Severity.MEDIUM,
                     CONFIG,
                     f"the adapter was made for {claimed!r}, not the base under review "
-                    f"({base_id or base.root.name})",
+                    f"({base_id or base.root.name}): its deltas were trained on other weights",
+                    claimed=claimed,
                 )
             )
     weights = base.weights if base is not None else None

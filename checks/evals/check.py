@@ -9,9 +9,12 @@ from checks.evals.adapters import CONFIG as ADAPTER_CONFIG
 from checks.evals.adapters import b_matrices, check_adapter
 from checks.evals.analysis import Analysis
 from checks.evals.files import ModelFiles, local_folder, of_contribution
+from checks.evals.gguf_check import gguf_files, run_gguf
 from checks.evals.plan import plan_reads
 from checks.evals.quant import auxiliary, find_quantised, quantised_bytes
 from checks.evals.quant_compare import compare_quantised
+from checks.evals.realign import realign
+from checks.evals.restructure import needs_matching
 from checks.evals.rules import finding, names, size
 from checks.evals.structure import (
     check_against_base,
@@ -67,18 +70,31 @@ def _run(
         )
     for rel, why in sorted(ws.failed.items()):
         result.findings.append(_read_failed(rel, f"the header could not be read ({why})"))
+    ggufs = gguf_files(files)
+    if not ws.files and ggufs and not adapter:
+        gguf_base = _load_base(contribution, stack, result)
+        if gguf_base is not None and gguf_base.weights is not None:
+            run_gguf(contribution, mine, ggufs, gguf_base, result)
+        return
     if not ws.files:
         _no_weights(result, ws)
         return
     base = _load_base(contribution, stack, result)
     weights = base.weights if base is not None else None
     quantised = {} if adapter else find_quantised(ws, mine.json("config.json"))
+    pruned = False
     if not adapter:
         result.findings += check_index(ws, mine)
         result.findings += check_config(ws, mine)
         result.findings += check_tokenizer(ws, mine, base.files if base else None)
         if base is not None and weights is not None:
-            result.findings += check_config_vs_base(mine, base.files)
+            skip: tuple[str, ...] = ()
+            # Quantised codes say nothing until dequantised: those are matched by name only.
+            if not quantised and needs_matching(ws, weights):
+                lined_up = realign(ws, base, contribution.max_stream_bytes, result)
+                # From here on the base is seen under the contribution's names.
+                weights, skip, pruned = lined_up.base, lined_up.skip_keys, lined_up.pruned
+            result.findings += check_config_vs_base(mine, base.files, skip)
             result.findings += check_against_base(ws, weights, quantised)
     compared = weights if not adapter else None
     # Codes and scales are read together by the dequantisation, which scans the result.
@@ -117,8 +133,10 @@ def _run(
         result.findings.append(_read_failed(rel, f"the tensor data broke off ({why})"))
     result.notes += analysis.skipped
     if compared is not None:
-        limit = thresholds(contribution.policy)["unrelated_rel_l2"]
-        result.findings += delta_findings(ws, compared, analysis, limit, result.notes, quantised)
+        limits = thresholds(contribution.policy)
+        found = delta_findings(ws, compared, analysis, limits, result.notes, quantised)
+        # What is left of a pruned model may equal the base: still not a re-upload.
+        result.findings += [f for f in found if not (pruned and f.rule == "evals-identical")]
 
 
 def _load_base(contribution: Contribution, stack: ExitStack, result: CheckResult) -> Base | None:

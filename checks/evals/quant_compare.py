@@ -46,8 +46,15 @@ NOISE_RATIO = 2.0
 
 
 def _sq(x: npt.NDArray[np.float32]) -> float:
-    flat = x.reshape(-1).astype(np.float64)
-    return float(np.dot(flat, flat))
+    """Sum of squares: float32 BLAS (a float64 copy per tensor cost most of the comparison),
+    float64 again only when huge values overflowed it."""
+    flat = np.ascontiguousarray(x, dtype=np.float32).reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.dot(flat, flat))
+        if math.isinf(total):
+            wide = flat.astype(np.float64)
+            total = float(np.dot(wide, wide))
+    return total
 
 
 def compare_quantised(

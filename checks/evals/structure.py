@@ -51,7 +51,7 @@ def embedding_name(ws: WeightSet) -> str | None:
     return None
 
 
-def _first(config: dict[str, Any], keys: tuple[str, ...]) -> int | None:
+def first_int(config: dict[str, Any], keys: tuple[str, ...]) -> int | None:
     for key in keys:
         value = config.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -59,7 +59,7 @@ def _first(config: dict[str, Any], keys: tuple[str, ...]) -> int | None:
     return None
 
 
-def _text_config(config: Any) -> dict[str, Any]:
+def text_config(config: Any) -> dict[str, Any]:
     if not isinstance(config, dict):
         return {}
     inner = config.get("text_config")
@@ -67,13 +67,13 @@ def _text_config(config: Any) -> dict[str, Any]:
 
 
 def check_config(ws: WeightSet, mine: ModelFiles) -> list[Finding]:
-    config = _text_config(mine.json("config.json"))
+    config = text_config(mine.json("config.json"))
     if not config or not ws.where:
         return []
     out: list[Finding] = []
     emb = embedding_name(ws)
-    vocab = _first(config, ("vocab_size",))
-    hidden = _first(config, HIDDEN_KEYS)
+    vocab = first_int(config, ("vocab_size",))
+    hidden = first_int(config, HIDDEN_KEYS)
     if emb is not None:
         rows, cols = ws.info(emb).shape
         path = ws.where[emb]
@@ -97,7 +97,7 @@ def check_config(ws: WeightSet, mine: ModelFiles) -> list[Finding]:
                     location=emb,
                 )
             )
-    layers = _first(config, LAYER_KEYS)
+    layers = first_int(config, LAYER_KEYS)
     found = {int(m.group(1)) for n in ws.where if (m := LAYER.search(n))}
     if layers is not None and found and max(found) + 1 != layers:
         out.append(
@@ -111,11 +111,16 @@ def check_config(ws: WeightSet, mine: ModelFiles) -> list[Finding]:
     return out
 
 
-def check_config_vs_base(files: ModelFiles, base_files: ModelFiles) -> list[Finding]:
-    mine = _text_config(files.json("config.json"))
-    theirs = _text_config(base_files.json("config.json"))
+def check_config_vs_base(
+    files: ModelFiles, base_files: ModelFiles, skip: tuple[str, ...] = ()
+) -> list[Finding]:
+    """``skip``: keys a finding elsewhere explains (a layer count a pruning changed)."""
+    mine = text_config(files.json("config.json"))
+    theirs = text_config(base_files.json("config.json"))
     out: list[Finding] = []
     for key in SAME_AS_BASE:
+        if key in skip:
+            continue
         if key in mine and key in theirs and mine[key] != theirs[key]:
             out.append(
                 finding(

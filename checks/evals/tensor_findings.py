@@ -88,11 +88,12 @@ def delta_findings(
     ws: WeightSet,
     base: WeightSet,
     analysis: Analysis,
-    limit: float,
+    limits: Mapping[str, float],
     notes: list[str],
     quantised: Mapping[str, QuantModule] | None = None,
 ) -> list[Finding]:
     out: list[Finding] = []
+    limit = limits["unrelated_rel_l2"]
     deltas = analysis.deltas
     quant = {n: q for n, q in analysis.quantised.items() if q.rel_l2 is not None}
     anchor = sorted(ws.files)[0]
@@ -101,8 +102,9 @@ def delta_findings(
         notes.append(f"the base itself holds NaN/Inf in {names(broken_base)}; not compared")
     out += _quantised_shapes(ws, base, analysis)
     rels = {n: d.rel_l2 for n, d in deltas.items() if d.rel_l2 is not None}
-    matrices = [r for n, r in rels.items() if len(ws.info(n).shape) >= 2]
-    matrices += [q.rel_l2 for q in quant.values() if q.rel_l2 is not None]
+    by_matrix = {n: r for n, r in rels.items() if len(ws.info(n).shape) >= 2}
+    by_matrix.update({n: q.rel_l2 for n, q in quant.items() if q.rel_l2 is not None})
+    matrices = list(by_matrix.values())
     rels.update({n: q.rel_l2 for n, q in quant.items() if q.rel_l2 is not None})
     matrices = matrices or list(rels.values())
     if rels:
@@ -154,6 +156,9 @@ def delta_findings(
                 tensors=dict(sorted(copied.items())),
             )
         )
+    if matrices and not analysis.failed and median < limit:
+        explained = set(copied) | set(analysis.shuffled)
+        out += outlier_findings(anchor, ws.where, by_matrix, median, explained, limits)
     if analysis.shuffled:
         shuffled = sorted(analysis.shuffled)
         out.append(
@@ -168,6 +173,51 @@ def delta_findings(
             )
         )
     return out
+
+
+def outlier_findings(
+    anchor: str,
+    where: Mapping[str, str],
+    by_matrix: Mapping[str, float],
+    median: float,
+    explained: set[str],
+    limits: Mapping[str, float],
+) -> list[Finding]:
+    """A few matrices far off while the rest barely moved fail; a broad heavy move warns."""
+    if median >= limits["heavy_change_rel_l2"]:
+        return [
+            finding(
+                "heavy-change",
+                Severity.MEDIUM,
+                anchor,
+                f"the weights moved far beyond a fine-tune's scale: median relative L2 "
+                f"{median:.3g} over {len(by_matrix)} weight matrices (fine-tunes move them by a "
+                f"few percent; warn at {limits['heavy_change_rel_l2']:g}, unrelated at "
+                f"{limits['unrelated_rel_l2']:g}); tier 1 cannot tell a heavy fine-tune from "
+                "damage: run tier 2 (review --model-evals)",
+                median_rel_l2=median,
+            )
+        ]
+    far = sorted(
+        (n for n, r in by_matrix.items() if r >= limits["outlier_rel_l2"] and n not in explained),
+        key=lambda n: (-by_matrix[n], n),
+    )
+    few = max(2, int(limits["outlier_max_share"] * len(by_matrix)))
+    if not far or median >= limits["outlier_median_max"] or len(far) > few:
+        return []
+    shown = [f"{n} ({by_matrix[n]:.3g})" for n in far]
+    return [
+        finding(
+            "outlier-tensors",
+            Severity.HIGH,
+            where.get(far[0], anchor),
+            f"{len(far)} of {len(by_matrix)} weight matrices are far from the base while the "
+            f"rest barely moved (relative L2 median {median:.3g}; outlier at "
+            f"{limits['outlier_rel_l2']:g}): replaced or swapped-in tensors, not a fine-tune: "
+            f"{names(shown)}",
+            tensors={n: by_matrix[n] for n in far},
+        )
+    ]
 
 
 def _names(ws: WeightSet, quantised: Mapping[str, QuantModule]) -> set[str]:

@@ -137,7 +137,8 @@ def _compare(
     limit = ci.numel if rows is None else rows * (ci.numel // max(ci.shape[0], 1))
     # A permutation keeps the norm: that test needs the contribution's own, over every chunk.
     whole = braw is not None and bi is not None and rows is None and ci.dtype == bi.dtype
-    sampler = Sampler(ci.numel) if braw is not None else None
+    # Sampled with or without a base: a restructured model is matched to the base by these.
+    sampler = Sampler(ci.numel)
     cc = bb = dd = own = 0.0
     nan = inf = 0
     moved = False
@@ -148,8 +149,7 @@ def _compare(
     )
     for i, raw in values:
         j = i + len(raw)
-        if sampler is not None:
-            sampler.add(i, raw)
+        sampler.add(i, raw)
         c = _decode(raw, ci.dtype)
         k = min(j, limit) if braw is not None and bi is not None and i < limit else i
         finite = True
@@ -179,9 +179,9 @@ def _compare(
         out.nonfinite[name] = (nan, inf)
     if moved:
         out.nonzero.add(name)
-    if braw is None or bi is None or sampler is None:
-        return
     out.fingerprints[name] = sampler.fingerprint()
+    if braw is None or bi is None:
+        return
     if not math.isfinite(bb):  # a broken base says nothing about the contribution
         out.deltas[name] = Delta(name, None, identical=False, base_finite=False)
         return

@@ -331,3 +331,71 @@ def _check_overlaps(tensors: list[_Tensor]) -> None:
             raise _Invalid(f"tensor {tensor.name!r} overlaps tensor {previous!r}")
         end = max(end, tensor.offset + (tensor.nbytes or 0))
         previous = tensor.name
+
+
+@dataclass(frozen=True)
+class TensorLayout:
+    """One tensor as stored: ``dims`` in ggml order (the fastest-varying first), ``start`` the
+    absolute byte offset, ``nbytes`` None for a ggml type this module does not know."""
+
+    name: str
+    dims: tuple[int, ...]
+    ggml_type: int
+    start: int
+    nbytes: int | None
+
+
+@dataclass(frozen=True)
+class Layout:
+    metadata: dict[str, str | int]  # string and integer metadata (arrays left out)
+    tensors: list[TensorLayout]
+
+
+class LayoutError(ValueError):
+    """Not a GGUF file whose tensors can be located; the weight scan reports why."""
+
+
+def read_layout(source: ByteSource, limits: Limits | None = None) -> Layout:
+    """Metadata scalars and every tensor's place, within the header bounds; each tensor is
+    checked to lie inside the file, so a bounded read of it never runs past the end."""
+    limits = limits or Limits()
+    try:
+        reader, n_tensors, n_kv = _open(source, limits)
+        alignment = DEFAULT_ALIGNMENT
+        found: dict[str, str | int] = {}
+        for index in range(n_kv):
+            key = _decode(reader.string_bytes(f"metadata key #{index}", MAX_KEY_BYTES), "a key")
+            vtype = reader.u32(f"the type of {key!r}")
+            if key == "general.alignment":
+                alignment = _read_alignment(reader, vtype)
+                found[key] = alignment
+            elif vtype == STRING:
+                found[key] = reader.string_bytes(key, MAX_KEY_BYTES).decode("utf-8", "replace")
+            elif vtype in SCALARS and SCALARS[vtype] in "BHIQbhiq":
+                found[key] = int(reader.scalar(SCALARS[vtype], key))
+            else:
+                _skip_value(reader, vtype, key, 0, limits)
+        infos = []
+        for index in range(n_tensors):
+            name = _decode(
+                reader.string_bytes(f"tensor #{index}'s name", MAX_KEY_BYTES), "a tensor name"
+            )
+            n_dims = reader.u32(f"tensor {name!r}'s rank")
+            if n_dims > MAX_DIMS:
+                raise _Invalid(f"tensor {name!r} has {n_dims} dimensions, over {MAX_DIMS}")
+            dims = tuple(reader.count(f"tensor {name!r}'s shape") for _ in range(n_dims))
+            ggml_type = reader.u32(f"tensor {name!r}'s type")
+            offset = int(reader.scalar("Q", f"tensor {name!r}'s offset"))
+            infos.append(
+                (name, dims, ggml_type, offset, _tensor_bytes(name, list(dims), ggml_type))
+            )
+    except (_Invalid, LimitExceeded) as exc:
+        raise LayoutError(str(exc)) from None
+    data_start = -(-reader.pos // alignment) * alignment
+    tensors = []
+    for name, dims, ggml_type, offset, nbytes in infos:
+        start = data_start + offset
+        if start + (nbytes or 0) > source.size:
+            raise LayoutError(f"tensor {name!r} runs past the end of the file")
+        tensors.append(TensorLayout(name, dims, ggml_type, start, nbytes))
+    return Layout(found, tensors)

@@ -61,8 +61,10 @@ def train_tokenizer(dest: Path, vocab: int = 512) -> None:
     PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<eos>").save_pretrained(dest)
 
 
-def tiny_causal(dest: Path, arch: str, *, seed: int = 0, train_steps: int = 0) -> Path:
-    """A 2-layer Llama or GPT-2 from config, optionally trained a little so it beats chance."""
+def tiny_causal(
+    dest: Path, arch: str, *, seed: int = 0, train_steps: int = 0, layers: int = 2
+) -> Path:
+    """A small Llama or GPT-2 from config, optionally trained a little so it beats chance."""
     import torch
     from transformers import GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
@@ -73,7 +75,7 @@ def tiny_causal(dest: Path, arch: str, *, seed: int = 0, train_steps: int = 0) -
                 vocab_size=512,
                 hidden_size=64,
                 intermediate_size=128,
-                num_hidden_layers=2,
+                num_hidden_layers=layers,
                 num_attention_heads=4,
                 num_key_value_heads=4,
                 max_position_embeddings=256,
@@ -82,7 +84,7 @@ def tiny_causal(dest: Path, arch: str, *, seed: int = 0, train_steps: int = 0) -
         )
     else:
         model = GPT2LMHeadModel(
-            GPT2Config(vocab_size=512, n_embd=64, n_layer=2, n_head=4, n_positions=256)
+            GPT2Config(vocab_size=512, n_embd=64, n_layer=layers, n_head=4, n_positions=256)
         )
     train_tokenizer(dest)
     if train_steps:

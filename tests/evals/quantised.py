@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +183,52 @@ def _copy_tokenizer(src: Path, dest: Path) -> None:
     for path in src.iterdir():
         if path.name.startswith(("tokenizer", "special_tokens", "generation")):
             shutil.copyfile(path, dest / path.name)
+
+
+def _rope_permute(w: np.ndarray, heads: int) -> np.ndarray:
+    """llama.cpp's converter reorders q/k rows for its RoPE layout; so does this writer."""
+    return w.reshape(heads, 2, w.shape[0] // heads // 2, w.shape[1]).swapaxes(1, 2).reshape(w.shape)
+
+
+def gguf_file(
+    src: Path,
+    dest: Path,
+    qtype_name: str,
+    change: Callable[[dict[str, np.ndarray]], None] | None = None,
+) -> Path:
+    """A saved Llama's tensors as llama.cpp's converter writes them, with gguf-py's GGUFWriter:
+    its names, q/k rows permuted, matrices quantised to ``qtype_name``, norms in F32."""
+    import gguf
+    from gguf import GGMLQuantizationType, quants
+
+    config = json.loads((src / "config.json").read_text(encoding="utf-8"))
+    layers, heads = config["num_hidden_layers"], config["num_attention_heads"]
+    kv = config.get("num_key_value_heads") or heads
+    tensors = load_file(str(src / "model.safetensors"))
+    if change is not None:
+        change(tensors)
+    qtype = GGMLQuantizationType[qtype_name]
+    names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, layers)
+    dest.mkdir(parents=True)
+    writer = gguf.GGUFWriter(str(dest / f"model.{qtype_name}.gguf"), "llama")
+    writer.add_block_count(layers)
+    writer.add_head_count(heads)
+    writer.add_head_count_kv(kv)
+    writer.add_embedding_length(config["hidden_size"])
+    writer.add_context_length(config["max_position_embeddings"])
+    for name, value in sorted(tensors.items()):
+        gname = names.get_name(name, try_suffixes=(".weight",))
+        assert gname is not None, name
+        if gname.endswith("attn_q.weight"):
+            value = _rope_permute(value, heads)
+        elif gname.endswith("attn_k.weight"):
+            value = _rope_permute(value, kv)
+        if value.ndim == 2:
+            writer.add_tensor(gname, quants.quantize(value, qtype), raw_dtype=qtype)
+        else:
+            writer.add_tensor(gname, value.astype(np.float32))
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return dest
