@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import posixpath
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,13 +25,20 @@ FIXED_PATH = "saved-model-fixed-path"
 ASSET = "saved-model-asset"
 MAX_NAME = 4096
 MAX_LISTED = 10
+MAX_INPUTS = 4  # a path input is among the first two
 DT_STRING = 7  # types.proto DataType
 
 # Field numbers, from tensorflow/core/protobuf/saved_model.proto: SavedModel.
 SM_SCHEMA_VERSION, SM_META_GRAPHS = 1, 2
 # meta_graph.proto: MetaGraphDef; AssetFileDef; TensorInfo (name = 1).
-MG_GRAPH_DEF, MG_SAVER_DEF, MG_ASSET_FILE_DEF, MG_OBJECT_GRAPH = 2, 3, 6, 7
+MG_GRAPH_DEF, MG_SAVER_DEF, MG_COLLECTION_DEF, MG_ASSET_FILE_DEF, MG_OBJECT_GRAPH = 2, 3, 4, 6, 7
 ASSET_TENSOR_INFO, ASSET_FILENAME, TENSOR_INFO_NAME = 1, 2, 1
+# meta_graph.proto: CollectionDef (node_list = 1, any_list = 5), NodeList and AnyList (value = 1),
+# any.proto: Any (type_url = 1, value = 2). TF1 savers keep their assets in collections.
+COLLECTION_NODE_LIST, COLLECTION_ANY_LIST, LIST_VALUE = 1, 5, 1
+ANY_TYPE_URL, ANY_VALUE = 1, 2
+ASSET_PATHS_COLLECTION = "asset_filepaths"
+ASSET_TYPE = "tensorflow.AssetFileDef"
 # saver.proto: SaverDef.
 SAVER_FILENAME_TENSOR = 1
 # framework/graph.proto: GraphDef.
@@ -60,7 +68,7 @@ class _Node:
     scope: str  # "" for the graph, else the function's name
     name: str
     op: str
-    first_input: str
+    inputs: list[str]  # the first few, as node names
     strings: dict[str, list[str]]
 
 
@@ -128,6 +136,8 @@ class _Walk:
                 for s in self.wire.message(g, "a saver", 1):
                     if s.number == SAVER_FILENAME_TENSOR:
                         self.found.fed.add(("", _tensor_node(self._text(s, "a tensor name"))))
+            elif g.number == MG_COLLECTION_DEF:
+                self.collection(g)
             elif g.number == MG_ASSET_FILE_DEF:
                 self.asset(g)
             elif g.number == MG_OBJECT_GRAPH:
@@ -166,15 +176,16 @@ class _Walk:
         nodes: list[_Node] | None = None,
         consts: dict[str, str] | None = None,
     ) -> None:
-        name = op = first_input = ""
+        name = op = ""
+        inputs: list[str] = []
         attrs: list[Field] = []
         for n in self.wire.message(f, "a node", depth):
             if n.number == NODE_NAME:
                 name = self._text(n, "a node name")
             elif n.number == NODE_OP:
                 op = self._text(n, "an op name")
-            elif n.number == NODE_INPUT and not first_input:
-                first_input = _tensor_node(self._text(n, "a node input"))
+            elif n.number == NODE_INPUT and len(inputs) < MAX_INPUTS:
+                inputs.append(_tensor_node(self._text(n, "a node input")))
             elif n.number == NODE_ATTR:
                 attrs.append(n)
         self.found.ops.add(op)
@@ -186,7 +197,7 @@ class _Walk:
                 else:
                     self.found.consts[(scope or "", name)] = value
         elif self.rules.interesting(op):
-            node = _Node(scope or "", name, op, first_input, self.strings(attrs, depth + 1))
+            node = _Node(scope or "", name, op, inputs, self.strings(attrs, depth + 1))
             (nodes if nodes is not None else self.found.nodes).append(node)
 
     def const_string(self, attrs: list[Field], depth: int) -> str | None:
@@ -234,10 +245,39 @@ class _Walk:
                 entries.append((key, value))
         return entries
 
-    def asset(self, f: Field) -> None:
-        for a in self.wire.message(f, "an asset", 1):
+    def collection(self, f: Field) -> None:
+        key, value = "", None
+        for e in self.wire.message(f, "a collection", 1):
+            if e.number == ENTRY_KEY:
+                key = self._text(e, "a collection name")
+            elif e.number == ENTRY_VALUE:
+                value = e
+        if value is None:
+            return
+        for c in self.wire.message(value, "a collection", 2):
+            if c.number == COLLECTION_NODE_LIST and key == ASSET_PATHS_COLLECTION:
+                for item in self.wire.message(c, "a node list", 3):
+                    if item.number == LIST_VALUE:
+                        self.found.fed.add(("", _tensor_node(self._text(item, "a tensor name"))))
+            elif c.number == COLLECTION_ANY_LIST:
+                for item in self.wire.message(c, "an any list", 3):
+                    if item.number == LIST_VALUE:
+                        self.any_asset(item, 4)
+
+    def any_asset(self, f: Field, depth: int) -> None:
+        type_url, payload = "", None
+        for a in self.wire.message(f, "an Any", depth):
+            if a.number == ANY_TYPE_URL:
+                type_url = self._text(a, "a type URL")
+            elif a.number == ANY_VALUE:
+                payload = a
+        if payload is not None and type_url.endswith("/" + ASSET_TYPE):
+            self.asset(payload, depth + 1)
+
+    def asset(self, f: Field, depth: int = 1) -> None:
+        for a in self.wire.message(f, "an asset", depth):
             if a.number == ASSET_TENSOR_INFO:
-                for t in self.wire.message(a, "an asset tensor", 2):
+                for t in self.wire.message(a, "an asset tensor", depth + 1):
                     if t.number == TENSOR_INFO_NAME:
                         self.found.fed.add(("", _tensor_node(self._text(t, "a tensor name"))))
             elif a.number == ASSET_FILENAME:
@@ -309,7 +349,7 @@ class _Walk:
             if node.op in table.dangerous:
                 places.setdefault(node.op, set()).add(_scope(node.scope))
                 details.setdefault(node.op, []).extend(_details(node))
-                path = found.consts.get((node.scope, node.first_input))
+                path = found.consts.get((node.scope, node.inputs[0])) if node.inputs else None
                 if path is not None:
                     details[node.op].append(f"on {path!r}")
             if node.op in table.path_fed:
@@ -335,7 +375,10 @@ class _Walk:
             )
 
     def _fixed_path(self, node: _Node) -> None:
-        key = (node.scope, node.first_input)
+        index = self.rules.path_fed[node.op]
+        if index >= len(node.inputs):
+            return
+        key = (node.scope, node.inputs[index])
         path = self.found.consts.get(key)
         if path is None or key in self.found.fed:
             return
@@ -350,15 +393,19 @@ class _Walk:
     def _report_keras(self) -> None:
         from checks.weights.keras import scan_config_text
 
-        # A model's metadata repeats its layers' own: say each thing once.
-        seen = {(f.rule, f.message) for f in self.ctx.findings}
+        # A model's metadata repeats its layers' own, which name no model: say each thing once.
+        seen: set[tuple[str, str]] = set()
         for where, data in self.found.keras:
             inner = dataclasses.replace(self.ctx, findings=[])
             scan_config_text(data, inner, f"Keras metadata of {where}")
             for finding in inner.findings:
-                if (finding.rule, finding.message) not in seen:
-                    seen.add((finding.rule, finding.message))
+                key = (finding.rule, _IN_MODEL.sub("", finding.message))
+                if key not in seen:
+                    seen.add(key)
                     self.ctx.findings.append(finding)
+
+
+_IN_MODEL = re.compile(r" in model '[^']*'(?: in '[^']*')*")
 
 
 def _tensor_node(name: str) -> str:

@@ -33,7 +33,7 @@ class AttributeRule:
 @dataclass(frozen=True)
 class Rules:
     dangerous: dict[str, Danger]
-    path_fed: frozenset[str]
+    path_fed: dict[str, int]  # op -> the index of its path input
     path_fed_danger: Danger
     attributes: dict[str, AttributeRule]
 
@@ -59,7 +59,7 @@ def rules() -> Rules:
     }
     return Rules(
         dangerous=dangerous,
-        path_fed=frozenset(fed["ops"]),
+        path_fed={op: int(index) for op, index in fed["ops"].items()},
         path_fed_danger=Danger(Severity.parse(fed["severity"]), "fixed path", fed["reason"]),
         attributes=attributes,
     )
