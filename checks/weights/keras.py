@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 from collections.abc import Iterator
 from typing import Any
@@ -73,7 +74,7 @@ def scan_config_text(data: bytes, ctx: ScanContext, where: str) -> None:
     if len(data) > ctx.limits.max_config_bytes:
         raise LimitExceeded(f"Keras {where} of {len(data)} bytes")
     try:
-        config, repeated = _parse(data.decode("utf-8"))
+        config, other, repeated = _parse(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         ctx.report(
             INVALID,
@@ -84,7 +85,7 @@ def scan_config_text(data: bytes, ctx: ScanContext, where: str) -> None:
         )
         return
     if repeated:
-        keys = sorted({key for key, _ in repeated})
+        keys = sorted(set(repeated))
         ctx.report(
             DUPLICATE,
             Severity.HIGH,
@@ -94,8 +95,12 @@ def scan_config_text(data: bytes, ctx: ScanContext, where: str) -> None:
             detail=_detail(ctx, where),
         )
     reported = 0
-    # The values a repeated key hides are checked too: another parser would load them.
-    for severity, rule, message in _findings([config, *(value for _, value in repeated)]):
+    seen: set[str] = set()
+    # With repeated keys both readings are checked: another parser would load the first.
+    for severity, rule, message in _findings(config if other is None else [config, other]):
+        if message in seen:
+            continue
+        seen.add(message)
         if reported < MAX_REPORTED:
             ctx.report(rule, severity, message, detail=_detail(ctx, where))
         reported += 1
@@ -103,20 +108,28 @@ def scan_config_text(data: bytes, ctx: ScanContext, where: str) -> None:
         ctx.report(EXTERNAL, Severity.HIGH, f"{reported - MAX_REPORTED} more findings not listed")
 
 
-def _parse(text: str) -> tuple[Any, list[tuple[str, Any]]]:
-    """The config as json.loads (and so Keras) reads it, and every (key, value) a later
-    repetition of the key in the same object hides."""
-    repeated: list[tuple[str, Any]] = []
+def _parse(text: str) -> tuple[Any, Any, list[str]]:
+    """The config as json.loads (and so Keras) reads it, keeping a repeated key's last value;
+    as a parser that keeps the first would read it (None when no key repeats); the keys."""
+    repeated: list[str] = []
 
-    def pairs_hook(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    def last_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in pairs:
             if key in out:
-                repeated.append((key, out[key]))
+                repeated.append(key)
             out[key] = value
         return out
 
-    return json.loads(text, object_pairs_hook=pairs_hook), repeated
+    def first_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            out.setdefault(key, value)
+        return out
+
+    config = json.loads(text, object_pairs_hook=last_wins)
+    other = json.loads(text, object_pairs_hook=first_wins) if repeated else None
+    return config, other, repeated
 
 
 def _findings(config: Any) -> Iterator[tuple[Severity, str, str]]:
@@ -168,6 +181,8 @@ def _check_object(
     module = node.get("module")
     outside = False  # already reported as code from outside Keras: its registration adds nothing
     if isinstance(module, str) and module and class_name is not None:
+        if _keras_function_by_name(module, class_name, node.get("config")):
+            return
         outside = module.split(".", 1)[0] not in OWN_MODULES
         yield from _check_module(label, module, class_name)
     registered = node.get("registered_name")
@@ -211,7 +226,9 @@ def _lambda(label: str, node: dict[str, Any]) -> tuple[Severity, str, str]:
     module, name = (str(part) if part is not None else "?" for part in reference)
     called = f"{module}.{name}"
     root = module.split(".", 1)[0]
-    if root in DANGEROUS_MODULES:
+    if _keras_function_by_name(module, "function", name):
+        severity, why = Severity.LOW, "a function Keras ships, looked up by name"
+    elif root in DANGEROUS_MODULES:
         severity, why = Severity.CRITICAL, f"loading imports {root} and every call runs it"
     elif root in OWN_MODULES:
         severity, why = Severity.LOW, "a function Keras or TensorFlow ship"
@@ -221,6 +238,18 @@ def _lambda(label: str, node: dict[str, Any]) -> tuple[Severity, str, str]:
         severity,
         LAMBDA,
         f"{label} calls {called} by reference (no bytecode): {why}",
+    )
+
+
+def _keras_function_by_name(module: str, class_name: Any, name: Any) -> bool:
+    """Keras saves its own functions (relu, mse) as module "builtins" plus the bare name and
+    finds them among its activations and losses; a name Python's builtins define (exec, eval)
+    is what older Keras versions imported from builtins and ran."""
+    return (
+        module == "builtins"
+        and class_name == "function"
+        and isinstance(name, str)
+        and not hasattr(builtins, name)
     )
 
 
