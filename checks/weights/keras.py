@@ -151,11 +151,12 @@ def _objects(config: Any) -> Iterator[tuple[str, dict[str, Any], tuple[str, ...]
             stack.extend((f"{path}[{i}]", item, models) for i, item in enumerate(node))
         elif isinstance(node, dict):
             yield path, node, models
-            if node.get("class_name") in LAMBDA_CLASSES:
+            class_name = _class_name(node)
+            if class_name in LAMBDA_CLASSES:
                 continue
             inside = models
-            if node.get("class_name") in MODEL_CLASSES:
-                inside = (*models, _name(node) or node["class_name"])
+            if class_name in MODEL_CLASSES:
+                inside = (*models, _name(node) or class_name)
                 if len(inside) > MAX_MODEL_DEPTH:
                     raise LimitExceeded(f"Keras models nested deeper than {MAX_MODEL_DEPTH}")
             # tf.keras metadata repeats a model's own config under model_config: not a new level.
@@ -168,7 +169,7 @@ def _objects(config: Any) -> Iterator[tuple[str, dict[str, Any], tuple[str, ...]
 def _check_object(
     path: str, node: dict[str, Any], models: tuple[str, ...]
 ) -> Iterator[tuple[Severity, str, str]]:
-    class_name = node.get("class_name")
+    class_name = _class_name(node)
     label = _label(path, node, models)
     if class_name == "Lambda":
         yield _lambda(label, node)
@@ -176,7 +177,7 @@ def _check_object(
     if class_name == "__lambda__":
         yield (Severity.CRITICAL, LAMBDA, f"{label} {BYTECODE}")
         return
-    if isinstance(class_name, str) and class_name in FILE_FIELDS:
+    if class_name in FILE_FIELDS:
         yield from _file_field(label, class_name, node)
     module = node.get("module")
     outside = False  # already reported as code from outside Keras: its registration adds nothing
@@ -186,7 +187,7 @@ def _check_object(
         outside = module.split(".", 1)[0] not in OWN_MODULES
         yield from _check_module(label, module, class_name)
     registered = node.get("registered_name")
-    if isinstance(class_name, str) and ">" in class_name:  # tf.keras: "Package>Name" as the class
+    if class_name is not None and ">" in class_name:  # tf.keras: "Package>Name" as the class
         registered = class_name
     elif registered in (class_name, node.get("config"), ""):
         registered = None  # built-ins: no registered name, their class name, or their own name
@@ -317,6 +318,12 @@ def _check_module(label: str, module: str, class_name: Any) -> Iterator[tuple[Se
             EXTERNAL,
             f"{label} calls {module}.{class_name}, which reaches files or the network on load",
         )
+
+
+def _class_name(node: dict[str, Any]) -> str | None:
+    """A hand-edited config may put anything under class_name; only a string names a class."""
+    class_name = node.get("class_name")
+    return class_name if isinstance(class_name, str) else None
 
 
 def _name(node: dict[str, Any]) -> str | None:
