@@ -3,6 +3,7 @@ the graph and its functions run, graded by saved_model_ops.toml, and the Keras c
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import posixpath
 import re
@@ -23,6 +24,7 @@ INVALID = "saved-model-invalid"
 OP = "saved-model-op"
 FIXED_PATH = "saved-model-fixed-path"
 ASSET = "saved-model-asset"
+TEXT_FORMAT = "saved-model-text"
 MAX_NAME = 4096
 MAX_LISTED = 10
 MAX_INPUTS = 4  # a path input is among the first two
@@ -90,6 +92,41 @@ def scan_saved_model(source: ByteSource, ctx: ScanContext) -> None:
 def scan_keras_metadata(source: ByteSource, ctx: ScanContext) -> None:
     """A ``keras_metadata.pb`` beside a SavedModel: one Keras config (JSON) per saved layer."""
     _run(source, ctx, "keras_metadata.pb", lambda walk: walk.keras_metadata())
+
+
+def scan_saved_model_text(source: ByteSource, ctx: ScanContext) -> None:
+    """A ``saved_model.pbtxt`` (protobuf text format): only its op names are graded, so its
+    paths, attributes and Keras metadata go unchecked, and a finding says so."""
+    limit = ctx.limits.max_config_bytes
+    if source.size > limit:
+        raise LimitExceeded(f"text-format SavedModel of {source.size} bytes")
+    text = source.read_at(0, source.size).decode("utf-8", "replace")
+    table = rules()
+    found = {op for op in map(_unescape, _TEXT_OP.findall(text)) if op in table.dangerous}
+    for op in sorted(found, key=lambda o: (-table.dangerous[o].severity, o)):
+        danger = table.dangerous[op]
+        ctx.report(OP, danger.severity, f"runs {op} ({danger.category}): {danger.reason}")
+    ctx.report(
+        TEXT_FORMAT,
+        Severity.MEDIUM,
+        "a text-format SavedModel: its op names were checked, its paths, attributes and Keras "
+        "metadata were not (TensorFlow itself writes saved_model.pb)",
+    )
+
+
+# `op: "Name"` (or 'Name'); the text format allows C escapes, so "Write\106ile" is WriteFile.
+_TEXT_OP = re.compile(r"""\bop\s*:\s*(?:"((?:[^"\\\n]|\\.){1,400})"|'((?:[^'\\\n]|\\.){1,400})')""")
+
+
+def _unescape(match: tuple[str, str]) -> str:
+    raw = match[0] or match[1]
+    if "\\" not in raw:
+        return raw
+    try:
+        decoded: bytes = codecs.escape_decode(raw.encode("utf-8"))[0]
+    except ValueError:
+        return raw
+    return decoded.decode("utf-8", "replace")
 
 
 def _run(source: ByteSource, ctx: ScanContext, what: str, parse: Callable[[_Walk], None]) -> None:

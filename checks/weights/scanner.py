@@ -190,11 +190,13 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights import onnx
 
         onnx.scan_onnx(source, ctx)
-    elif fmt in ("saved-model", "keras-metadata"):
+    elif fmt in ("saved-model", "saved-model-text", "keras-metadata"):
         from checks.weights import saved_model
 
         if fmt == "saved-model":
             saved_model.scan_saved_model(source, ctx)
+        elif fmt == "saved-model-text":
+            saved_model.scan_saved_model_text(source, ctx)
         else:
             saved_model.scan_keras_metadata(source, ctx)
     elif fmt == "text":

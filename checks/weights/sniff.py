@@ -36,7 +36,11 @@ PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".p", ".joblib", ".dat", ".data"
 TORCH_SUFFIXES = frozenset({".pt", ".pth", ".bin", ".ckpt", ".tar", ".mar"})
 
 # TensorFlow's protobuf files have no magic; a SavedModel folder fixes their names.
-TF_PROTO_FILES = {"saved_model.pb": "saved-model", "keras_metadata.pb": "keras-metadata"}
+TF_PROTO_FILES = {
+    "saved_model.pb": "saved-model",
+    "saved_model.pbtxt": "saved-model-text",  # loaded when no saved_model.pb sits beside it
+    "keras_metadata.pb": "keras-metadata",
+}
 
 # Compressed forms only joblib writes: lzma "alone" streams and pre-0.10 "ZF" zlib files.
 JOBLIB_ONLY = ("lzma", "joblib-zfile")
@@ -84,7 +88,7 @@ def sniff(source: ByteSource, name: str) -> str:
 
 def sniff_bytes(head: bytes, size: int, name: str) -> str:
     """One of: safetensors zip 7z gzip bzip2 xz zlib lz4 lzma joblib-zfile tar numpy gguf hdf5
-    png pickle onnx onnx-data saved-model keras-metadata text empty unknown."""
+    png pickle onnx onnx-data saved-model saved-model-text keras-metadata text empty unknown."""
     if not head:
         return "empty"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):

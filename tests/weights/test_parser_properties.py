@@ -18,7 +18,11 @@ from checks.io.source import BytesSource
 from checks.weights.context import DeferredPolicy, ScanContext
 from checks.weights.keras import scan_keras_config
 from checks.weights.onnx import scan_onnx
-from checks.weights.saved_model import scan_keras_metadata, scan_saved_model
+from checks.weights.saved_model import (
+    scan_keras_metadata,
+    scan_saved_model,
+    scan_saved_model_text,
+)
 from checks.weights.scanner import scan_source
 from tests.weights.keras_configs import DENSE, K3_LAMBDA, keras3_model
 from tests.weights.protowire_writer import blob, message, uint
@@ -142,6 +146,15 @@ def test_onnx_mutated_model(edits: list[tuple[int, int]], cut: int) -> None:
 def test_saved_model_arbitrary_bytes(data: bytes) -> None:
     verdict_of(direct(scan_saved_model, data, "saved_model.pb"))
     verdict_of(direct(scan_keras_metadata, data, "keras_metadata.pb"))
+
+
+@QUICK
+@given(
+    st.text(alphabet=st.sampled_from("op: \"\\'x0A1{}\n"), max_size=300)
+    | st.binary(max_size=300).map(lambda b: b.decode("latin-1"))
+)
+def test_saved_model_text_arbitrary(text: str) -> None:
+    verdict_of(direct(scan_saved_model_text, text.encode(), "saved_model.pbtxt"))
 
 
 @QUICK

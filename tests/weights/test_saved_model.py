@@ -176,3 +176,26 @@ def test_op_table_lists_each_op_once() -> None:
     listed += list(raw["path_fed"]["ops"])
     assert len(listed) == len(set(listed))
     assert rules().dangerous["WriteFile"].severity is Severity.CRITICAL
+
+
+def test_text_format_saved_model_grades_its_ops_and_says_what_it_skipped(tmp_path: Path) -> None:
+    # As text_format.MessageToString writes a graph; the text format lets a name hide in escapes.
+    text = (
+        "saved_model_schema_version: 1\nmeta_graphs {\n  graph_def {\n    library {\n"
+        '      function {\n        signature { name: "__inference_f_9" }\n'
+        '        node_def { name: "w" op: "Write\\106ile" input: "p" input: "x" }\n'
+        "        node_def { name: 'r' op: 'ReadFile' input: 'p' }\n"
+        '        node_def { name: "m" op: "MatMul" }\n      }\n    }\n  }\n}\n'
+    )
+    found = scan(tmp_path, text.encode(), "saved_model.pbtxt")
+    assert found.format == "saved-model-text"
+    assert rules_of(found) == [
+        ("saved-model-op", Severity.HIGH),
+        ("saved-model-op", Severity.CRITICAL),
+        ("saved-model-text", Severity.MEDIUM),
+    ]
+    assert any("WriteFile" in f.message for f in found.findings)
+    plain = 'meta_graphs { graph_def { node { name: "m" op: "MatMul" } } }\n'
+    assert rules_of(scan(tmp_path, plain.encode(), "saved_model.pbtxt")) == [
+        ("saved-model-text", Severity.MEDIUM)
+    ]
