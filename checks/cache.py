@@ -80,11 +80,18 @@ def policy_fingerprint(extra_allowed_imports: Iterable[str] = ()) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
+# Files the scanner routes by their whole name, not their suffix: the same blob scanned as
+# weights.pb (unknown bytes) and as saved_model.pb (a SavedModel graph) says different things.
+NAME_ROUTED = frozenset(
+    {"tokenizer_config.json", "saved_model.pb", "saved_model.pbtxt", "keras_metadata.pb"}
+)
+
+
 def cache_key(sha256: str, policy_fingerprint: str, name: str) -> str:
     """What a scan depends on: the bytes, the scanner, the policy, and what the name promises
     (the same blob named .bin and .safetensors gets different name-mismatch findings)."""
     base = PurePosixPath(name).name.lower()
-    promise = base if base == "tokenizer_config.json" else PurePosixPath(base).suffix
+    promise = base if base in NAME_ROUTED else PurePosixPath(base).suffix
     return f"{sha256.lower()}:{SCANNER_VERSION}:{policy_fingerprint}:{promise}"
 
 
