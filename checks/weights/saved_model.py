@@ -181,13 +181,16 @@ class _Walk:
                 self.object_graph(g)
 
     def graph(self, f: Field, depth: int) -> None:
+        nodes: list[_Node] = []
+        consts: dict[str, str] = {}
         for g in self.wire.message(f, "a graph", depth):
             if g.number == GRAPH_NODE:
-                self.node(g, "", depth + 1)
+                self.node(g, depth + 1, nodes, consts)
             elif g.number == GRAPH_LIBRARY:
                 for lib in self.wire.message(g, "a function library", depth + 1):
                     if lib.number == LIBRARY_FUNCTION:
                         self.function(lib, depth + 2)
+        self.scope("", nodes, consts)
 
     def function(self, f: Field, depth: int) -> None:
         name = ""
@@ -199,43 +202,42 @@ class _Walk:
                     if s.number == OPDEF_NAME:
                         name = self._text(s, "a function name")
             elif g.number == FUNCTION_NODE:
-                self.node(g, None, depth + 1, nodes, consts)
+                self.node(g, depth + 1, nodes, consts)
         # The signature may follow the body on the wire: the scope is known only now.
         self.found.functions.add(name)
-        self.found.nodes.extend(dataclasses.replace(node, scope=name) for node in nodes)
-        self.found.consts.update(((name, key), value) for key, value in consts.items())
+        self.scope(name, nodes, consts)
 
-    def node(
-        self,
-        f: Field,
-        scope: str | None,
-        depth: int,
-        nodes: list[_Node] | None = None,
-        consts: dict[str, str] | None = None,
-    ) -> None:
-        name = op = ""
-        inputs: list[str] = []
+    def node(self, f: Field, depth: int, nodes: list[_Node], consts: dict[str, str]) -> None:
+        """One NodeDef into ``nodes`` (ops the rules grade) or ``consts`` (string constants);
+        names and inputs are decoded only for those, attributes only for what they need."""
+        op = ""
+        name_field: Field | None = None
+        input_fields: list[Field] = []
         attrs: list[Field] = []
         for n in self.wire.message(f, "a node", depth):
-            if n.number == NODE_NAME:
-                name = self._text(n, "a node name")
-            elif n.number == NODE_OP:
+            if n.number == NODE_OP:
                 op = self._text(n, "an op name")
-            elif n.number == NODE_INPUT and len(inputs) < MAX_INPUTS:
-                inputs.append(_tensor_node(self._text(n, "a node input")))
+            elif n.number == NODE_NAME:
+                name_field = n
+            elif n.number == NODE_INPUT and len(input_fields) < MAX_INPUTS:
+                input_fields.append(n)
             elif n.number == NODE_ATTR:
                 attrs.append(n)
         self.found.ops.add(op)
+        if op != "Const" and not self.rules.interesting(op):
+            return
+        name = self._text(name_field, "a node name") if name_field is not None else ""
         if op == "Const":
             value = self.const_string(attrs, depth + 1)
             if value is not None:
-                if scope is None and consts is not None:
-                    consts[name] = value
-                else:
-                    self.found.consts[(scope or "", name)] = value
-        elif self.rules.interesting(op):
-            node = _Node(scope or "", name, op, inputs, self.strings(attrs, depth + 1))
-            (nodes if nodes is not None else self.found.nodes).append(node)
+                consts[name] = value
+            return
+        inputs = [_tensor_node(self._text(i, "a node input")) for i in input_fields]
+        nodes.append(_Node("", name, op, inputs, self.strings(attrs, depth + 1)))
+
+    def scope(self, scope: str, nodes: list[_Node], consts: dict[str, str]) -> None:
+        self.found.nodes.extend(dataclasses.replace(node, scope=scope) for node in nodes)
+        self.found.consts.update(((scope, key), value) for key, value in consts.items())
 
     def const_string(self, attrs: list[Field], depth: int) -> str | None:
         """The first string of a Const node's ``value`` tensor; tensor payloads stay unread."""
