@@ -63,3 +63,13 @@ def test_real_custom_layer_names_its_module(tmp_path: Path) -> None:
         ("keras-external-module", Severity.HIGH)
     ]
     assert __name__ in found.findings[0].message and "'gate'" in found.findings[0].message
+
+
+def test_real_loss_and_activation_functions_pass(tmp_path: Path) -> None:
+    # Keras saves a function object it ships as module "builtins" plus the bare name; that is
+    # Keras' own mean_squared_error, looked up by name, not Python's builtins.
+    model = keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(2, activation=keras.activations.silu)]
+    )
+    model.compile(optimizer="sgd", loss=keras.losses.mean_squared_error)
+    assert save(tmp_path, model).findings == []
