@@ -76,7 +76,6 @@ class _Node:
 
 @dataclass
 class _Found:
-    ops: set[str] = field(default_factory=set)
     functions: set[str] = field(default_factory=set)
     nodes: list[_Node] = field(default_factory=list)  # only the ops the rules care about
     consts: dict[tuple[str, str], str] = field(default_factory=dict)  # string constants
@@ -223,7 +222,6 @@ class _Walk:
                 input_fields.append(n)
             elif n.number == NODE_ATTR:
                 attrs.append(n)
-        self.found.ops.add(op)
         if op != "Const" and not self.rules.interesting(op):
             return
         name = self._text(name_field, "a node name") if name_field is not None else ""

@@ -1,5 +1,5 @@
 """TensorFlow SavedModel protobufs assembled by hand with the field numbers of TensorFlow's .proto
-files (tensorflow is not a test dependency: its wheel alone is larger than the rest together)."""
+files: tensorflow (a wheel of over 250 MB) is not a test dependency."""
 
 from __future__ import annotations
 
