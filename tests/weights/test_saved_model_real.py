@@ -85,3 +85,20 @@ def test_tf1_saver_and_asset_collection_pass(tmp_path: Path) -> None:
             )
             builder.save()
     assert scan(tmp_path / "tf1") == []
+
+
+def test_tf_keras_lambda_in_keras_metadata_is_critical_and_a_plain_model_passes(
+    tmp_path: Path,
+) -> None:
+    tf_keras = pytest.importorskip("tf_keras", reason="tf-keras is not installed")
+    inputs = tf_keras.Input((3,))
+    dense = tf_keras.layers.Dense(2)(inputs)
+    tf_keras.Model(inputs, dense).save(str(tmp_path / "plain"), save_format="tf")
+    assert scan(tmp_path / "plain", "keras_metadata.pb") == []
+    doubled = tf_keras.layers.Lambda(lambda t: t * 2, name="doubled")(dense)
+    tf_keras.Model(inputs, doubled).save(str(tmp_path / "lambda"), save_format="tf")
+    found = scan(tmp_path / "lambda", "keras_metadata.pb")
+    assert [(rule, severity) for rule, severity, _ in found] == [
+        ("keras-lambda", Severity.CRITICAL)
+    ]
+    assert "'doubled'" in found[0][2] and "bytecode" in found[0][2]
