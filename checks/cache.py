@@ -19,7 +19,7 @@ from checks.findings import Finding
 
 # Bump whenever scanner behaviour changes (a parser, a rule, a message, a bound, the default
 # import policy data): every cached result then misses and files are scanned afresh.
-SCANNER_VERSION = "3"
+SCANNER_VERSION = "4"
 
 # Findings that say something about this read of the file, not about its content: a scan that
 # produced one is not stored (a network failure, a request bound, a server ignoring ranges).
@@ -89,6 +89,10 @@ NAMED_PROMISES = frozenset(
         "preprocessor_config.json",
         "processor_config.json",
         ".metadata",
+        # the same blob scanned as weights.pb (unknown bytes) and as saved_model.pb (a graph)
+        "saved_model.pb",
+        "saved_model.pbtxt",
+        "keras_metadata.pb",
     }
 )
 

@@ -53,6 +53,10 @@ class WireReader:
         return self._buf[offset - self._at : offset - self._at + n]
 
     def _varint(self, pos: int, end: int, what: str) -> tuple[int, int]:
+        # Most tags and lengths are one byte already in the window: skip the slicing.
+        index = pos - self._at
+        if pos < end and 0 <= index < len(self._buf) and self._buf[index] < 0x80:
+            return self._buf[index], pos + 1
         raw = self._window(pos, min(MAX_VARINT_BYTES, end - pos))
         result = 0
         for i, byte in enumerate(raw):

@@ -215,6 +215,17 @@ def _dispatch(fmt: str, source: ByteSource, ctx: ScanContext, name: str) -> str:
         from checks.weights import flax_msgpack
 
         flax_msgpack.scan_msgpack(source, ctx)
+    elif fmt in ("saved-model", "saved-model-text", "keras-metadata"):
+        from checks.weights import saved_model
+
+        if fmt == "saved-model":
+            saved_model.scan_saved_model(source, ctx)
+        elif fmt == "saved-model-text":
+            from checks.weights.saved_model_text import scan_saved_model_text
+
+            scan_saved_model_text(source, ctx)
+        else:
+            saved_model.scan_keras_metadata(source, ctx)
     elif fmt == "text":
         from checks.weights.text_files import scan_text_file
 

@@ -36,6 +36,12 @@ PICKLE_SUFFIXES = frozenset({".pkl", ".pickle", ".p", ".joblib", ".dat", ".data"
 TORCH_SUFFIXES = frozenset({".pt", ".pth", ".bin", ".ckpt", ".tar", ".mar"})
 
 _MSGPACK_MAPS = frozenset({*range(0x81, 0x90), 0xDE, 0xDF})
+# TensorFlow's protobuf files have no magic; a SavedModel folder fixes their names.
+TF_PROTO_FILES = {
+    "saved_model.pb": "saved-model",
+    "saved_model.pbtxt": "saved-model-text",  # loaded when no saved_model.pb sits beside it
+    "keras_metadata.pb": "keras-metadata",
+}
 
 # Compressed forms only joblib writes: lzma "alone" streams and pre-0.10 "ZF" zlib files.
 JOBLIB_ONLY = ("lzma", "joblib-zfile")
@@ -88,7 +94,8 @@ def sniff(source: ByteSource, name: str) -> str:
 
 def sniff_bytes(head: bytes, size: int, name: str) -> str:
     """One of: safetensors zip 7z gzip bzip2 xz zlib lz4 lzma joblib-zfile tar numpy gguf hdf5
-    png pickle onnx onnx-data paddle-program openvino-ir msgpack text empty unknown."""
+    png pickle onnx onnx-data paddle-program openvino-ir msgpack saved-model saved-model-text
+    keras-metadata text empty unknown."""
     if not head:
         return "empty"
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06", b"PK\x07\x08"):
@@ -130,6 +137,9 @@ def sniff_bytes(head: bytes, size: int, name: str) -> str:
         return "pickle"
     if len(head) >= 2 and head[0] == 0x78 and head[1] in (0x01, 0x5E, 0x9C, 0xDA):
         return "zlib"
+    tf_proto = TF_PROTO_FILES.get(PurePosixPath(name).name.lower())
+    if tf_proto is not None:
+        return tf_proto
     suffix = suffix_of(name)
     # ONNX has no magic: onnx.save writes ir_version (field 1, a varint) first.
     if suffix == ".onnx" and head[0] == 0x08:

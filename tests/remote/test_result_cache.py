@@ -201,3 +201,21 @@ def test_the_name_is_part_of_the_key(tmp_path: Path) -> None:
         )
         rules = {f.rule for f in WeightScanCheck().run(contribution).findings}
         assert ("name-mismatch" in rules) == name.endswith(".safetensors")
+
+
+def test_a_saved_model_is_not_read_from_a_cache_filled_under_another_name(tmp_path: Path) -> None:
+    # The blob passes as unknown bytes named weights.pb; the same bytes as saved_model.pb are a
+    # graph that writes files, and an earlier scan under the first name must not hide that.
+    from tests.weights.saved_models import function, graph, node, saved_model
+
+    blob = saved_model(graph([], [function("f", [node("w", "WriteFile", ["p", "x"])])]))
+    sha = hashlib.sha256(blob).hexdigest()
+    cache = MemoryResultCache()
+    for name, fails in (("weights.pb", False), ("export/saved_model.pb", True)):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_bytes(blob)
+        contribution = Contribution(
+            root=tmp_path, files=[name], known_sha256={name: sha}, result_cache=cache
+        )
+        rules = {f.rule for f in WeightScanCheck().run(contribution).findings}
+        assert ("saved-model-op" in rules) is fails
