@@ -23,6 +23,9 @@ Rules the service keeps, whoever calls it (the Celery task, the embedded pool, t
   stranger achieves is one more review whose verdict replaces the same comment, silently.
 * Transient platform errors propagate (the task retries them); permanent ones become an "error"
   verdict in the sticky comment, so a maintainer sees the review could not be done.
+* Every review that gave a verdict (posted, logged only, dry run, error) is handed to the
+  history's recorder once the verdict is out (``reviewbot.history.capture``); the database is
+  written on the recorder's thread, so it never delays or loses a verdict.
 """
 
 from __future__ import annotations
@@ -30,17 +33,20 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from reviewbot import logs, metrics, retry_policy
 from reviewbot.composition import (
+    NO_RECORDER,
     ReviewInputs,
     current_settings,
     hub_access,
     make_platform,
 )
 from reviewbot.errors import PermanentError, PlatformError, TransientError
+from reviewbot.history.capture import remember
 from reviewbot.models import ContributionRef, Kind
 from reviewbot.notify import should_comment
 from reviewbot.platforms.base import DONE, FAILED, REFUSED, SEEN
@@ -48,7 +54,7 @@ from reviewbot.platforms.dry_run import DryRunPlatform
 from reviewbot.publication import ERROR_HEADLINE, build_publication, error_publication
 from reviewbot.publish_lock import PublishLocks
 from reviewbot.started_runs import StartedRuns
-from reviewbot.workspace import fetch_review, observe
+from reviewbot.workspace import Reviewed, fetch_review, observe
 
 if TYPE_CHECKING:
     from reviewbot.config import Settings
@@ -117,10 +123,18 @@ def review_contribution(
     platform = _dry(platform, inputs)
     with logs.bind(review=ref.display, reason=reason):
         ack = _Acknowledge(platform, ref, comment_id if reason == "recheck" else None)
+        trace = _Trace()
         outcome = _review(
-            ref, platform, reason=reason, requested_by=requested_by, inputs=inputs, ack=ack
+            ref,
+            platform,
+            reason=reason,
+            requested_by=requested_by,
+            inputs=inputs,
+            ack=ack,
+            trace=trace,
         )
         ack(REFUSED if outcome.status == "refused" else FAILED if _failed(outcome) else DONE)
+        _remember(platform, ref, outcome, inputs, trace, reason=reason, requested_by=requested_by)
         outcome = _with_would(platform, outcome)
     verdict = outcome.verdict if outcome.status in ("posted", "logged", "error") else "skipped"
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
@@ -148,7 +162,10 @@ def post_error(
         platform = make_platform(ref.platform, settings)
     inputs = inputs or ReviewInputs.of(settings, platform)
     platform = _dry(platform, inputs)
-    return _with_would(platform, _post_error(ref, message, platform, inputs))
+    trace = _Trace()
+    outcome = _post_error(ref, message, platform, inputs)
+    _remember(platform, ref, outcome, inputs, trace, reason="review", requested_by=None)
+    return _with_would(platform, outcome)
 
 
 def _post_error(
@@ -198,6 +215,7 @@ def _review(
     requested_by: str | None,
     inputs: ReviewInputs,
     ack: _Acknowledge,
+    trace: _Trace,
 ) -> ReviewOutcome:
     if (
         reason == "recheck"
@@ -235,6 +253,7 @@ def _review(
             "error", ref.key, verdict="error", head_sha=head, detail=str(exc)
         )
 
+    trace.reviewed = reviewed
     report, listing, notify = reviewed.report, reviewed.listing, reviewed.notify
     observe(ref, report)
     publication = build_publication(ref, report, listing, head)
@@ -255,7 +274,9 @@ def _review(
         # or the check run opened by ``begin`` would stay in progress forever.
         message = f"the verdict could not be posted: {exc}"
         log.warning("publish refused: %s", exc, extra={"key": ref.key})
-        return post_error_safely(ref, message, platform=client, inputs=inputs) or ReviewOutcome(
+        # recorded once, by the caller, with the report that was refused
+        quiet = replace(inputs, recorder=NO_RECORDER)
+        return post_error_safely(ref, message, platform=client, inputs=quiet) or ReviewOutcome(
             "error", ref.key, verdict="error", head_sha=head, detail=message
         )
     if stale is not None:
@@ -269,6 +290,47 @@ def _review(
         verdict=publication.verdict,
         head_sha=head,
         detail=f"{len(report.files)} files in {time.monotonic() - began:.1f}s",
+    )
+
+
+@dataclass
+class _Trace:
+    """What the flow learnt on the way, for the history: when it began, what it reviewed."""
+
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    reviewed: Reviewed | None = None
+
+
+_RECORDED = frozenset({"posted", "logged", "error"})  # a verdict was given (or would have been)
+
+
+def _remember(
+    client: PlatformClient,
+    ref: ContributionRef,
+    outcome: ReviewOutcome,
+    inputs: ReviewInputs,
+    trace: _Trace,
+    *,
+    reason: str,
+    requested_by: str | None,
+) -> None:
+    """Hand the finished review to the history's recorder; it never raises or waits."""
+    if outcome.status not in _RECORDED or outcome.head_sha is None or outcome.verdict is None:
+        return
+    reviewed = trace.reviewed
+    remember(
+        inputs.recorder,
+        client,
+        replace(ref, head_sha=outcome.head_sha),
+        head_sha=outcome.head_sha,
+        reason=reason,
+        requested_by=requested_by,
+        verdict=outcome.verdict,
+        started_at=trace.started,
+        finished_at=datetime.now(UTC),
+        report=reviewed.report if reviewed is not None else None,
+        listing=reviewed.listing if reviewed is not None else None,
+        policy=reviewed.policy if reviewed is not None else None,
     )
 
 

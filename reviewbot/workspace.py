@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,11 +32,12 @@ REUSED = "reuse"  # the check summary a reused review carries
 
 @dataclass(frozen=True)
 class Reviewed:
-    """A review's report, the listing it reviewed, and the target branch's [notify] mode."""
+    """A review's report, the listing it reviewed, and the target branch's policy."""
 
     report: Report
     listing: FileListing
     notify: str = NOTIFY_MODES[0]
+    policy: Policy = field(default_factory=Policy)
 
 
 def fetch_and_review(
@@ -68,7 +69,7 @@ def fetch_review(
     scans = {f.path: f.platform_scan for f in listing.files if f.platform_scan}
     for file in report.files:
         file.platform_scan = scans.get(file.path)
-    return Reviewed(report, listing, policy.notify_comment)
+    return Reviewed(report, listing, policy.notify_comment, policy)
 
 
 def observe(ref: ContributionRef, report: Report) -> None:

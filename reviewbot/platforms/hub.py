@@ -9,6 +9,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -30,6 +31,7 @@ from reviewbot.errors import (
     error_for_status,
     parse_retry_after,
 )
+from reviewbot.history.records import ContributionMeta
 from reviewbot.markers import MARKER, verdict_sha_matches
 from reviewbot.models import ContributionRef, Kind, base_models_from_tags
 from reviewbot.platforms.base import (
@@ -373,12 +375,54 @@ class HubPlatform:
             elif text != body:
                 self.api.edit_discussion_comment(ref.repo, num, comment_id, body)
 
+    def contribution_meta(self, ref: ContributionRef) -> ContributionMeta:
+        """The discussion (as this review read it, when it still holds it) and the card at the
+        head: its ``base_model`` and ``license``. The Hub says nothing of earlier contributions,
+        so ``first_time`` stays False."""
+        with _hub_errors():
+            info = self.api.model_info(ref.repo, revision=self._revision(ref))
+        card = info.card_data
+        declared = card.get("license") if card is not None and hasattr(card, "get") else None
+        licence = declared if isinstance(declared, str) else None
+        common: dict[str, Any] = {
+            "platform": self.name, "repo": ref.repo, "number": ref.number, "kind": ref.kind.value,
+            "base_models": base_models(card, info.tags), "licence": licence,
+        }  # fmt: skip
+        if ref.kind is Kind.NEW_MODEL:
+            return ContributionMeta(
+                **common,
+                opened_at=_aware(info.created_at or info.last_modified),
+                title=ref.repo,
+                author=str(info.author or ref.repo.split("/")[0]),
+                updated_at=_aware(info.last_modified) if info.last_modified else None,
+                url=f"{self.endpoint}/{ref.repo}",
+            )
+        details = self._discussion(ref.repo, ref.number)
+        moments = [e.created_at for e in details.events or () if e.created_at]
+        return ContributionMeta(
+            **common,
+            opened_at=_aware(details.created_at),
+            title=str(details.title or ""),
+            author=str(details.author or ""),
+            # a draft is open for triage: its review is what is waited on
+            state=details.status if details.status in ("closed", "merged") else "open",
+            updated_at=_aware(max(moments)) if moments else None,
+            url=f"{self.endpoint}/{ref.repo}/discussions/{ref.number}",
+        )
+
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
         """Anyone: see reviewbot.service for why (ids only, no permission API, edit in place)."""
         return True
 
     def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
         """The Hub has no reactions, and a reply per command would be noise: nothing."""
+
+
+def _aware(moment: datetime | None) -> datetime:
+    """The Hub's times are UTC; one missing is taken as now."""
+    if moment is None:
+        return datetime.now(UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _cap(text: str) -> str:

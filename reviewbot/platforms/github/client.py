@@ -31,6 +31,7 @@ from reviewbot.platforms.github.errors import github_errors
 from reviewbot.platforms.github.verdict import Verdicts
 
 if TYPE_CHECKING:
+    from reviewbot.history.records import ContributionMeta
     from reviewbot.history.view import ContributionRow
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -318,6 +319,13 @@ class GitHubPlatform:
         """Create or edit the repository's one dashboard issue; returns its number."""
         with github_errors():
             return self.dashboards.write(self._repo(ref), body)
+
+    def contribution_meta(self, ref: ContributionRef) -> ContributionMeta:
+        from reviewbot.platforms.github.listing import pull_meta
+
+        pull = self._pull(ref)
+        with github_errors():
+            return pull_meta(ref.repo, pull)
 
     # -- permissions ------------------------------------------------------------------------
 
