@@ -55,11 +55,15 @@ class HistoryStore:
             return stored.id
 
     def set_state(self, platform: str, repo: str, number: int, state: str, at: datetime) -> bool:
-        """Record a state change (closed, merged, open again); False for an unknown one."""
+        """Record a state change (closed, merged, open again); False for an unknown one.
+
+        A state it is already in adds nothing (a repeated delivery, an edit of the title)."""
         with Session(self.engine) as session, session.begin():
             row = _find(session, platform, repo, number)
             if row is None:
                 return False
+            if row.state == state:
+                return True
             row.state, row.updated_at = state, at
             session.add(StateChange(contribution_id=row.id, state=state, at=at))
             return True
