@@ -33,8 +33,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from reviewbot import logs, metrics, retry_policy
@@ -46,7 +45,7 @@ from reviewbot.composition import (
     make_platform,
 )
 from reviewbot.errors import PermanentError, PlatformError, TransientError
-from reviewbot.history.capture import remember
+from reviewbot.history.capture import Trace
 from reviewbot.models import ContributionRef, Kind
 from reviewbot.notify import should_comment
 from reviewbot.platforms.base import DONE, FAILED, REFUSED, SEEN
@@ -54,7 +53,7 @@ from reviewbot.platforms.dry_run import DryRunPlatform
 from reviewbot.publication import ERROR_HEADLINE, build_publication, error_publication
 from reviewbot.publish_lock import PublishLocks
 from reviewbot.started_runs import StartedRuns
-from reviewbot.workspace import Reviewed, fetch_review, observe
+from reviewbot.workspace import fetch_review, observe
 
 if TYPE_CHECKING:
     from reviewbot.config import Settings
@@ -123,7 +122,7 @@ def review_contribution(
     platform = _dry(platform, inputs)
     with logs.bind(review=ref.display, reason=reason):
         ack = _Acknowledge(platform, ref, comment_id if reason == "recheck" else None)
-        trace = _Trace()
+        trace = Trace()
         outcome = _review(
             ref,
             platform,
@@ -134,7 +133,7 @@ def review_contribution(
             trace=trace,
         )
         ack(REFUSED if outcome.status == "refused" else FAILED if _failed(outcome) else DONE)
-        _remember(platform, ref, outcome, inputs, trace, reason=reason, requested_by=requested_by)
+        trace.remember(inputs.recorder, platform, ref, outcome, reason, requested_by)
         outcome = _with_would(platform, outcome)
     verdict = outcome.verdict if outcome.status in ("posted", "logged", "error") else "skipped"
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
@@ -162,9 +161,9 @@ def post_error(
         platform = make_platform(ref.platform, settings)
     inputs = inputs or ReviewInputs.of(settings, platform)
     platform = _dry(platform, inputs)
-    trace = _Trace()
+    trace = Trace()
     outcome = _post_error(ref, message, platform, inputs)
-    _remember(platform, ref, outcome, inputs, trace, reason="review", requested_by=None)
+    trace.remember(inputs.recorder, platform, ref, outcome, "review", None)
     return _with_would(platform, outcome)
 
 
@@ -215,7 +214,7 @@ def _review(
     requested_by: str | None,
     inputs: ReviewInputs,
     ack: _Acknowledge,
-    trace: _Trace,
+    trace: Trace,
 ) -> ReviewOutcome:
     if (
         reason == "recheck"
@@ -290,47 +289,6 @@ def _review(
         verdict=publication.verdict,
         head_sha=head,
         detail=f"{len(report.files)} files in {time.monotonic() - began:.1f}s",
-    )
-
-
-@dataclass
-class _Trace:
-    """What the flow learnt on the way, for the history: when it began, what it reviewed."""
-
-    started: datetime = field(default_factory=lambda: datetime.now(UTC))
-    reviewed: Reviewed | None = None
-
-
-_RECORDED = frozenset({"posted", "logged", "error"})  # a verdict was given (or would have been)
-
-
-def _remember(
-    client: PlatformClient,
-    ref: ContributionRef,
-    outcome: ReviewOutcome,
-    inputs: ReviewInputs,
-    trace: _Trace,
-    *,
-    reason: str,
-    requested_by: str | None,
-) -> None:
-    """Hand the finished review to the history's recorder; it never raises or waits."""
-    if outcome.status not in _RECORDED or outcome.head_sha is None or outcome.verdict is None:
-        return
-    reviewed = trace.reviewed
-    remember(
-        inputs.recorder,
-        client,
-        replace(ref, head_sha=outcome.head_sha),
-        head_sha=outcome.head_sha,
-        reason=reason,
-        requested_by=requested_by,
-        verdict=outcome.verdict,
-        started_at=trace.started,
-        finished_at=datetime.now(UTC),
-        report=reviewed.report if reviewed is not None else None,
-        listing=reviewed.listing if reviewed is not None else None,
-        policy=reviewed.policy if reviewed is not None else None,
     )
 
 

@@ -7,22 +7,68 @@ import hashlib
 import json
 import logging
 from collections import Counter
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from reviewbot import __version__
 from reviewbot.history.records import ContributionMeta, ReviewRecord
 from reviewbot.history.view import SEVERITIES, Worst
 
 if TYPE_CHECKING:
+    from checks.licence.card import Card
     from checks.policy import Policy
     from checks.report import Report
     from reviewbot.history.recorder import Recorder
     from reviewbot.models import ContributionRef
     from reviewbot.platforms.base import FileListing, PlatformClient
+    from reviewbot.workspace import Reviewed
 
 log = logging.getLogger(__name__)
+RECORDED = frozenset({"posted", "logged", "error"})  # a verdict was given (or would have been)
+
+
+class Outcome(Protocol):
+    """What ``reviewbot.service.ReviewOutcome`` tells the history."""
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def head_sha(self) -> str | None: ...
+
+    @property
+    def verdict(self) -> str | None: ...
+
+
+@dataclass
+class Trace:
+    """What the review flow learnt on its way, for the history: when it began, what it read."""
+
+    started: datetime = field(default_factory=lambda: datetime.now(UTC))
+    reviewed: Reviewed | None = None
+
+    def remember(
+        self,
+        recorder: Recorder,
+        client: PlatformClient,
+        ref: ContributionRef,
+        outcome: Outcome,
+        reason: str,
+        requested_by: str | None,
+    ) -> None:
+        """Hand a review that gave a verdict to ``recorder``; never raises, never waits."""
+        head, verdict = outcome.head_sha, outcome.verdict
+        if outcome.status not in RECORDED or head is None or verdict is None:
+            return
+        seen = self.reviewed
+        remember(
+            recorder, client, replace(ref, head_sha=head),
+            head_sha=head, reason=reason, requested_by=requested_by, verdict=verdict,
+            started_at=self.started, finished_at=datetime.now(UTC),
+            report=seen.report if seen else None, listing=seen.listing if seen else None,
+            policy=seen.policy if seen else None, card=seen.card if seen else None,
+        )  # fmt: skip
 
 
 def policy_fingerprint(policy: Policy | None) -> str:
@@ -101,10 +147,24 @@ def contribution_meta(client: PlatformClient, ref: ContributionRef) -> Contribut
         )
 
 
+def with_card(meta: ContributionMeta, card: Card | None) -> ContributionMeta:
+    """The card's base models and licence where the platform gave none (GitHub has no card
+    metadata of its own: the card in the pull request is what it declares)."""
+    if card is None:
+        return meta
+    return replace(
+        meta,
+        base_models=tuple(meta.base_models) or card.base_models,
+        licence=meta.licence or card.licence,
+    )
+
+
 def remember(
     recorder: Recorder,
     client: PlatformClient,
     ref: ContributionRef,
+    *,
+    card: Card | None = None,
     **review: Any,
 ) -> None:
     """Hand ``recorder`` this review (``review_record``'s arguments) and the contribution."""
@@ -112,6 +172,6 @@ def remember(
         return  # not even the platform read: nothing would keep it
     try:
         record = review_record(**review)
-        recorder.record(contribution_meta(client, ref), record)
+        recorder.record(with_card(contribution_meta(client, ref), card), record)
     except Exception:  # the history is a by-product: a bug here must not touch the outcome
         log.exception("review not recorded in the history", extra={"key": ref.key})

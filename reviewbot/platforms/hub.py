@@ -9,9 +9,7 @@ import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from huggingface_hub import DiscussionWithDetails, HfApi, hf_hub_download, hf_hub_url
 from huggingface_hub.errors import (
@@ -33,7 +31,7 @@ from reviewbot.errors import (
 )
 from reviewbot.history.records import ContributionMeta
 from reviewbot.markers import MARKER, verdict_sha_matches
-from reviewbot.models import ContributionRef, Kind, base_models_from_tags
+from reviewbot.models import ContributionRef, Kind
 from reviewbot.platforms.base import (
     ChangedFile,
     Fetched,
@@ -42,6 +40,7 @@ from reviewbot.platforms.base import (
     matches_name,
     safe_destination,
 )
+from reviewbot.platforms.hub_meta import declared_bases, hub_meta
 from reviewbot.platforms.hub_security import describe_security
 
 log = logging.getLogger(__name__)
@@ -62,20 +61,6 @@ _TRANSIENT_NAMES = frozenset(
 
 def pr_revision(number: int) -> str:
     return f"refs/pr/{number}"
-
-
-def base_models(card_data: Any, tags: Iterable[str] | None) -> list[str]:
-    """Base model ids a repository declares: card ``base_model`` (a str or a list), or tags."""
-    found: list[str] = []
-    declared = None
-    if card_data is not None:
-        declared = card_data.get("base_model") if hasattr(card_data, "get") else None
-    if isinstance(declared, str):
-        found.append(declared)
-    elif isinstance(declared, list):
-        found.extend(str(d) for d in declared)
-    found.extend(base_models_from_tags(tags))
-    return list(dict.fromkeys(found))
 
 
 # (endpoint, sha256 of the token) -> user name; a token's user never changes
@@ -147,7 +132,7 @@ class HubPlatform:
                 files = [s.rfilename for s in info.siblings or ()]
                 if "README.md" not in files:
                     return "waiting for its model card (README.md)"
-                declared = base_models(info.card_data, info.tags)
+                declared = declared_bases(info.card_data, info.tags)
                 if not any(b.casefold() in self.watched for b in declared):
                     return "not a fine-tune of a watched model"
                 if not any(PurePosixPath(f).suffix.lower() in WEIGHT_SUFFIXES for f in files):
@@ -376,39 +361,12 @@ class HubPlatform:
                 self.api.edit_discussion_comment(ref.repo, num, comment_id, body)
 
     def contribution_meta(self, ref: ContributionRef) -> ContributionMeta:
-        """The discussion (as this review read it, when it still holds it) and the card at the
-        head: its ``base_model`` and ``license``. The Hub says nothing of earlier contributions,
-        so ``first_time`` stays False."""
+        """The card at the head (base models, licence) and, for a pull request, its discussion
+        (as this review read it, when it still holds it)."""
         with _hub_errors():
             info = self.api.model_info(ref.repo, revision=self._revision(ref))
-        card = info.card_data
-        declared = card.get("license") if card is not None and hasattr(card, "get") else None
-        licence = declared if isinstance(declared, str) else None
-        common: dict[str, Any] = {
-            "platform": self.name, "repo": ref.repo, "number": ref.number, "kind": ref.kind.value,
-            "base_models": base_models(card, info.tags), "licence": licence,
-        }  # fmt: skip
-        if ref.kind is Kind.NEW_MODEL:
-            return ContributionMeta(
-                **common,
-                opened_at=_aware(info.created_at or info.last_modified),
-                title=ref.repo,
-                author=str(info.author or ref.repo.split("/")[0]),
-                updated_at=_aware(info.last_modified) if info.last_modified else None,
-                url=f"{self.endpoint}/{ref.repo}",
-            )
-        details = self._discussion(ref.repo, ref.number)
-        moments = [e.created_at for e in details.events or () if e.created_at]
-        return ContributionMeta(
-            **common,
-            opened_at=_aware(details.created_at),
-            title=str(details.title or ""),
-            author=str(details.author or ""),
-            # a draft is open for triage: its review is what is waited on
-            state=details.status if details.status in ("closed", "merged") else "open",
-            updated_at=_aware(max(moments)) if moments else None,
-            url=f"{self.endpoint}/{ref.repo}/discussions/{ref.number}",
-        )
+        details = None if ref.kind is Kind.NEW_MODEL else self._discussion(ref.repo, ref.number)
+        return hub_meta(self.endpoint, ref, info, details)
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
         """Anyone: see reviewbot.service for why (ids only, no permission API, edit in place)."""
@@ -416,13 +374,6 @@ class HubPlatform:
 
     def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
         """The Hub has no reactions, and a reply per command would be noise: nothing."""
-
-
-def _aware(moment: datetime | None) -> datetime:
-    """The Hub's times are UTC; one missing is taken as now."""
-    if moment is None:
-        return datetime.now(UTC)
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _cap(text: str) -> str:

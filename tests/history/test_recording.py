@@ -95,6 +95,7 @@ def test_a_github_review_keeps_the_contribution_and_every_head(
         "Add a checkpoint", "newcomer", True, "open",
     )  # fmt: skip
     assert row.url.endswith(f"/{repo}/pull/1") and row.opened_at.tzinfo is not None
+    assert row.licence == "apache-2.0"  # from the card the review read at the head
     [stored] = store.reviews_of("github", repo, 1)
     assert (stored.head_sha, stored.reason, stored.verdict) == (head, "review", "fail")
     assert stored.counts["critical"] >= 1 and stored.worst is not None
