@@ -41,6 +41,7 @@ from reviewbot.history.store import HistoryStore  # noqa: E402
 from reviewbot.models import ContributionRef, Platform  # noqa: E402
 from reviewbot.platforms.github import GitHubPlatform  # noqa: E402
 from reviewbot.service import review_contribution  # noqa: E402
+from reviewbot.workspace import fetch_review  # noqa: E402
 from tests.fakes import fake_github  # noqa: E402
 from tests.fakes.fake_github import FakeGitHub, app_key_pair  # noqa: E402
 
@@ -114,11 +115,13 @@ def measure(
     head = client.head_sha(ref)
     ref = replace(ref, head_sha=head)
     now = datetime.now(UTC)
+    seen = fetch_review(ref, client, head, ReviewInputs.of(None, client))  # a real report
     fields: dict[str, Any] = {
         "head_sha": head, "reason": "review", "requested_by": None,
-        "verdict": "pass", "started_at": now, "finished_at": now,
+        "verdict": seen.report.verdict.value, "started_at": now, "finished_at": now,
+        "report": seen.report, "listing": seen.listing, "policy": seen.policy,
     }  # fmt: skip
-    path = median_ms(timed(runs, lambda: remember(recorder, client, ref, **fields)))
+    path = median_ms(timed(runs, lambda: remember(recorder, client, ref, card=seen.card, **fields)))
     assert recorder.flush(60)
     meta, record = contribution_meta(client, ref), review_record(**fields)
     write = median_ms(timed(runs, lambda: store.record_review(meta, record)))
