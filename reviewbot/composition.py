@@ -7,12 +7,15 @@ own.
 
 from __future__ import annotations
 
+import atexit
 import functools
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar, cast
 
 from reviewbot import logs
+from reviewbot.history.recorder import HistoryRecorder, NoRecorder, Recorder
 from reviewbot.models import ContributionRef, Platform
 from reviewbot.publish_lock import LocalLocks, PublishLocks, RedisLocks
 from reviewbot.result_cache import RedisResultCache
@@ -30,6 +33,7 @@ _T = TypeVar("_T")
 PROCESS_LOCKS: PublishLocks = LocalLocks()
 PROCESS_REVIEW_CACHE: ReviewCache = MemoryReviewCache()
 NO_STARTED_RUNS: StartedRuns = NoStartedRuns()
+NO_RECORDER: Recorder = NoRecorder()
 # Without settings (tests, the CLI's --inline): the settings' own defaults.
 DEFAULT_REMOTE_MIN_BYTES = 1 << 20
 DEFAULT_MAX_STREAM_BYTES = 2 << 30
@@ -100,6 +104,8 @@ class ReviewInputs:
     # How the verdict is published (not part of a cached review's key): see ``Settings``.
     dry_run: bool = False
     comment_on_new_models: bool = False
+    # Where the finished review is handed for the history (written off the review's path).
+    recorder: Recorder = NO_RECORDER
 
     @classmethod
     def of(cls, settings: Settings | None, platform: PlatformClient | None = None) -> ReviewInputs:
@@ -115,10 +121,49 @@ class ReviewInputs:
             started=started_runs(settings),
             dry_run=settings.reviewbot_dry_run,
             comment_on_new_models=settings.reviewbot_comment_on_new_models,
+            recorder=history_recorder(settings),
         )
 
     def key_parts(self) -> tuple[object, ...]:
         return (self.hub.endpoint, self.remote_min_bytes, self.max_stream_bytes)
+
+
+def history_recorder(settings: Settings | None) -> Recorder:
+    """The process's recorder for the settings' history database, or none when it is off
+    (``REVIEWBOT_HISTORY``) or there are no settings (tests, the CLI's inline review)."""
+    if settings is None or not settings.reviewbot_history:
+        return NO_RECORDER
+    from reviewbot.history.engine import default_url
+
+    return _recorder_for(settings.reviewbot_database_url or default_url())
+
+
+_RECORDERS: list[HistoryRecorder] = []
+_RECORDERS_LOCK = threading.Lock()
+
+
+@functools.lru_cache(maxsize=8)
+def _recorder_for(url: str) -> HistoryRecorder:
+    from reviewbot.history.engine import safe_url
+    from reviewbot.history.store import HistoryStore
+
+    recorder = HistoryRecorder(lambda: HistoryStore(url), where=safe_url(url))
+    with _RECORDERS_LOCK:
+        if not _RECORDERS:
+            atexit.register(close_recorders)
+        _RECORDERS.append(recorder)
+    return recorder
+
+
+def close_recorders(timeout: float | None = None) -> None:
+    """Flush and stop every recorder this process made: at exit, or when a worker stops."""
+    with _RECORDERS_LOCK:
+        recorders = list(_RECORDERS)
+    for recorder in recorders:
+        if timeout is None:
+            recorder.close()
+        else:
+            recorder.close(timeout)
 
 
 def publish_locks(settings: Settings | None) -> PublishLocks:

@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     # The review history (SQLAlchemy URL; PostgreSQL as postgresql+pg8000://...). None: SQLite
     # in the user's data folder. It may carry a password, so it is logged masked only.
     reviewbot_database_url: str | None = None
+    # Record every review and state change there (off the review's path); false: keep nothing.
+    reviewbot_history: bool = True
 
     # Hub ids whose fine-tunes are reviewed when they appear as new model repositories.
     reviewbot_watched_models: Annotated[tuple[str, ...], NoDecode] = ()

@@ -15,6 +15,8 @@ Routing rules, GitHub:
   has a recheck box ticked that ``changes.body.from`` had unticked → re-check of that pull
   request, ``requested_by`` = the editor (the worker checks their permission, as for the
   command). The next rewrite of the dashboard unticks the box.
+* ``pull_request`` closed (merged or not) and reopened → a state change for the history
+  (``Decision.states``); reopened is reviewed as well.
 * Anything a bot did (``type == "Bot"``, a ``[bot]`` login, our own login) is ignored, so the bot
   never answers itself. Installation events are only logged.
 
@@ -22,6 +24,8 @@ Hugging Face Hub (model repositories only: ``ContributionRef`` has no repository
 
 * ``discussion`` create with ``isPullRequest`` → review (the worker resolves ``refs/pr/N``).
 * ``repo.content`` update on ``refs/pr/N`` → review at that ref's ``newSha``.
+* ``discussion`` update on a pull request → its status (open, closed, merged; a draft counts as
+  open) as a state change for the history.
 * ``discussion.comment`` create on a pull request with the re-check command → re-check,
   ``requested_by`` = the author's id (the Hub sends ids only, never usernames). With the fix
   command (``/reviewbot fix``) → a ``fix`` job: the worker checks the commenter may ask (the
@@ -40,7 +44,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -89,12 +94,23 @@ class Submission:
 
 
 @dataclass(frozen=True)
+class StateUpdate:
+    """A contribution opened again, closed or merged, for the history; ``at`` None: on receipt."""
+
+    ref: ContributionRef
+    state: str  # open / closed / merged
+    at: datetime | None = None
+
+
+@dataclass(frozen=True)
 class Decision:
-    """The routing result: jobs to submit, or the outcome and a short note on why none."""
+    """The routing result: jobs to submit, or the outcome and a short note on why none; and
+    state changes to record, whatever the outcome."""
 
     outcome: Outcome
     note: str = ""
     submissions: tuple[Submission, ...] = field(default_factory=tuple)
+    states: tuple[StateUpdate, ...] = field(default_factory=tuple)
 
 
 @dataclass(frozen=True)
@@ -159,22 +175,15 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
     installation_id = _installation(payload)
 
     if event == "pull_request":
-        if action not in PR_ACTIONS:
-            return _ignore(f"pull_request.{action} needs no review")
-        pr = payload["pull_request"]
-        if pr.get("draft") and action != "ready_for_review" and not policy.review_drafts:
-            return _ignore("draft pull request: reviewed when marked ready")
-        if pr.get("state", "open") != "open":
-            return _ignore("pull request is not open")
+        decision = _pull_request(action, payload, repo, installation_id, policy)
+        state = _pull_state(action, payload["pull_request"])
+        if state is None:
+            return decision
         ref = ContributionRef(
-            Platform.GITHUB,
-            repo,
-            int(pr["number"]),
-            head_sha=str(pr["head"]["sha"]),
+            Platform.GITHUB, repo, int(payload["pull_request"]["number"]),
             installation_id=installation_id,
-        )
-        return _queue(Submission(ref, Reason.REVIEW))
-
+        )  # fmt: skip
+        return replace(decision, states=(StateUpdate(ref, *state),))
     if event == "issue_comment":
         if action != "created":
             return _ignore(f"issue_comment.{action}")
@@ -230,6 +239,52 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
             )
         )
     return _ignore(f"{event} events are not handled")
+
+
+def _pull_request(
+    action: str,
+    payload: Mapping[str, Any],
+    repo: str,
+    installation_id: int | None,
+    policy: RoutingPolicy,
+) -> Decision:
+    if action not in PR_ACTIONS:
+        return _ignore(f"pull_request.{action} needs no review")
+    pr = payload["pull_request"]
+    if pr.get("draft") and action != "ready_for_review" and not policy.review_drafts:
+        return _ignore("draft pull request: reviewed when marked ready")
+    if pr.get("state", "open") != "open":
+        return _ignore("pull request is not open")
+    ref = ContributionRef(
+        Platform.GITHUB,
+        repo,
+        int(pr["number"]),
+        head_sha=str(pr["head"]["sha"]),
+        installation_id=installation_id,
+    )
+    return _queue(Submission(ref, Reason.REVIEW))
+
+
+def _pull_state(action: str, pr: Mapping[str, Any]) -> tuple[str, datetime | None] | None:
+    """The state a ``pull_request`` delivery moves the pull request to, and since when."""
+    if action == "closed":
+        merged = bool(pr.get("merged"))
+        when = pr.get("merged_at") if merged else pr.get("closed_at")
+        return ("merged" if merged else "closed"), _moment(when)
+    if action == "reopened":
+        return "open", _moment(pr.get("updated_at"))
+    return None
+
+
+def _moment(value: Any) -> datetime | None:
+    """GitHub's ISO 8601 time (``2026-01-05T09:00:00Z``), or None for anything else."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 def _dashboard_edit(
@@ -298,6 +353,15 @@ def route_huggingface(
             return _ignore(f"pull request is {disc.status}")
         ref = ContributionRef(Platform.HF, repo.name, disc.num, None, Kind.PULL_REQUEST)
         return _queue(Submission(ref, Reason.REVIEW))
+
+    if scope == "discussion" and action == "update":
+        if disc is None or not disc.isPullRequest:
+            return _ignore("discussion is not a pull request")
+        state = disc.status if disc.status in ("closed", "merged") else "open"
+        ref = ContributionRef(Platform.HF, repo.name, disc.num, None, Kind.PULL_REQUEST)
+        return Decision(
+            Outcome.LOGGED, f"pull request is {disc.status}", states=(StateUpdate(ref, state),)
+        )
 
     if scope == "discussion.comment" and action == "create":
         comment = payload.comment

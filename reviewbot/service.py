@@ -23,6 +23,9 @@ Rules the service keeps, whoever calls it (the Celery task, the embedded pool, t
   stranger achieves is one more review whose verdict replaces the same comment, silently.
 * Transient platform errors propagate (the task retries them); permanent ones become an "error"
   verdict in the sticky comment, so a maintainer sees the review could not be done.
+* Every review that gave a verdict (posted, logged only, dry run, error) is handed to the
+  history's recorder once the verdict is out (``reviewbot.history.capture``); the database is
+  written on the recorder's thread, so it never delays or loses a verdict.
 """
 
 from __future__ import annotations
@@ -35,12 +38,14 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from reviewbot import logs, metrics, retry_policy
 from reviewbot.composition import (
+    NO_RECORDER,
     ReviewInputs,
     current_settings,
     hub_access,
     make_platform,
 )
 from reviewbot.errors import PermanentError, PlatformError, TransientError
+from reviewbot.history.capture import Trace
 from reviewbot.models import ContributionRef, Kind
 from reviewbot.notify import should_comment
 from reviewbot.platforms.base import DONE, FAILED, REFUSED, SEEN
@@ -119,10 +124,18 @@ def review_contribution(
     platform = _dry(platform, inputs)
     with logs.bind(review=ref.display, reason=reason):
         ack = _Acknowledge(platform, ref, comment_id if reason == "recheck" else None)
+        trace = Trace()
         outcome = _review(
-            ref, platform, reason=reason, requested_by=requested_by, inputs=inputs, ack=ack
+            ref,
+            platform,
+            reason=reason,
+            requested_by=requested_by,
+            inputs=inputs,
+            ack=ack,
+            trace=trace,
         )
         ack(REFUSED if outcome.status == "refused" else FAILED if _failed(outcome) else DONE)
+        trace.remember(inputs.recorder, platform, ref, outcome, reason, requested_by)
         outcome = _with_would(platform, outcome)
     verdict = outcome.verdict if outcome.status in ("posted", "logged", "error") else "skipped"
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
@@ -171,7 +184,10 @@ def post_error(
         platform = make_platform(ref.platform, settings)
     inputs = inputs or ReviewInputs.of(settings, platform)
     platform = _dry(platform, inputs)
-    return _with_would(platform, _post_error(ref, message, platform, inputs))
+    trace = Trace()
+    outcome = _post_error(ref, message, platform, inputs)
+    trace.remember(inputs.recorder, platform, ref, outcome, "review", None)
+    return _with_would(platform, outcome)
 
 
 def _post_error(
@@ -221,6 +237,7 @@ def _review(
     requested_by: str | None,
     inputs: ReviewInputs,
     ack: _Acknowledge,
+    trace: Trace,
 ) -> ReviewOutcome:
     if (
         reason == "recheck"
@@ -258,6 +275,7 @@ def _review(
             "error", ref.key, verdict="error", head_sha=head, detail=str(exc)
         )
 
+    trace.reviewed = reviewed
     report, listing, notify = reviewed.report, reviewed.listing, reviewed.notify
     observe(ref, report)
     publication = build_publication(ref, report, listing, head)
@@ -278,7 +296,9 @@ def _review(
         # or the check run opened by ``begin`` would stay in progress forever.
         message = f"the verdict could not be posted: {exc}"
         log.warning("publish refused: %s", exc, extra={"key": ref.key})
-        return post_error_safely(ref, message, platform=client, inputs=inputs) or ReviewOutcome(
+        # recorded once, by the caller, with the report that was refused
+        quiet = replace(inputs, recorder=NO_RECORDER)
+        return post_error_safely(ref, message, platform=client, inputs=quiet) or ReviewOutcome(
             "error", ref.key, verdict="error", head_sha=head, detail=message
         )
     if stale is not None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from checks.findings import Finding, Severity
+from checks.licence.card import Card, read_card
 from checks.policy import NOTIFY_MODES, Policy
 from checks.policy_file import POLICY_FILE, load_policy
 from checks.report import CheckSummary, Report
@@ -32,11 +33,14 @@ REUSED = "reuse"  # the check summary a reused review carries
 
 @dataclass(frozen=True)
 class Reviewed:
-    """A review's report, the listing it reviewed, and the target branch's [notify] mode."""
+    """A review's report, the listing it reviewed, and the target branch's policy."""
 
     report: Report
     listing: FileListing
     notify: str = NOTIFY_MODES[0]
+    policy: Policy = field(default_factory=Policy)
+    # The model card at the head, when this review read the files (not when it reused one).
+    card: Card | None = None
 
 
 def fetch_and_review(
@@ -55,20 +59,21 @@ def fetch_review(
     key = review_key(ref.platform.value, ref.kind.value, ref.repo, head, base, *inputs.key_parts())
     cache = inputs.review_cache
     report = cache.get(key) if cache is not None else None
+    card = None
     if report is not None:
         _mark_reused(report)
         # only the policy file is read again: the cache keeps reports, not how to publish them
         with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
             policy, _ = _base_policy(ref, client, base, Path(tmp) / "base", [])
     else:
-        report, policy = _review_files(ref, client, head, base, listing, inputs)
+        report, policy, card = _review_files(ref, client, head, base, listing, inputs)
         if cache is not None and storable(report):
             cache.put(key, report)
     # The platform's own scan can change between reviews: always today's, never cached.
     scans = {f.path: f.platform_scan for f in listing.files if f.platform_scan}
     for file in report.files:
         file.platform_scan = scans.get(file.path)
-    return Reviewed(report, listing, policy.notify_comment)
+    return Reviewed(report, listing, policy.notify_comment, policy, card)
 
 
 def observe(ref: ContributionRef, report: Report) -> None:
@@ -101,7 +106,7 @@ def _review_files(
     base: str | None,
     listing: FileListing,
     inputs: ReviewInputs,
-) -> tuple[Report, Policy]:
+) -> tuple[Report, Policy, Card | None]:
     wanted = [f for f in listing.files if f.status != "removed"]
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="reviewbot-") as tmp:
@@ -134,6 +139,7 @@ def _review_files(
             remote=fetched.remote,
             max_stream_bytes=inputs.max_stream_bytes,
         )
+        card = read_card(workdir)  # for the history: what the contribution declares
     report.findings.extend(policy_findings)
     report.checks.append(CheckSummary("context", "repository context", notes))
     if listing.truncated:
@@ -151,7 +157,7 @@ def _review_files(
                 ),
             )
         )
-    return report, policy
+    return report, policy, card
 
 
 def _base_policy(

@@ -16,6 +16,10 @@ os.environ.setdefault("HF_ENDPOINT", "http://127.0.0.1:9")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 # A cache of its own per run: nothing leaks in from, or out to, the user's Hugging Face cache.
 os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="reviewbot-tests-hf-")
+# The review history: off unless a test turns it on with a database of its own, and its default
+# SQLite (the user's data folder) in a folder of this run's, so no test writes to the user's.
+os.environ["REVIEWBOT_HISTORY"] = "false"
+os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="reviewbot-tests-data-")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_init
+from celery.signals import worker_init, worker_process_shutdown, worker_shutdown
 from kombu.entity import Queue
 
 from reviewbot import retry_policy
@@ -100,4 +100,14 @@ def _require_broker(sender: Any = None, **_: Any) -> None:
     logs.configure(load_settings().reviewbot_log_level)
 
 
+
+def _flush_history(**_: Any) -> None:
+    """A pool process leaves through ``os._exit`` (no atexit): write the history it queued."""
+    from reviewbot.composition import close_recorders
+
+    close_recorders()
+
+
 worker_init.connect(_require_broker)
+worker_process_shutdown.connect(_flush_history)  # prefork pool children
+worker_shutdown.connect(_flush_history)  # the solo and threads pools: the main process

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -12,56 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from reviewbot.history.engine import default_url, engine_for
+from reviewbot.history.records import ContributionMeta, ReviewRecord
 from reviewbot.history.schema import Contribution, Review, StateChange
 from reviewbot.history.view import SEVERITIES, ContributionRow, TriageQuery, Worst
+
+__all__ = ["ContributionMeta", "HistoryStore", "ReviewRecord", "WeekCount", "open_history"]
 
 if TYPE_CHECKING:
     from reviewbot.config import Settings
 
 _RISK_ORDER = {"fail": 0, "error": 1, "warn": 2, "pass": 4}  # never reviewed: 3 (view._RISK)
-
-
-@dataclass(frozen=True)
-class ContributionMeta:
-    """What the platform says of a contribution."""
-
-    platform: str
-    repo: str
-    number: int
-    kind: str
-    opened_at: datetime
-    title: str = ""
-    author: str = ""
-    first_time: bool = False
-    base_models: Sequence[str] = ()
-    licence: str | None = None
-    state: str = "open"
-    updated_at: datetime | None = None
-    url: str = ""
-
-
-@dataclass(frozen=True)
-class ReviewRecord:
-    """One review as stored; ``findings`` and ``files`` are JSON-safe dicts."""
-
-    head_sha: str
-    reason: str
-    verdict: str
-    started_at: datetime
-    finished_at: datetime
-    reviewbot_version: str
-    policy_fingerprint: str
-    requested_by: str | None = None
-    counts: dict[str, int] = field(default_factory=dict)
-    worst: Worst | None = None
-    findings: list[dict[str, Any]] = field(default_factory=list)
-    files: list[dict[str, Any]] = field(default_factory=list)
-    size_bytes: int | None = None
-    hub_scan: dict[str, str] | None = None
-
-    @property
-    def duration_seconds(self) -> float:
-        return (self.finished_at - self.started_at).total_seconds()
 
 
 @dataclass(frozen=True)
@@ -95,11 +55,15 @@ class HistoryStore:
             return stored.id
 
     def set_state(self, platform: str, repo: str, number: int, state: str, at: datetime) -> bool:
-        """Record a state change (closed, merged, open again); False for an unknown one."""
+        """Record a state change (closed, merged, open again); False for an unknown one.
+
+        A state it is already in adds nothing (a repeated delivery, an edit of the title)."""
         with Session(self.engine) as session, session.begin():
             row = _find(session, platform, repo, number)
             if row is None:
                 return False
+            if row.state == state:
+                return True
             row.state, row.updated_at = state, at
             session.add(StateChange(contribution_id=row.id, state=state, at=at))
             return True

@@ -11,6 +11,7 @@ from typing import Literal, Protocol
 from checks.base import RemoteBlob
 from checks.fixes import Fix
 from reviewbot.errors import PermanentError
+from reviewbot.history.records import ContributionMeta
 from reviewbot.models import ContributionRef
 
 AnnotationLevel = Literal["notice", "warning", "failure"]
@@ -154,6 +155,11 @@ class PlatformClient(Protocol):
 
     def publish(self, ref: ContributionRef, publication: Publication) -> None:
         """Create or edit the sticky comment, then whatever status surface the platform has."""
+        ...
+
+    def contribution_meta(self, ref: ContributionRef) -> ContributionMeta:
+        """What the platform says of the contribution for the history: title, author, state,
+        times, link, declared base models and licence (read after the verdict is out)."""
         ...
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:

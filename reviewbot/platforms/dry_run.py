@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from pathlib import Path
 
+from reviewbot.history.records import ContributionMeta
 from reviewbot.models import ContributionRef
 from reviewbot.platforms.base import (
     ChangedFile,
@@ -70,6 +71,9 @@ class DryRunPlatform:
         max_bytes: int,
     ) -> Fetched:
         return self.inner.fetch_paths(ref, revision, names, workdir, max_bytes=max_bytes)
+
+    def contribution_meta(self, ref: ContributionRef) -> ContributionMeta:
+        return self.inner.contribution_meta(ref)
 
     def find_verdict(self, ref: ContributionRef) -> str | None:
         return self.inner.find_verdict(ref)

@@ -10,7 +10,6 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from huggingface_hub import DiscussionWithDetails, HfApi, hf_hub_download, hf_hub_url
 from huggingface_hub.errors import (
@@ -30,8 +29,9 @@ from reviewbot.errors import (
     error_for_status,
     parse_retry_after,
 )
+from reviewbot.history.records import ContributionMeta
 from reviewbot.markers import MARKER, verdict_sha_matches
-from reviewbot.models import ContributionRef, Kind, base_models_from_tags
+from reviewbot.models import ContributionRef, Kind
 from reviewbot.platforms.base import (
     ChangedFile,
     Fetched,
@@ -40,6 +40,7 @@ from reviewbot.platforms.base import (
     matches_name,
     safe_destination,
 )
+from reviewbot.platforms.hub_meta import declared_bases, hub_meta
 from reviewbot.platforms.hub_security import describe_security
 
 log = logging.getLogger(__name__)
@@ -60,20 +61,6 @@ _TRANSIENT_NAMES = frozenset(
 
 def pr_revision(number: int) -> str:
     return f"refs/pr/{number}"
-
-
-def base_models(card_data: Any, tags: Iterable[str] | None) -> list[str]:
-    """Base model ids a repository declares: card ``base_model`` (a str or a list), or tags."""
-    found: list[str] = []
-    declared = None
-    if card_data is not None:
-        declared = card_data.get("base_model") if hasattr(card_data, "get") else None
-    if isinstance(declared, str):
-        found.append(declared)
-    elif isinstance(declared, list):
-        found.extend(str(d) for d in declared)
-    found.extend(base_models_from_tags(tags))
-    return list(dict.fromkeys(found))
 
 
 # (endpoint, sha256 of the token) -> user name; a token's user never changes
@@ -145,7 +132,7 @@ class HubPlatform:
                 files = [s.rfilename for s in info.siblings or ()]
                 if "README.md" not in files:
                     return "waiting for its model card (README.md)"
-                declared = base_models(info.card_data, info.tags)
+                declared = declared_bases(info.card_data, info.tags)
                 if not any(b.casefold() in self.watched for b in declared):
                     return "not a fine-tune of a watched model"
                 if not any(PurePosixPath(f).suffix.lower() in WEIGHT_SUFFIXES for f in files):
@@ -372,6 +359,14 @@ class HubPlatform:
                 self.api.comment_discussion(ref.repo, num, body)
             elif text != body:
                 self.api.edit_discussion_comment(ref.repo, num, comment_id, body)
+
+    def contribution_meta(self, ref: ContributionRef) -> ContributionMeta:
+        """The card at the head (base models, licence) and, for a pull request, its discussion
+        (as this review read it, when it still holds it)."""
+        with _hub_errors():
+            info = self.api.model_info(ref.repo, revision=self._revision(ref))
+        details = None if ref.kind is Kind.NEW_MODEL else self._discussion(ref.repo, ref.number)
+        return hub_meta(self.endpoint, ref, info, details)
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
         """Anyone: see reviewbot.service for why (ids only, no permission API, edit in place)."""

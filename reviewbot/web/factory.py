@@ -9,15 +9,17 @@ from contextlib import asynccontextmanager
 import redis
 from fastapi import FastAPI
 
-from reviewbot import dispatch, logs
+from reviewbot import composition, dispatch, logs
 from reviewbot.config import Settings
 from reviewbot.dedup import DeliveryLedger, MemoryLedger, RedisLedger
 from reviewbot.events import RoutingPolicy
+from reviewbot.history.recorder import Recorder
 from reviewbot.web import github, health, huggingface, logfilter, metrics
 from reviewbot.web.limits import BodyLimits
 from reviewbot.web.receiver import Receiver
 
 log = logging.getLogger(__name__)
+HISTORY_FLUSH_SECONDS = 10.0
 
 
 def create_app(
@@ -25,8 +27,10 @@ def create_app(
     *,
     dispatcher: dispatch.Dispatcher | None = None,
     ledger: DeliveryLedger | None = None,
+    recorder: Recorder | None = None,
 ) -> FastAPI:
-    """Build the receiver. Without ``dispatcher``/``ledger`` they follow ``settings.redis_url``.
+    """Build the receiver. Without ``dispatcher``/``ledger`` they follow ``settings.redis_url``;
+    without ``recorder``, state changes go to the settings' history (``REVIEWBOT_HISTORY``).
 
     Body bounds apply under any ASGI server; the header deadline needs ``reviewbot serve`` (or
     ``reviewbot.web.server.uvicorn_config``), which runs uvicorn with ``DeadlineH11Protocol``.
@@ -58,7 +62,9 @@ def create_app(
         app_id=settings.github_app_id,
         watched_models=settings.reviewbot_watched_models,
     )
-    receiver = Receiver(settings, policy, ledger, dispatcher, client)
+    if recorder is None:
+        recorder = composition.history_recorder(settings)
+    receiver = Receiver(settings, policy, ledger, dispatcher, client, recorder=recorder)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -72,6 +78,7 @@ def create_app(
         )
         yield
         receiver.close()
+        recorder.flush(HISTORY_FLUSH_SECONDS)  # what the deliveries changed, before exit
         if owned:
             # Embedded jobs already accepted finish before the process exits.
             dispatch.shutdown(wait=True)

@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ParamSpec
 
 import redis
@@ -16,11 +17,13 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from reviewbot import dispatch
+from reviewbot.composition import NO_RECORDER
 from reviewbot.config import MAX_WEBHOOK_BYTES, Settings
 from reviewbot.dedup import DeliveryLedger
 from reviewbot.errors import BadLength as BadLength
 from reviewbot.errors import TooLarge as TooLarge
 from reviewbot.events import Decision, Outcome, RoutingPolicy
+from reviewbot.history.recorder import Recorder
 
 log = logging.getLogger(__name__)
 
@@ -100,10 +103,13 @@ class Receiver:
     executor: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(ACCEPT_THREADS, "reviewbot-accept")
     )
+    # State changes (closed, merged, reopened) go to the history; handing over never waits.
+    recorder: Recorder = NO_RECORDER
 
     async def accept(self, delivery_key: str, decision: Decision) -> tuple[int, Outcome, str]:
-        """Claim the delivery, then submit its jobs; (status, outcome, note) for the answer."""
-        if not decision.submissions:
+        """Claim the delivery, record its state changes, submit its jobs; (status, outcome,
+        note) for the answer."""
+        if not decision.submissions and not (decision.states and self.recorder.enabled):
             return 202, decision.outcome, decision.note
         # Redis and the Celery publish are blocking calls: keep them off the event loop. The
         # context goes along, so their log lines carry the delivery id bound around this call.
@@ -124,6 +130,12 @@ class Receiver:
         except redis.RedisError as exc:
             log.error("dedup store unavailable", extra={"error": type(exc).__name__})
             return 503, Outcome.UNAVAILABLE, "the queue is unavailable; redeliver later"
+        for update in decision.states:
+            ref = update.ref
+            at = update.at or datetime.now(UTC)
+            self.recorder.set_state(ref.platform.value, ref.repo, ref.number, update.state, at)
+        if not decision.submissions:
+            return 202, decision.outcome, decision.note
         try:
             for sub in decision.submissions:
                 self.dispatcher.submit(

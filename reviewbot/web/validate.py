@@ -57,4 +57,8 @@ def decision_problem(decision: Decision) -> str | None:
         why = ref_problem(sub.ref, sub.requested_by)
         if why is not None:
             return why
+    for update in decision.states:
+        why = ref_problem(update.ref)
+        if why is not None:
+            return why
     return None

@@ -172,6 +172,7 @@ class Pull:
     author: str = ""
     first_time: bool = False
     labels: list[str] = field(default_factory=list)
+    association: str = ""  # GitHub's author_association as given (else from ``first_time``)
 
 
 @dataclass
@@ -1047,7 +1048,7 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 data["title"] = pull.title
             if pull.author:
                 data["user"] = self._user(pull.author)
-                data["author_association"] = (
+                data["author_association"] = pull.association or (
                     "FIRST_TIME_CONTRIBUTOR" if pull.first_time else "CONTRIBUTOR"
                 )
             labels = repo.labels.get(pull.number, pull.labels)

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
+from reviewbot.history.records import ContributionMeta
 from reviewbot.models import ContributionRef
 from reviewbot.platforms.base import (
     ChangedFile,
@@ -20,6 +22,8 @@ from reviewbot.platforms.base import (
     matches_name,
     safe_destination,
 )
+
+OPENED = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -41,6 +45,7 @@ class MemoryPlatform:
     runs: list[Run] = field(default_factory=list)
     reactions: dict[int, set[str]] = field(default_factory=dict)  # comment id -> contents
     on_write: Callable[[str], None] | None = None  # called with "begin" / "publish" / "cancel"
+    title: str = "a contribution"
 
     def _write(self, what: str) -> None:
         if self.on_write is not None:
@@ -129,6 +134,11 @@ class MemoryPlatform:
             run = Run(publication.head_sha)
             self.runs.append(run)
         run.status, run.conclusion = "completed", publication.verdict
+
+    def contribution_meta(self, ref: ContributionRef) -> ContributionMeta:
+        return ContributionMeta(
+            ref.platform.value, ref.repo, ref.number, ref.kind.value, OPENED, title=self.title
+        )
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
         return user in self.writers

@@ -32,9 +32,11 @@ from reviewbot.platforms.github.suggestions import publish_suggestions
 from reviewbot.platforms.github.verdict import Verdicts
 
 if TYPE_CHECKING:
+    from reviewbot.history.records import ContributionMeta
     from reviewbot.history.view import ContributionRow
 
 DEFAULT_API_URL = "https://api.github.com"
+MAX_KEPT_PULLS = 64  # pull requests kept as last read, per client
 MAX_LISTED_FILES = 3000  # the pull-request files endpoint stops here, whatever the PR holds
 # Longest wait PyGithub may sleep in-process for a rate limit; beyond it the task retries later.
 MAX_RATE_LIMIT_WAIT = 30.0
@@ -77,6 +79,9 @@ class GitHubPlatform:
             pace=pace,
         )
         self.verdicts = Verdicts(self.app_id)
+        # The pull request as last read (the head check right before the verdict was written):
+        # the history's facts come from it rather than from one more request.
+        self._read: dict[tuple[str, int], PullRequest] = {}
         self.dashboards = Dashboards(self.app_id)
 
     def installation_token(self, installation_id: int) -> str:
@@ -93,6 +98,9 @@ class GitHubPlatform:
         with github_errors():
             pull = self._repo(ref).get_pull(ref.number)
             _ = pull.head  # load the pull request now, so errors surface inside this mapping
+        if len(self._read) >= MAX_KEPT_PULLS:
+            self._read.clear()
+        self._read[(ref.repo, ref.number)] = pull
         return pull
 
     def head_sha(self, ref: ContributionRef) -> str:
@@ -323,6 +331,13 @@ class GitHubPlatform:
         """Create or edit the repository's one dashboard issue; returns its number."""
         with github_errors():
             return self.dashboards.write(self._repo(ref), body)
+
+    def contribution_meta(self, ref: ContributionRef) -> ContributionMeta:
+        from reviewbot.platforms.github.listing import pull_meta
+
+        pull = self._read.get((ref.repo, ref.number)) or self._pull(ref)
+        with github_errors():
+            return pull_meta(ref.repo, pull)
 
     # -- permissions ------------------------------------------------------------------------
 

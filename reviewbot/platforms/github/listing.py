@@ -1,4 +1,4 @@
-"""A repository's open pull requests as triage rows, their verdict read from our label."""
+"""A repository's pull requests as triage rows and history facts, the verdict from our label."""
 
 from __future__ import annotations
 
@@ -7,11 +7,13 @@ from datetime import UTC, datetime
 from github.PullRequest import PullRequest
 from github.Repository import Repository
 
+from reviewbot.history.records import ContributionMeta
 from reviewbot.history.view import ContributionRow
 from reviewbot.platforms.github.verdict import LABEL_PREFIX
 
-# GitHub's author_association values for someone whose first pull request this is.
-_FIRST_TIME = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER"})
+# GitHub's author_association values for someone with no earlier contribution to the repository
+# (NONE: no association at all, so nothing merged there yet either).
+FIRST_TIME = frozenset({"FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "NONE"})
 _VERDICTS = frozenset({"pass", "warn", "fail"})
 MAX_LISTED = 1000  # a triage list, not an archive: past this the oldest are left out
 
@@ -42,7 +44,7 @@ def _row(full_name: str, pull: PullRequest, verdict: str | None) -> Contribution
         number=int(pull.number),
         title=str(pull.title or ""),
         author=str(pull.user.login) if pull.user else "",
-        first_time=pull.raw_data.get("author_association") in _FIRST_TIME,
+        first_time=pull.raw_data.get("author_association") in FIRST_TIME,
         url=str(pull.html_url),
         state="open",
         head_sha=str(pull.head.sha) if verdict else None,
@@ -54,6 +56,24 @@ def _row(full_name: str, pull: PullRequest, verdict: str | None) -> Contribution
         opened_at=_utc(pull.created_at),
         reviewed_at=None,
         updated_at=_utc(pull.updated_at) if pull.updated_at else None,
+    )
+
+
+def pull_meta(full_name: str, pull: PullRequest) -> ContributionMeta:
+    """What the history keeps of a pull request, from the one GET that loaded it."""
+    state = "merged" if pull.merged else "open" if pull.state == "open" else "closed"
+    return ContributionMeta(
+        platform="github",
+        repo=full_name,
+        number=int(pull.number),
+        kind="pull_request",
+        opened_at=_utc(pull.created_at),
+        title=str(pull.title or ""),
+        author=str(pull.user.login) if pull.user else "",
+        first_time=pull.raw_data.get("author_association") in FIRST_TIME,
+        state=state,
+        updated_at=_utc(pull.updated_at) if pull.updated_at else None,
+        url=str(pull.html_url),
     )
 
 
