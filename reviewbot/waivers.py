@@ -9,9 +9,11 @@ waived here: only an allowed import in the target branch's policy file lets them
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
 
 from checks.findings import Finding, Severity, Verdict
 from checks.report import FileReport, Report
@@ -86,6 +88,42 @@ class Resolution:
 
     waivers: tuple[Waiver, ...] = ()
     critical: tuple[Finding, ...] = ()
+
+
+class WaiverStore(Protocol):
+    """Where waivers are kept: the history database (``reviewbot.history.waivers``), or this
+    process's memory when there is none."""
+
+    def add(self, platform: str, repo: str, number: int, waivers: Sequence[Waiver]) -> int:
+        """Record ``waivers`` (an exact one already there is kept as first recorded: a retried
+        job adds nothing); returns how many were new."""
+        ...
+
+    def of(self, platform: str, repo: str, number: int) -> list[Waiver]:
+        """Every waiver recorded on one contribution, oldest first."""
+        ...
+
+
+class MemoryWaivers:
+    """Waivers in this process (no history database configured): lost on restart."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[str, str, int], dict[tuple[str, str, str], Waiver]] = {}
+        self._lock = threading.Lock()
+
+    def add(self, platform: str, repo: str, number: int, waivers: Sequence[Waiver]) -> int:
+        with self._lock:
+            known = self._rows.setdefault((platform, repo, number), {})
+            new = 0
+            for waiver in waivers:
+                key = (waiver.rule, waiver.path, waiver.sha256)
+                if key not in known:
+                    known[key], new = waiver, new + 1
+            return new
+
+    def of(self, platform: str, repo: str, number: int) -> list[Waiver]:
+        with self._lock:
+            return list(self._rows.get((platform, repo, number), {}).values())
 
 
 def is_accept_command(body: str | None, command: str = ACCEPT_COMMAND) -> bool:
