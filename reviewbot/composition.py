@@ -19,6 +19,7 @@ from reviewbot.result_cache import RedisResultCache
 from reviewbot.review import HubAccess
 from reviewbot.review_cache import MemoryReviewCache, RedisReviewCache, ReviewCache
 from reviewbot.started_runs import NoStartedRuns, RedisStartedRuns, StartedRuns
+from reviewbot.waivers import MemoryWaivers, WaiverStore
 
 if TYPE_CHECKING:
     from checks.cache import ResultCache
@@ -30,6 +31,8 @@ _T = TypeVar("_T")
 PROCESS_LOCKS: PublishLocks = LocalLocks()
 PROCESS_REVIEW_CACHE: ReviewCache = MemoryReviewCache()
 NO_STARTED_RUNS: StartedRuns = NoStartedRuns()
+# Without a history database: accepted findings are kept by this process only.
+PROCESS_WAIVERS: WaiverStore = MemoryWaivers()
 # Without settings (tests, the CLI's --inline): the settings' own defaults.
 DEFAULT_REMOTE_MIN_BYTES = 1 << 20
 DEFAULT_MAX_STREAM_BYTES = 2 << 30
@@ -100,6 +103,8 @@ class ReviewInputs:
     # How the verdict is published (not part of a cached review's key): see ``Settings``.
     dry_run: bool = False
     comment_on_new_models: bool = False
+    # Accepted findings (``/reviewbot accept``): the history database, or this process.
+    waivers: WaiverStore = PROCESS_WAIVERS
 
     @classmethod
     def of(cls, settings: Settings | None, platform: PlatformClient | None = None) -> ReviewInputs:
@@ -115,10 +120,25 @@ class ReviewInputs:
             started=started_runs(settings),
             dry_run=settings.reviewbot_dry_run,
             comment_on_new_models=settings.reviewbot_comment_on_new_models,
+            waivers=waiver_store(settings),
         )
 
     def key_parts(self) -> tuple[object, ...]:
         return (self.hub.endpoint, self.remote_min_bytes, self.max_stream_bytes)
+
+
+def waiver_store(settings: Settings | None) -> WaiverStore:
+    """The waivers in the history database ``REVIEWBOT_DATABASE_URL`` names, else in memory."""
+    if settings is None or not settings.reviewbot_database_url:
+        return PROCESS_WAIVERS
+    return _sql_waivers(settings.reviewbot_database_url)
+
+
+@functools.lru_cache(maxsize=4)
+def _sql_waivers(url: str) -> WaiverStore:
+    from reviewbot.history.waivers import SqlWaivers  # SQLAlchemy only when a database is set
+
+    return SqlWaivers(url)
 
 
 def publish_locks(settings: Settings | None) -> PublishLocks:

@@ -16,11 +16,13 @@ Rules the service keeps, whoever calls it (the Celery task, the embedded pool, t
   moment still leave one comment and one completed check run.
 * A write that fails transiently is tried again here when the platform asks for a short wait
   (``retry_policy.IN_PROCESS_WAIT``), the lock released meanwhile; a longer wait propagates.
-* Re-checks: on GitHub only a collaborator with write, maintain or admin permission may ask;
-  anyone else is ignored without a reply (a reply per comment would let any passer-by make the
-  bot post at will) and the refusal is logged. On the Hub the webhook names the commenter by id
-  only and the Hub has no per-repository permission lookup, so anyone may ask: the worst a
-  stranger achieves is one more review whose verdict replaces the same comment, silently.
+* Re-checks and accepts: on GitHub only a collaborator with write, maintain or admin
+  permission may ask; on the Hub the repository's owner or a member of the owning organisation
+  with write access (``reviewbot.platforms.hub_permissions``). Anyone else is ignored without a
+  reply (a reply per comment would let any passer-by make the bot post at will), and the refusal
+  is logged and acknowledged with a reaction where the platform has them.
+* An accept (``reviewbot.acceptance``) records waivers tied to the files' content, then reviews
+  again: every review takes the contribution's waivers out of the verdict and shows them.
 * Transient platform errors propagate (the task retries them); permanent ones become an "error"
   verdict in the sticky comment, so a maintainer sees the review could not be done.
 """
@@ -34,6 +36,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any, Literal
 
 from reviewbot import logs, metrics, retry_policy
+from reviewbot.acceptance import accept_and_waive
 from reviewbot.composition import (
     ReviewInputs,
     current_settings,
@@ -68,6 +71,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# Commands a person gives: checked against their permission, acknowledged by reactions.
+COMMANDS = ("recheck", "accept")
 # "logged": reviewed, the verdict only logged (a new fine-tune, ``comment_on_new_models`` off)
 Status = Literal["posted", "logged", "unchanged", "superseded", "skipped", "refused", "error"]
 
@@ -83,6 +88,8 @@ class ReviewOutcome:
     detail: str = ""
     # In a dry run, what would have been posted (nothing was).
     would: tuple[str, ...] = ()
+    # An accept: how many findings it accepted (0: none it could; None: not an accept).
+    accepted: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,6 +104,7 @@ def review_contribution(
     settings: Settings | None = None,
     inputs: ReviewInputs | None = None,
     comment_id: int | None = None,
+    accept: str | None = None,
 ) -> ReviewOutcome:
     """Review ``ref`` and post (or edit) its verdict; see the module docstring for the rules.
 
@@ -105,22 +113,32 @@ def review_contribution(
     ``settings`` also say which Hub the base models' cards come from (``HF_ENDPOINT``,
     ``HF_TOKEN``); without them a Hub platform's own endpoint and token serve. ``inputs``, when
     given, replace what the settings say about caches and transfer bounds (benchmarks use it).
-    ``comment_id`` is the comment that asked for a ``recheck``: it gets reactions (seen, then
-    done or refused), never a reply.
+    ``comment_id`` is the comment that asked for a ``recheck`` or an ``accept``: it gets
+    reactions (seen, then done or refused), never a reply. ``accept`` is an accept's
+    ``RULE [PATH] -- reason`` (``reviewbot.waivers``).
     """
-    if reason not in ("review", "recheck"):
+    if reason not in COMMANDS and reason != "review":
         raise ValueError(f"unknown reason {reason!r}")
+    if (reason == "accept") != (accept is not None):
+        raise ValueError("an accept, and only an accept, names what it accepts")
     if platform is None:
         settings = settings or current_settings()
         platform = make_platform(ref.platform, settings)
     inputs = inputs or ReviewInputs.of(settings, platform)
     platform = _dry(platform, inputs)
     with logs.bind(review=ref.display, reason=reason):
-        ack = _Acknowledge(platform, ref, comment_id if reason == "recheck" else None)
+        ack = _Acknowledge(platform, ref, comment_id if reason in COMMANDS else None)
         outcome = _review(
-            ref, platform, reason=reason, requested_by=requested_by, inputs=inputs, ack=ack
+            ref,
+            platform,
+            reason=reason,
+            requested_by=requested_by,
+            inputs=inputs,
+            ack=ack,
+            accept=accept,
         )
-        ack(REFUSED if outcome.status == "refused" else FAILED if _failed(outcome) else DONE)
+        refused = outcome.status == "refused"
+        ack(REFUSED if refused else FAILED if _failed(outcome, reason) else DONE)
         outcome = _with_would(platform, outcome)
     verdict = outcome.verdict if outcome.status in ("posted", "logged", "error") else "skipped"
     metrics.REVIEWS.labels(platform=ref.platform.value, verdict=verdict or "skipped").inc()
@@ -198,13 +216,14 @@ def _review(
     requested_by: str | None,
     inputs: ReviewInputs,
     ack: _Acknowledge,
+    accept: str | None = None,
 ) -> ReviewOutcome:
     if (
-        reason == "recheck"
+        reason in COMMANDS
         and requested_by is not None
         and not client.may_recheck(ref, requested_by)
     ):
-        return ReviewOutcome("refused", ref.key, detail="re-check asked by a non-collaborator")
+        return ReviewOutcome("refused", ref.key, detail=f"{reason} asked by a non-collaborator")
     ack(SEEN)
     skip = client.skip_reason(ref)
     if skip is not None:
@@ -237,7 +256,15 @@ def _review(
 
     report, listing, notify = reviewed.report, reviewed.listing, reviewed.notify
     observe(ref, report)
-    publication = build_publication(ref, report, listing, head)
+    acceptance = accept_and_waive(ref, report, inputs.waivers, accept, requested_by)
+    publication = build_publication(
+        ref,
+        acceptance.report,
+        listing,
+        head,
+        accepted=acceptance.accepted,
+        notes=acceptance.notes,
+    )
     if ref.kind is Kind.NEW_MODEL and not inputs.comment_on_new_models:
         # someone else's repository: a discussion there only when the operator asks for it
         log.info("new model verdict %s (not posted)", publication.verdict, extra={"key": ref.key})
@@ -269,6 +296,7 @@ def _review(
         verdict=publication.verdict,
         head_sha=head,
         detail=f"{len(report.files)} files in {time.monotonic() - began:.1f}s",
+        accepted=acceptance.made,
     )
 
 
@@ -278,9 +306,12 @@ def _has_verdict(client: PlatformClient, ref: ContributionRef) -> bool:
     return posted is not None and ERROR_HEADLINE not in posted[:400]
 
 
-def _failed(outcome: ReviewOutcome) -> bool:
-    """The re-check could not do what was asked: an error verdict, or nothing to review."""
-    return outcome.status == "skipped" or outcome.verdict == "error"
+def _failed(outcome: ReviewOutcome, reason: str) -> bool:
+    """The command could not do what was asked: an error verdict, nothing to review, or an
+    accept that accepted nothing (a critical finding, no such finding, a malformed command, a
+    head that moved on)."""
+    unaccepted = reason == "accept" and not outcome.accepted
+    return outcome.status == "skipped" or outcome.verdict == "error" or unaccepted
 
 
 @dataclass(frozen=True)

@@ -190,11 +190,11 @@ def apply_waivers(report: Report, waivers: Iterable[Waiver]) -> Waived:
     accepted: list[Accepted] = []
     for finding in report.findings:
         sha = hashes.get(finding.path)
-        waiver = by_key.get((f"{finding.check}/{finding.rule}", finding.path, sha or ""))
-        if waiver is None or sha is None or finding.severity >= Severity.CRITICAL:
+        found = by_key.get((f"{finding.check}/{finding.rule}", finding.path, sha or ""))
+        if found is None or sha is None or finding.severity >= Severity.CRITICAL:
             kept.append(finding)
         else:
-            accepted.append(Accepted(finding, waiver))
+            accepted.append(Accepted(finding, found))
     if not accepted:
         return Waived(report)
     return Waived(_without(report, kept), tuple(accepted))

@@ -64,6 +64,16 @@ class Annotation:
 
 
 @dataclass(frozen=True)
+class CheckAction:
+    """A button on the check run (GitHub's requested actions): label <= 20 characters,
+    description <= 40, identifier <= 20; clicking it sends ``check_run.requested_action``."""
+
+    label: str
+    description: str
+    identifier: str
+
+
+@dataclass(frozen=True)
 class Publication:
     """A verdict as published: the sticky comment body plus what a checks UI shows."""
 
@@ -77,6 +87,8 @@ class Publication:
     fingerprint: str = ""
     # Whether to create or edit the sticky comment; the check run and label are always written.
     comment: bool = True
+    # Buttons on the check run (an Accept for findings a maintainer may accept); GitHub only.
+    actions: tuple[CheckAction, ...] = ()
 
 
 class PlatformClient(Protocol):
