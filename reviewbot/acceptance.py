@@ -4,6 +4,7 @@ contribution out of the report (``reviewbot.waivers`` has the rules; this adds t
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -14,6 +15,7 @@ from reviewbot.waivers import (
     Accepted,
     WaiverStore,
     apply_waivers,
+    content_hashes,
     parse_arguments,
     resolve,
 )
@@ -39,9 +41,13 @@ def accept_and_waive(
     store: WaiverStore,
     request: str | None,
     requested_by: str | None,
+    *,
+    blobs: Mapping[str, str],
 ) -> Acceptance:
     """Record what ``request`` (``RULE [PATH] -- reason``; None: just a review) accepts on this
-    report, then apply all of the contribution's waivers to it."""
+    report, then apply all of the contribution's waivers to it. ``blobs``: the changed files'
+    git blob shas as the platform lists them."""
+    hashes = content_hashes(report, blobs)
     where = (ref.platform.value, ref.repo, ref.number)
     notes: list[str] = []
     made: int | None = None
@@ -52,7 +58,7 @@ def accept_and_waive(
             log.info("accept refused: not RULE [PATH] -- reason", extra={"key": ref.key})
         else:
             by = requested_by or OPERATOR
-            resolution = resolve(command, report, by=by, at=datetime.now(UTC))
+            resolution = resolve(command, report, hashes, by=by, at=datetime.now(UTC))
             if resolution.critical:
                 paths = ", ".join(sorted({f.path for f in resolution.critical}))
                 notes.append(f"{CRITICAL_NOTE} ({paths})")
@@ -68,5 +74,5 @@ def accept_and_waive(
             elif not resolution.critical:
                 log.info("accept matched no finding: %s", command.rule, extra={"key": ref.key})
             made = 0 if resolution.critical else len(resolution.waivers)
-    waived = apply_waivers(report, store.of(*where))
+    waived = apply_waivers(report, hashes, store.of(*where))
     return Acceptance(waived.report, waived.accepted, tuple(notes), made)

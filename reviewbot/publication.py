@@ -103,7 +103,7 @@ def accepted_section(accepted: Sequence[Accepted], notes: Sequence[str] = ()) ->
         lines += [
             f"- {code(a.waiver.rule)} on {code(a.finding.path)} ({a.finding.severity.label}): "
             f"accepted by {md(a.waiver.accepted_by, 80)}: {md(a.waiver.reason)} "
-            f"<sub>content {code(a.waiver.sha256[:12])}</sub>"
+            f"<sub>content {code(a.waiver.content[:12])}</sub>"
             for a in accepted
         ]
     if notes:

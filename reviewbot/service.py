@@ -256,7 +256,8 @@ def _review(
 
     report, listing, notify = reviewed.report, reviewed.listing, reviewed.notify
     observe(ref, report)
-    acceptance = accept_and_waive(ref, report, inputs.waivers, accept, requested_by)
+    blobs = {f.path: f.blob_sha for f in listing.files if f.blob_sha}
+    acceptance = accept_and_waive(ref, report, inputs.waivers, accept, requested_by, blobs=blobs)
     publication = build_publication(
         ref,
         acceptance.report,

@@ -1,8 +1,9 @@
 """Accepted findings: the ``/reviewbot accept`` command, waivers tied to a file's content, and
 the report they leave (pure: no I/O).
 
-A waiver names a rule, a path and the sha256 of that file as reviewed, so a later push that
-changes the file raises the finding again. Critical findings (code that runs on load) are never
+A waiver names a rule, a path and that file's content as reviewed (its git blob sha where the
+platform lists one, else its sha256), so a later push that changes the file raises the finding
+again. Critical findings (code that runs on load) are never
 waived here: only an allowed import in the target branch's policy file lets them pass.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
@@ -59,7 +60,7 @@ class Waiver:
 
     rule: str  # ``check/rule``
     path: str
-    sha256: str
+    content: str  # the file's git blob sha (or sha256) when it was accepted
     accepted_by: str
     accepted_at: datetime
     reason: str
@@ -116,7 +117,7 @@ class MemoryWaivers:
             known = self._rows.setdefault((platform, repo, number), {})
             new = 0
             for waiver in waivers:
-                key = (waiver.rule, waiver.path, waiver.sha256)
+                key = (waiver.rule, waiver.path, waiver.content)
                 if key not in known:
                     known[key], new = waiver, new + 1
             return new
@@ -156,11 +157,24 @@ def acceptable(report: Report) -> list[Finding]:
     return [f for f in report.findings if Severity.MEDIUM <= f.severity < Severity.CRITICAL]
 
 
-def resolve(command: AcceptCommand, report: Report, *, by: str, at: datetime) -> Resolution:
+def content_hashes(report: Report, blobs: Mapping[str, str]) -> dict[str, str]:
+    """Each reviewed file's content id: the platform's git blob sha (``blobs``), else the
+    sha256 the review knows."""
+    known = {f.path: f.sha256 for f in report.files if f.sha256}
+    return {**known, **blobs}
+
+
+def resolve(
+    command: AcceptCommand,
+    report: Report,
+    hashes: Mapping[str, str],
+    *,
+    by: str,
+    at: datetime,
+) -> Resolution:
     """The waivers ``command`` makes on ``report``: one per matching non-critical finding whose
     file content is known (a finding on no file, such as the pull request, has no content to tie
-    the waiver to, so it cannot be accepted)."""
-    hashes = _hashes(report.files)
+    the waiver to, so it cannot be accepted). ``hashes``: ``content_hashes``."""
     waivers: dict[tuple[str, str], Waiver] = {}
     critical: list[Finding] = []
     for finding in report.findings:
@@ -177,13 +191,12 @@ def resolve(command: AcceptCommand, report: Report, *, by: str, at: datetime) ->
     return Resolution(tuple(waivers.values()), tuple(critical))
 
 
-def apply_waivers(report: Report, waivers: Iterable[Waiver]) -> Waived:
-    """``report`` without the findings a waiver covers for the file content reviewed now; a
-    critical finding stays whatever a waiver says (fail closed)."""
-    hashes = _hashes(report.files)
+def apply_waivers(report: Report, hashes: Mapping[str, str], waivers: Iterable[Waiver]) -> Waived:
+    """``report`` without the findings a waiver covers for the file content reviewed now
+    (``hashes``: ``content_hashes``); a critical finding stays whatever a waiver says."""
     by_key: dict[tuple[str, str, str], Waiver] = {}
     for waiver in waivers:
-        by_key.setdefault((waiver.rule, waiver.path, waiver.sha256), waiver)
+        by_key.setdefault((waiver.rule, waiver.path, waiver.content), waiver)
     if not by_key:
         return Waived(report)
     kept: list[Finding] = []
@@ -222,10 +235,6 @@ def _without(report: Report, kept: list[Finding]) -> Report:
         for f in report.files
     ]  # fmt: skip
     return Report(findings=kept, files=files, checks=list(report.checks))
-
-
-def _hashes(files: Iterable[FileReport]) -> dict[str, str]:
-    return {f.path: f.sha256 for f in files if f.sha256}
 
 
 def _first_line(body: str | None) -> str:

@@ -131,7 +131,7 @@ class WaiverRow(Base):
 
     __tablename__ = "waivers"
     __table_args__ = (
-        UniqueConstraint("platform", "repo", "number", "rule", "path", "sha256"),
+        UniqueConstraint("platform", "repo", "number", "rule", "path", "content"),
         Index("ix_waivers_contribution", "platform", "repo", "number"),
     )
 
@@ -141,7 +141,7 @@ class WaiverRow(Base):
     number: Mapped[int] = mapped_column(Integer)
     rule: Mapped[str] = mapped_column(String(255))  # check/rule
     path: Mapped[str] = mapped_column(Text)
-    sha256: Mapped[str] = mapped_column(String(64))  # the file's content as reviewed
+    content: Mapped[str] = mapped_column(String(64))  # the file's git blob sha (or sha256)
     accepted_by: Mapped[str] = mapped_column(String(255))
     accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reason: Mapped[str] = mapped_column(Text)

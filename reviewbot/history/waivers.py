@@ -56,17 +56,17 @@ def _exists(session: Session, platform: str, repo: str, number: int, waiver: Wai
         WaiverRow.number == number,
         WaiverRow.rule == waiver.rule,
         WaiverRow.path == waiver.path,
-        WaiverRow.sha256 == waiver.sha256,
+        WaiverRow.content == waiver.content,
     )
     return session.scalar(stmt) is not None
 
 
 def _row(platform: str, repo: str, number: int, w: Waiver) -> WaiverRow:
     return WaiverRow(
-        platform=platform, repo=repo, number=number, rule=w.rule, path=w.path, sha256=w.sha256,
+        platform=platform, repo=repo, number=number, rule=w.rule, path=w.path, content=w.content,
         accepted_by=w.accepted_by, accepted_at=w.accepted_at, reason=w.reason,
     )  # fmt: skip
 
 
 def _waiver(row: WaiverRow) -> Waiver:
-    return Waiver(row.rule, row.path, row.sha256, row.accepted_by, row.accepted_at, row.reason)
+    return Waiver(row.rule, row.path, row.content, row.accepted_by, row.accepted_at, row.reason)

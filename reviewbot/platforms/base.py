@@ -29,6 +29,8 @@ class ChangedFile:
     lfs_sha256: str | None = None
     # The platform's own scan of the file (the Hub's security status), shown for information.
     platform_scan: str | None = None
+    # The git blob sha at the head, as listed: what an accepted finding is tied to.
+    blob_sha: str | None = None
 
 
 @dataclass(frozen=True)

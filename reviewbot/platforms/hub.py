@@ -187,6 +187,7 @@ class HubPlatform:
                     size=int(entry.size),
                     lfs_sha256=str(lfs.sha256) if lfs is not None else None,
                     platform_scan=scans.get(entry.path),
+                    blob_sha=entry.blob_id or None,
                 )
             )
         return FileListing(files=files, total=len(files))

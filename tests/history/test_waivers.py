@@ -42,4 +42,4 @@ def test_new_content_is_a_new_waiver_beside_the_old_one(database_url: str) -> No
     store.add("github", "acme/models", 7, [waiver()])
     store.add("github", "acme/models", 7, [waiver(sha="c" * 64, at=AT + timedelta(minutes=5))])
 
-    assert [w.sha256[0] for w in store.of("github", "acme/models", 7)] == ["a", "c"]
+    assert [w.content[0] for w in store.of("github", "acme/models", 7)] == ["a", "c"]

@@ -11,12 +11,17 @@ from checks.report import FileReport, Report
 from reviewbot.waivers import (
     AcceptCommand,
     apply_waivers,
+    content_hashes,
     is_accept_command,
     parse_accept,
     resolve,
 )
 
 AT = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+
+
+def hashes(of: Report | None = None) -> dict[str, str]:
+    return content_hashes(of or report(), {})
 
 
 def report(sha: str = "a" * 64) -> Report:
@@ -59,15 +64,15 @@ def test_a_malformed_accept_is_still_an_accept_command() -> None:
 
 def test_an_accepted_high_finding_no_longer_fails_its_file_and_the_critical_one_stays() -> None:
     command = AcceptCommand("unknown-import", None, "vetted")
-    resolution = resolve(command, report(), by="maintainer", at=AT)
+    resolution = resolve(command, report(), hashes(), by="maintainer", at=AT)
     [waiver] = resolution.waivers
-    assert (waiver.rule, waiver.path, waiver.sha256) == (
+    assert (waiver.rule, waiver.path, waiver.content) == (
         "weights/unknown-import",
         "model.bin",
         "a" * 64,
     )
 
-    waived = apply_waivers(report(), resolution.waivers)
+    waived = apply_waivers(report(), hashes(), resolution.waivers)
 
     assert [a.finding.rule for a in waived.accepted] == ["unknown-import"]
     assert [f.rule for f in waived.report.findings] == ["unsafe-import"]
@@ -75,30 +80,36 @@ def test_an_accepted_high_finding_no_longer_fails_its_file_and_the_critical_one_
 
 
 def test_a_changed_file_raises_the_finding_again() -> None:
-    [waiver] = resolve(AcceptCommand("unknown-import", None, "ok"), report(), by="m", at=AT).waivers
+    [waiver] = resolve(
+        AcceptCommand("unknown-import", None, "ok"), report(), hashes(), by="m", at=AT
+    ).waivers
 
-    waived = apply_waivers(report(sha="c" * 64), [waiver])
+    waived = apply_waivers(report(sha="c" * 64), hashes(report(sha="c" * 64)), [waiver])
 
     assert waived.accepted == ()
     assert len(waived.report.findings) == 2
 
 
 def test_a_critical_finding_is_named_not_waived() -> None:
-    resolution = resolve(AcceptCommand("unsafe-import", None, "trust me"), report(), by="m", at=AT)
+    resolution = resolve(
+        AcceptCommand("unsafe-import", None, "trust me"), report(), hashes(), by="m", at=AT
+    )
     assert resolution.waivers == ()
     assert [f.path for f in resolution.critical] == ["evil.bin"]
     # nor does a waiver written by hand let it pass
     from dataclasses import replace
 
     forged = replace(
-        resolve(AcceptCommand("unknown-import", None, "ok"), report(), by="m", at=AT).waivers[0],
+        resolve(
+            AcceptCommand("unknown-import", None, "ok"), report(), hashes(), by="m", at=AT
+        ).waivers[0],
         rule="weights/unsafe-import",
         path="evil.bin",
-        sha256="b" * 64,
+        content="b" * 64,
     )
-    assert apply_waivers(report(), [forged]).accepted == ()
+    assert apply_waivers(report(), hashes(), [forged]).accepted == ()
 
 
 def test_a_path_limits_the_accept_to_that_file() -> None:
     command = AcceptCommand("unknown-import", "other.bin", "ok")
-    assert resolve(command, report(), by="m", at=AT).waivers == ()
+    assert resolve(command, report(), hashes(), by="m", at=AT).waivers == ()

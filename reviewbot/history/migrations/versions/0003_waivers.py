@@ -29,13 +29,13 @@ def upgrade() -> None:
         sa.Column("number", sa.Integer(), nullable=False),
         sa.Column("rule", sa.String(255), nullable=False),
         sa.Column("path", sa.Text(), nullable=False),
-        sa.Column("sha256", sa.String(64), nullable=False),
+        sa.Column("content", sa.String(64), nullable=False),
         sa.Column("accepted_by", sa.String(255), nullable=False),
         sa.Column("accepted_at", UTCDateTime(), nullable=False),
         sa.Column("reason", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_waivers"),
         sa.UniqueConstraint(
-            "platform", "repo", "number", "rule", "path", "sha256", name="uq_waivers_platform"
+            "platform", "repo", "number", "rule", "path", "content", name="uq_waivers_platform"
         ),
     )
     op.create_index("ix_waivers_contribution", "waivers", ["platform", "repo", "number"])
