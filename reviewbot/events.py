@@ -8,6 +8,12 @@ Routing rules, GitHub:
   re-check, ``requested_by`` = the commenter. The permission check needs an API call, so the worker
   makes it (write, maintain, admin re-run; anyone else is ignored without a reply, and logged).
   The payload has no head sha: the worker reviews the current head.
+* ``issue_comment`` created on a pull request whose first line is the accept command
+  (``/reviewbot accept RULE [PATH] -- reason``) → accept, ``requested_by`` = the commenter,
+  ``accept`` = the command's arguments; the worker checks the permission as for a re-check and
+  parses them (a malformed one is acknowledged with a reaction, so it goes to the worker too).
+* ``check_run`` requested_action with our Accept button's identifier → accept of every
+  non-critical finding at that run's head, ``requested_by`` = the sender (checked by the worker).
 * ``check_run`` / ``check_suite`` rerequested → re-check of the linked pull requests (a check run
   from a fork lists none; then its ``external_id``, when it is a ``ContributionRef.key``, names it).
   ``requested_by`` stays None: GitHub shows the re-run button to writers only.
@@ -47,6 +53,14 @@ from huggingface_hub import WebhookPayload
 from reviewbot.markers import DASHBOARD_MARKER
 from reviewbot.models import ContributionRef, Kind, Platform, base_models_from_tags
 from reviewbot.triage_issue import newly_ticked
+from reviewbot.waivers import (
+    ACCEPT_COMMAND,
+    ACTION_IDENTIFIER,
+    ACTION_REASON,
+    EVERY_RULE,
+    AcceptCommand,
+    is_accept_command,
+)
 
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
 INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories"})
@@ -57,6 +71,7 @@ _MAIN_REFS = frozenset({"refs/heads/main", "refs/heads/master"})
 class Reason(StrEnum):
     REVIEW = "review"
     RECHECK = "recheck"
+    ACCEPT = "accept"
 
 
 class Outcome(StrEnum):
@@ -83,6 +98,8 @@ class Submission:
     requested_by: str | None = None
     # The GitHub comment that asked for a re-check: it gets reactions, never a reply.
     comment_id: int | None = None
+    # An accept's ``RULE [PATH] -- reason`` (``reviewbot.waivers``), as written.
+    accept: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,7 @@ class RoutingPolicy:
     """The settings routing depends on, kept apart so tests and benchmarks build it directly."""
 
     recheck_command: str = "/reviewbot recheck"
+    accept_command: str = ACCEPT_COMMAND
     review_drafts: bool = False
     bot_login: str | None = None
     app_id: int | None = None
@@ -179,6 +197,8 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
             return _ignore("comment on an issue, not a pull request")
         if _is_bot(comment.get("user"), policy):
             return _ignore("comment by a bot")
+        if is_accept_command(comment.get("body"), policy.accept_command):
+            return _github_accept(payload, repo, installation_id, policy)
         if not is_recheck_command(comment.get("body"), policy.recheck_command):
             return _ignore("not a re-check command")
         if issue.get("state", "open") != "open":
@@ -199,6 +219,8 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
     if event == "issues":
         return _dashboard_edit(payload, repo, installation_id, policy)
 
+    if event == "check_run" and action == "requested_action":
+        return _accept_button(payload, repo, installation_id, policy)
     if event in ("check_run", "check_suite"):
         if action != "rerequested":
             return _ignore(f"{event}.{action}")
@@ -226,6 +248,69 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
             )
         )
     return _ignore(f"{event} events are not handled")
+
+
+ACCEPT_ARGUMENTS_MAX = 1000  # a rule, a path and a sentence; more is not a command
+
+
+def _github_accept(
+    payload: Mapping[str, Any], repo: str, installation_id: int | None, policy: RoutingPolicy
+) -> Decision:
+    issue, comment = payload["issue"], payload["comment"]
+    if issue.get("state", "open") != "open":
+        return _ignore("pull request is not open")
+    ref = ContributionRef(
+        Platform.GITHUB, repo, int(issue["number"]), None, Kind.PULL_REQUEST, installation_id
+    )
+    cid = comment.get("id")
+    return _queue(
+        Submission(
+            ref,
+            Reason.ACCEPT,
+            str(comment["user"]["login"]),
+            comment_id=cid if isinstance(cid, int) and not isinstance(cid, bool) else None,
+            accept=accept_arguments(comment.get("body"), policy.accept_command),
+        )
+    )
+
+
+def accept_arguments(body: str | None, command: str) -> str:
+    """What follows the accept command on its line (the worker parses it)."""
+    first = next((line.strip() for line in (body or "").splitlines() if line.strip()), "")
+    return first[len(command) :].strip()[:ACCEPT_ARGUMENTS_MAX]
+
+
+def _accept_button(
+    payload: Mapping[str, Any], repo: str, installation_id: int | None, policy: RoutingPolicy
+) -> Decision:
+    """Our check run's Accept button: every non-critical finding at that run's head."""
+    if (payload.get("requested_action") or {}).get("identifier") != ACTION_IDENTIFIER:
+        return _ignore("not reviewbot's Accept action")
+    run = payload["check_run"]
+    app_id = (run.get("app") or {}).get("id")
+    if policy.app_id is not None and app_id is not None and int(app_id) != policy.app_id:
+        return _ignore("check_run of another app")
+    numbers = [int(pr["number"]) for pr in run.get("pull_requests") or ()]
+    if not numbers:
+        linked = _linked_ref(str(run.get("external_id") or ""))
+        if linked is None or linked.repo != repo:
+            return _ignore("check_run is not linked to a pull request")
+        numbers = [linked.number]
+    arguments = AcceptCommand(EVERY_RULE, None, ACTION_REASON).text()
+    return _queue(
+        *(
+            Submission(
+                ContributionRef(
+                    Platform.GITHUB, repo, n, str(run["head_sha"]), Kind.PULL_REQUEST,
+                    installation_id,
+                ),
+                Reason.ACCEPT,
+                str(payload["sender"]["login"]),
+                accept=arguments,
+            )
+            for n in dict.fromkeys(numbers)
+        )
+    )  # fmt: skip
 
 
 def _dashboard_edit(
@@ -299,11 +384,17 @@ def route_huggingface(
         comment = payload.comment
         if disc is None or not disc.isPullRequest or comment is None:
             return _ignore("comment outside a pull request")
-        if comment.hidden or not is_recheck_command(comment.content, policy.recheck_command):
+        accept = not comment.hidden and is_accept_command(comment.content, policy.accept_command)
+        if not accept and (
+            comment.hidden or not is_recheck_command(comment.content, policy.recheck_command)
+        ):
             return _ignore("not a re-check command")
         if disc.status not in ("open", "draft"):
             return _ignore(f"pull request is {disc.status}")
         ref = ContributionRef(Platform.HF, repo.name, disc.num, None, Kind.PULL_REQUEST)
+        if accept:
+            arguments = accept_arguments(comment.content, policy.accept_command)
+            return _queue(Submission(ref, Reason.ACCEPT, comment.author.id, accept=arguments))
         return _queue(Submission(ref, Reason.RECHECK, comment.author.id))
 
     head_sha = _raw_head_sha(raw)
