@@ -40,6 +40,7 @@ from reviewbot.platforms.base import (
     matches_name,
     safe_destination,
 )
+from reviewbot.platforms.hub_permissions import may_merge
 from reviewbot.platforms.hub_security import describe_security
 
 log = logging.getLogger(__name__)
@@ -375,8 +376,10 @@ class HubPlatform:
                 self.api.edit_discussion_comment(ref.repo, num, comment_id, body)
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
-        """Anyone: see reviewbot.service for why (ids only, no permission API, edit in place)."""
-        return True
+        """The repository's owner or an organisation member with write access
+        (``reviewbot.platforms.hub_permissions``); ``user`` is the webhook's author id."""
+        with _hub_errors():
+            return may_merge(self.api, ref.repo, user)
 
     def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
         """The Hub has no reactions, and a reply per command would be noise: nothing."""
