@@ -181,7 +181,8 @@ def resolve(
         if not command.matches(finding) or finding.severity <= Severity.INFO:
             continue
         if finding.severity >= Severity.CRITICAL:
-            critical.append(finding)
+            if command.rule != EVERY_RULE:  # the button is for the others: not a refusal
+                critical.append(finding)
             continue
         sha = hashes.get(finding.path)
         if sha is None or (command.rule == EVERY_RULE and finding.severity < Severity.MEDIUM):
