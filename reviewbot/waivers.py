@@ -91,17 +91,22 @@ class Resolution:
     critical: tuple[Finding, ...] = ()
 
 
+class WaiverStoreError(Exception):
+    """The waivers could not be read or written (the database is down, say)."""
+
+
 class WaiverStore(Protocol):
     """Where waivers are kept: the history database (``reviewbot.history.waivers``), or this
     process's memory when there is none."""
 
     def add(self, platform: str, repo: str, number: int, waivers: Sequence[Waiver]) -> int:
         """Record ``waivers`` (an exact one already there is kept as first recorded: a retried
-        job adds nothing); returns how many were new."""
+        job adds nothing); returns how many were new. Raises ``WaiverStoreError``."""
         ...
 
     def of(self, platform: str, repo: str, number: int) -> list[Waiver]:
-        """Every waiver recorded on one contribution, oldest first."""
+        """Every waiver recorded on one contribution, oldest first. Raises
+        ``WaiverStoreError``."""
         ...
 
 

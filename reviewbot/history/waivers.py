@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from reviewbot.history.engine import engine_for
 from reviewbot.history.schema import WaiverRow
-from reviewbot.waivers import Waiver
+from reviewbot.waivers import Waiver, WaiverStoreError
 
 
 class SqlWaivers:
@@ -21,6 +21,18 @@ class SqlWaivers:
         self.engine = engine_for(url)
 
     def add(self, platform: str, repo: str, number: int, waivers: Sequence[Waiver]) -> int:
+        try:
+            return self._add(platform, repo, number, waivers)
+        except SQLAlchemyError as exc:
+            raise WaiverStoreError(f"waivers not recorded: {type(exc).__name__}") from exc
+
+    def of(self, platform: str, repo: str, number: int) -> list[Waiver]:
+        try:
+            return self._of(platform, repo, number)
+        except SQLAlchemyError as exc:
+            raise WaiverStoreError(f"waivers not read: {type(exc).__name__}") from exc
+
+    def _add(self, platform: str, repo: str, number: int, waivers: Sequence[Waiver]) -> int:
         new = 0
         with Session(self.engine) as session, session.begin():
             for waiver in waivers:
@@ -35,7 +47,7 @@ class SqlWaivers:
                     continue
         return new
 
-    def of(self, platform: str, repo: str, number: int) -> list[Waiver]:
+    def _of(self, platform: str, repo: str, number: int) -> list[Waiver]:
         stmt = (
             select(WaiverRow)
             .where(
