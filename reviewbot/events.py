@@ -29,7 +29,8 @@ Hugging Face Hub (model repositories only: ``ContributionRef`` has no repository
 * ``discussion`` create with ``isPullRequest`` → review (the worker resolves ``refs/pr/N``).
 * ``repo.content`` update on ``refs/pr/N`` → review at that ref's ``newSha``.
 * ``discussion.comment`` create on a pull request with the re-check command → re-check,
-  ``requested_by`` = the author's id (the Hub sends ids only, never usernames).
+  ``requested_by`` = the author's id (the Hub sends ids only, never usernames); with the accept
+  command → accept, the same way as on GitHub.
 * ``repo`` create, or any push to ``main`` → a ``new_model`` job, but only when the watch list
   is not empty. A repository starts with the Hub's own commit (``.gitattributes``), so a
   fine-tune uploaded with huggingface_hub arrives as a create of that commit and then pushes
