@@ -222,3 +222,28 @@ def test_the_check_run_accept_button_works_for_maintainers_only(
         assert "accepted by maintainer: accepted from the check run" in verdict_comment(
             github, repo
         )
+
+
+def test_the_button_on_a_superseded_head_accepts_nothing(
+    github: FakeGitHub, gh: GitHubPlatform, inputs: ReviewInputs, pull: tuple[str, str]
+) -> None:
+    repo, head = pull
+    review_contribution(ref_of(repo, head), platform=gh, inputs=inputs)
+    newer = github.push(repo, 1, {"training_args.bin": unknown_pickle(b"Other")})
+    review_contribution(ref_of(repo, newer), platform=gh, inputs=inputs)
+
+    # the maintainer clicks Accept on the run they saw, for the older commit
+    payload = requested_action(repo, head, "maintainer")
+    [sub] = route_github("check_run", payload, RoutingPolicy(app_id=APP_ID)).submissions
+    outcome = review_contribution(
+        sub.ref,
+        reason="accept",
+        requested_by="maintainer",
+        platform=gh,
+        inputs=inputs,
+        accept=sub.accept,
+    )
+
+    assert outcome.status == "superseded"
+    assert inputs.waivers.of("github", repo, 1) == []
+    assert github.labels(repo, 1) == ["reviewbot: fail"]
