@@ -22,6 +22,7 @@ from reviewbot.result_cache import RedisResultCache
 from reviewbot.review import HubAccess
 from reviewbot.review_cache import MemoryReviewCache, RedisReviewCache, ReviewCache
 from reviewbot.started_runs import NoStartedRuns, RedisStartedRuns, StartedRuns
+from reviewbot.waivers import MemoryWaivers, WaiverStore
 
 if TYPE_CHECKING:
     from checks.cache import ResultCache
@@ -34,6 +35,8 @@ PROCESS_LOCKS: PublishLocks = LocalLocks()
 PROCESS_REVIEW_CACHE: ReviewCache = MemoryReviewCache()
 NO_STARTED_RUNS: StartedRuns = NoStartedRuns()
 NO_RECORDER: Recorder = NoRecorder()
+# Without a history database: accepted findings are kept by this process only.
+PROCESS_WAIVERS: WaiverStore = MemoryWaivers()
 # Without settings (tests, the CLI's --inline): the settings' own defaults.
 DEFAULT_REMOTE_MIN_BYTES = 1 << 20
 DEFAULT_MAX_STREAM_BYTES = 2 << 30
@@ -106,6 +109,8 @@ class ReviewInputs:
     comment_on_new_models: bool = False
     # Where the finished review is handed for the history (written off the review's path).
     recorder: Recorder = NO_RECORDER
+    # Accepted findings (``/reviewbot accept``): the history database, or this process.
+    waivers: WaiverStore = PROCESS_WAIVERS
 
     @classmethod
     def of(cls, settings: Settings | None, platform: PlatformClient | None = None) -> ReviewInputs:
@@ -122,6 +127,7 @@ class ReviewInputs:
             dry_run=settings.reviewbot_dry_run,
             comment_on_new_models=settings.reviewbot_comment_on_new_models,
             recorder=history_recorder(settings),
+            waivers=waiver_store(settings),
         )
 
     def key_parts(self) -> tuple[object, ...]:
@@ -164,6 +170,26 @@ def close_recorders(timeout: float | None = None) -> None:
             recorder.close()
         else:
             recorder.close(timeout)
+
+
+def waiver_store(settings: Settings | None) -> WaiverStore:
+    """The waivers in the history database (``REVIEWBOT_DATABASE_URL``, else the default one
+    while the history is on), else in this process's memory."""
+    if settings is None:
+        return PROCESS_WAIVERS
+    url = settings.reviewbot_database_url
+    if url is None and settings.reviewbot_history:
+        from reviewbot.history.engine import default_url  # the history's own default database
+
+        url = default_url()
+    return _sql_waivers(url) if url else PROCESS_WAIVERS
+
+
+@functools.lru_cache(maxsize=4)
+def _sql_waivers(url: str) -> WaiverStore:
+    from reviewbot.history.waivers import SqlWaivers  # SQLAlchemy only when a database is set
+
+    return SqlWaivers(url)
 
 
 def publish_locks(settings: Settings | None) -> PublishLocks:

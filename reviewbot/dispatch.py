@@ -43,18 +43,26 @@ class Dispatcher(Protocol):
         reason: str,
         requested_by: str | None = None,
         comment_id: int | None = None,
+        accept: str | None = None,
     ) -> None: ...
 
     def close(self, *, wait: bool = True) -> None: ...
 
 
 def _service_runner(
-    ref: ContributionRef, *, reason: str, requested_by: str | None, comment_id: int | None = None
+    ref: ContributionRef,
+    *,
+    reason: str,
+    requested_by: str | None,
+    comment_id: int | None = None,
+    accept: str | None = None,
 ) -> object:
     # Imported on first use: the service pulls in the platform clients and the checks.
     from reviewbot.service import review_contribution
 
-    return review_contribution(ref, reason=reason, requested_by=requested_by, comment_id=comment_id)
+    return review_contribution(
+        ref, reason=reason, requested_by=requested_by, comment_id=comment_id, accept=accept
+    )
 
 
 def _service_failure(ref: ContributionRef, message: str) -> object:
@@ -82,6 +90,7 @@ class CeleryDispatcher:
         reason: str,
         requested_by: str | None = None,
         comment_id: int | None = None,
+        accept: str | None = None,
     ) -> None:
         if not self._pending.claim(ref, recheck=reason == "recheck"):
             _coalesced(ref, self.mode)
@@ -89,6 +98,8 @@ class CeleryDispatcher:
         kwargs: dict[str, Any] = {**ref.to_dict(), "reason": reason, "requested_by": requested_by}
         if comment_id is not None:  # only then: other messages keep their shape
             kwargs["comment_id"] = comment_id
+        if accept is not None:
+            kwargs["accept"] = accept
         try:
             self._publish(kwargs, ref.key)
         except Exception as exc:  # kombu and redis raise many kinds; all mean "not queued"
@@ -186,6 +197,7 @@ class _Job:
     context: contextvars.Context
     attempt: int = 0
     comment_id: int | None = None
+    accept: str | None = None
 
 
 class InProcessDispatcher:
@@ -227,6 +239,7 @@ class InProcessDispatcher:
         reason: str,
         requested_by: str | None = None,
         comment_id: int | None = None,
+        accept: str | None = None,
     ) -> None:
         if not self._marks.claim(ref, recheck=reason == "recheck"):
             _coalesced(ref, self.mode)
@@ -244,6 +257,7 @@ class InProcessDispatcher:
             time.monotonic(),
             contextvars.copy_context(),
             comment_id=comment_id,
+            accept=accept,
         )
         try:
             self._start(job)
@@ -271,7 +285,11 @@ class InProcessDispatcher:
         with logs.bind(ref=job.ref.key, reason=job.reason, attempt=job.attempt):
             try:
                 # the comment only when there is one: a runner need not know of reactions
-                extra = {} if job.comment_id is None else {"comment_id": job.comment_id}
+                extra: dict[str, Any] = (
+                    {} if job.comment_id is None else {"comment_id": job.comment_id}
+                )
+                if job.accept is not None:
+                    extra["accept"] = job.accept
                 self._runner(job.ref, reason=job.reason, requested_by=job.requested_by, **extra)
             except TransientError as exc:
                 again = not retry_policy.is_last_attempt(job.attempt) and self._later(job, exc)
@@ -371,9 +389,11 @@ def submit(
     reason: str,
     requested_by: str | None = None,
     comment_id: int | None = None,
+    accept: str | None = None,
 ) -> None:
     """Hand ``ref`` to whichever dispatcher is configured; raises ``DispatchError`` on failure."""
-    current().submit(ref, reason=reason, requested_by=requested_by, comment_id=comment_id)
+    extra = {} if accept is None else {"accept": accept}
+    current().submit(ref, reason=reason, requested_by=requested_by, comment_id=comment_id, **extra)
 
 
 def shutdown(*, wait: bool = True) -> None:

@@ -8,6 +8,12 @@ Routing rules, GitHub:
   re-check, ``requested_by`` = the commenter. The permission check needs an API call, so the worker
   makes it (write, maintain, admin re-run; anyone else is ignored without a reply, and logged).
   The payload has no head sha: the worker reviews the current head.
+* ``issue_comment`` created on a pull request whose first line is the accept command
+  (``/reviewbot accept RULE [PATH] -- reason``) → accept, ``requested_by`` = the commenter,
+  ``accept`` = the command's arguments; the worker checks the permission as for a re-check and
+  parses them (a malformed one is acknowledged with a reaction, so it goes to the worker too).
+* ``check_run`` requested_action with our Accept button's identifier → accept of every
+  non-critical finding at that run's head, ``requested_by`` = the sender (checked by the worker).
 * ``check_run`` / ``check_suite`` rerequested → re-check of the linked pull requests (a check run
   from a fork lists none; then its ``external_id``, when it is a ``ContributionRef.key``, names it).
   ``requested_by`` stays None: GitHub shows the re-run button to writers only.
@@ -30,6 +36,8 @@ Hugging Face Hub (model repositories only: ``ContributionRef`` has no repository
   ``requested_by`` = the author's id (the Hub sends ids only, never usernames). With the fix
   command (``/reviewbot fix``) → a ``fix`` job: the worker checks the commenter may ask (the
   pull request's author or the repository's owner) and commits the review's text fixes.
+  ``requested_by`` = the author's id (the Hub sends ids only, never usernames); with the accept
+  command → accept, the same way as on GitHub.
 * ``repo`` create, or any push to ``main`` → a ``new_model`` job, but only when the watch list
   is not empty. A repository starts with the Hub's own commit (``.gitattributes``), so a
   fine-tune uploaded with huggingface_hub arrives as a create of that commit and then pushes
@@ -49,11 +57,17 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from huggingface_hub import WebhookPayload
-
 from reviewbot.markers import DASHBOARD_MARKER
-from reviewbot.models import ContributionRef, Kind, Platform, base_models_from_tags
+from reviewbot.models import ContributionRef, Kind, Platform
 from reviewbot.triage_issue import newly_ticked
+from reviewbot.waivers import (
+    ACCEPT_COMMAND,
+    ACTION_IDENTIFIER,
+    ACTION_REASON,
+    EVERY_RULE,
+    AcceptCommand,
+    is_accept_command,
+)
 
 PR_ACTIONS = frozenset({"opened", "synchronize", "reopened", "ready_for_review"})
 INSTALLATION_EVENTS = frozenset({"installation", "installation_repositories"})
@@ -65,6 +79,7 @@ class Reason(StrEnum):
     REVIEW = "review"
     RECHECK = "recheck"
     FIX = "fix"  # the Hub's `/reviewbot fix`: commit the review's text fixes
+    ACCEPT = "accept"
 
 
 class Outcome(StrEnum):
@@ -91,6 +106,8 @@ class Submission:
     requested_by: str | None = None
     # The GitHub comment that asked for a re-check: it gets reactions, never a reply.
     comment_id: int | None = None
+    # An accept's ``RULE [PATH] -- reason`` (``reviewbot.waivers``), as written.
+    accept: str | None = None
 
 
 @dataclass(frozen=True)
@@ -119,6 +136,7 @@ class RoutingPolicy:
 
     recheck_command: str = "/reviewbot recheck"
     fix_command: str = "/reviewbot fix"
+    accept_command: str = ACCEPT_COMMAND
     review_drafts: bool = False
     bot_login: str | None = None
     app_id: int | None = None
@@ -192,6 +210,8 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
             return _ignore("comment on an issue, not a pull request")
         if _is_bot(comment.get("user"), policy):
             return _ignore("comment by a bot")
+        if is_accept_command(comment.get("body"), policy.accept_command):
+            return _github_accept(payload, repo, installation_id, policy)
         if not is_recheck_command(comment.get("body"), policy.recheck_command):
             return _ignore("not a re-check command")
         if issue.get("state", "open") != "open":
@@ -212,6 +232,8 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
     if event == "issues":
         return _dashboard_edit(payload, repo, installation_id, policy)
 
+    if event == "check_run" and action == "requested_action":
+        return _accept_button(payload, repo, installation_id, policy)
     if event in ("check_run", "check_suite"):
         if action != "rerequested":
             return _ignore(f"{event}.{action}")
@@ -287,6 +309,69 @@ def _moment(value: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else None
 
 
+ACCEPT_ARGUMENTS_MAX = 1000  # a rule, a path and a sentence; more is not a command
+
+
+def _github_accept(
+    payload: Mapping[str, Any], repo: str, installation_id: int | None, policy: RoutingPolicy
+) -> Decision:
+    issue, comment = payload["issue"], payload["comment"]
+    if issue.get("state", "open") != "open":
+        return _ignore("pull request is not open")
+    ref = ContributionRef(
+        Platform.GITHUB, repo, int(issue["number"]), None, Kind.PULL_REQUEST, installation_id
+    )
+    cid = comment.get("id")
+    return _queue(
+        Submission(
+            ref,
+            Reason.ACCEPT,
+            str(comment["user"]["login"]),
+            comment_id=cid if isinstance(cid, int) and not isinstance(cid, bool) else None,
+            accept=accept_arguments(comment.get("body"), policy.accept_command),
+        )
+    )
+
+
+def accept_arguments(body: str | None, command: str) -> str:
+    """What follows the accept command on its line (the worker parses it)."""
+    first = next((line.strip() for line in (body or "").splitlines() if line.strip()), "")
+    return first[len(command) :].strip()[:ACCEPT_ARGUMENTS_MAX]
+
+
+def _accept_button(
+    payload: Mapping[str, Any], repo: str, installation_id: int | None, policy: RoutingPolicy
+) -> Decision:
+    """Our check run's Accept button: every non-critical finding at that run's head."""
+    if (payload.get("requested_action") or {}).get("identifier") != ACTION_IDENTIFIER:
+        return _ignore("not reviewbot's Accept action")
+    run = payload["check_run"]
+    app_id = (run.get("app") or {}).get("id")
+    if policy.app_id is not None and app_id is not None and int(app_id) != policy.app_id:
+        return _ignore("check_run of another app")
+    numbers = [int(pr["number"]) for pr in run.get("pull_requests") or ()]
+    if not numbers:
+        linked = _linked_ref(str(run.get("external_id") or ""))
+        if linked is None or linked.repo != repo:
+            return _ignore("check_run is not linked to a pull request")
+        numbers = [linked.number]
+    arguments = AcceptCommand(EVERY_RULE, None, ACTION_REASON).text()
+    return _queue(
+        *(
+            Submission(
+                ContributionRef(
+                    Platform.GITHUB, repo, n, str(run["head_sha"]), Kind.PULL_REQUEST,
+                    installation_id,
+                ),
+                Reason.ACCEPT,
+                str(payload["sender"]["login"]),
+                accept=arguments,
+            )
+            for n in dict.fromkeys(numbers)
+        )
+    )  # fmt: skip
+
+
 def _dashboard_edit(
     payload: Mapping[str, Any], repo: str, installation_id: int | None, policy: RoutingPolicy
 ) -> Decision:
@@ -328,100 +413,3 @@ def _linked_ref(external_id: str) -> ContributionRef | None:
     except ValueError:
         return None
     return ref if ref.platform is Platform.GITHUB else None
-
-
-def hf_event_name(payload: WebhookPayload) -> str:
-    return f"{payload.event.scope}.{payload.event.action}"
-
-
-def route_huggingface(
-    payload: WebhookPayload, raw: Mapping[str, Any], policy: RoutingPolicy
-) -> Decision:
-    """Route one verified Hub delivery; ``raw`` is the JSON ``payload`` was parsed from."""
-    repo = payload.repo
-    if repo.type != "model":
-        return _ignore(f"{repo.type} repositories are not reviewed")
-    scope, action = payload.event.scope, payload.event.action
-    disc = payload.discussion
-
-    if scope == "discussion" and action == "create":
-        if disc is None or not disc.isPullRequest:
-            return _ignore("discussion is not a pull request")
-        if disc.status == "draft" and not policy.review_drafts:
-            return _ignore("draft pull request: reviewed on its next push once ready")
-        if disc.status != "open" and disc.status != "draft":
-            return _ignore(f"pull request is {disc.status}")
-        ref = ContributionRef(Platform.HF, repo.name, disc.num, None, Kind.PULL_REQUEST)
-        return _queue(Submission(ref, Reason.REVIEW))
-
-    if scope == "discussion" and action == "update":
-        if disc is None or not disc.isPullRequest:
-            return _ignore("discussion is not a pull request")
-        state = disc.status if disc.status in ("closed", "merged") else "open"
-        ref = ContributionRef(Platform.HF, repo.name, disc.num, None, Kind.PULL_REQUEST)
-        return Decision(
-            Outcome.LOGGED, f"pull request is {disc.status}", states=(StateUpdate(ref, state),)
-        )
-
-    if scope == "discussion.comment" and action == "create":
-        comment = payload.comment
-        if disc is None or not disc.isPullRequest or comment is None:
-            return _ignore("comment outside a pull request")
-        if not comment.hidden and is_recheck_command(comment.content, policy.fix_command):
-            return _hub_fix(repo.name, disc.num, disc.status, comment.author.id)
-        if comment.hidden or not is_recheck_command(comment.content, policy.recheck_command):
-            return _ignore("not a re-check command")
-        if disc.status not in ("open", "draft"):
-            return _ignore(f"pull request is {disc.status}")
-        ref = ContributionRef(Platform.HF, repo.name, disc.num, None, Kind.PULL_REQUEST)
-        return _queue(Submission(ref, Reason.RECHECK, comment.author.id))
-
-    head_sha = _raw_head_sha(raw)
-    if scope == "repo.content" and action == "update":
-        subs: list[Submission] = []
-        main_push = False
-        for updated in payload.updatedRefs or ():
-            match = _PR_REF.match(updated.ref)
-            if match and updated.newSha:
-                ref = ContributionRef(
-                    Platform.HF, repo.name, int(match[1]), updated.newSha, Kind.PULL_REQUEST
-                )
-                subs.append(Submission(ref, Reason.REVIEW))
-            elif updated.ref in _MAIN_REFS and updated.newSha:
-                main_push, head_sha = True, updated.newSha
-        if subs:
-            return _queue(*subs)
-        if main_push:
-            return _new_model(repo.name, repo.tags, head_sha, policy)
-        return _ignore("push outside a pull request")
-
-    if scope == "repo" and action == "create":
-        return _new_model(repo.name, repo.tags, head_sha, policy)
-    return _ignore(f"{scope}.{action} events are not handled")
-
-
-def _hub_fix(repo: str, number: int, status: str, author_id: str) -> Decision:
-    """``/reviewbot fix`` on a Hub pull request; who may ask is the worker's question."""
-    if status not in ("open", "draft"):
-        return _ignore(f"pull request is {status}")
-    ref = ContributionRef(Platform.HF, repo, number, None, Kind.PULL_REQUEST)
-    return _queue(Submission(ref, Reason.FIX, author_id))
-
-
-def _raw_head_sha(raw: Mapping[str, Any]) -> str | None:
-    repo = raw.get("repo")
-    sha = repo.get("headSha") if isinstance(repo, Mapping) else None
-    return str(sha) if sha else None
-
-
-def _new_model(
-    name: str, tags: list[str] | None, head_sha: str | None, policy: RoutingPolicy
-) -> Decision:
-    if not policy.watched_models:
-        return _ignore("no watched base models (REVIEWBOT_WATCHED_MODELS)")
-    declared = base_models_from_tags(tags)
-    watched = {m.casefold() for m in policy.watched_models}
-    if declared and not {m.casefold() for m in declared} & watched:
-        return _ignore("base model is not watched")
-    ref = ContributionRef(Platform.HF, name, 0, head_sha, Kind.NEW_MODEL)
-    return _queue(Submission(ref, Reason.REVIEW))

@@ -54,13 +54,12 @@ MAX_FIXED_BYTES = 1024 * 1024  # a file this big is not a header's home: left to
 
 def may_fix(platform: HubPlatform, ref: ContributionRef, user_id: str) -> bool:
     """Whether the Hub user ``user_id`` may have reviewbot commit to this pull request: its
-    author, or the account that owns the repository's namespace."""
+    author, or someone allowed to merge (the repository's owner, or a member of the owning
+    organisation with write access, as for ``/reviewbot accept``)."""
     name = commenter(platform, ref, user_id)
-    if name is None:
-        return False
-    owner = ref.repo.split("/", 1)[0]
-    allowed = {pull_author(platform, ref).casefold(), owner.casefold()}
-    return name.casefold() in allowed
+    if name is not None and name.casefold() == pull_author(platform, ref).casefold():
+        return True
+    return platform.may_recheck(ref, user_id)
 
 
 def fix_contribution(

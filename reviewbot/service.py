@@ -16,11 +16,13 @@ Rules the service keeps, whoever calls it (the Celery task, the embedded pool, t
   moment still leave one comment and one completed check run.
 * A write that fails transiently is tried again here when the platform asks for a short wait
   (``retry_policy.IN_PROCESS_WAIT``), the lock released meanwhile; a longer wait propagates.
-* Re-checks: on GitHub only a collaborator with write, maintain or admin permission may ask;
-  anyone else is ignored without a reply (a reply per comment would let any passer-by make the
-  bot post at will) and the refusal is logged. On the Hub the webhook names the commenter by id
-  only and the Hub has no per-repository permission lookup, so anyone may ask: the worst a
-  stranger achieves is one more review whose verdict replaces the same comment, silently.
+* Re-checks and accepts: on GitHub only a collaborator with write, maintain or admin
+  permission may ask; on the Hub the repository's owner or a member of the owning organisation
+  with write access (``reviewbot.platforms.hub_permissions``). Anyone else is ignored without a
+  reply (a reply per comment would let any passer-by make the bot post at will), and the refusal
+  is logged and acknowledged with a reaction where the platform has them.
+* An accept (``reviewbot.acceptance``) records waivers tied to the files' content, then reviews
+  again: every review takes the contribution's waivers out of the verdict and shows them.
 * Transient platform errors propagate (the task retries them); permanent ones become an "error"
   verdict in the sticky comment, so a maintainer sees the review could not be done.
 * Every review that gave a verdict (posted, logged only, dry run, error) is handed to the
@@ -32,11 +34,11 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from reviewbot import logs, metrics, retry_policy
+from reviewbot import logs, metrics
+from reviewbot.acceptance import accept_and_waive
 from reviewbot.composition import (
     NO_RECORDER,
     ReviewInputs,
@@ -44,20 +46,19 @@ from reviewbot.composition import (
     hub_access,
     make_platform,
 )
-from reviewbot.errors import PermanentError, PlatformError, TransientError
+from reviewbot.errors import PermanentError
 from reviewbot.history.capture import Trace
 from reviewbot.models import ContributionRef, Kind
-from reviewbot.notify import should_comment
+from reviewbot.outcome import ReviewOutcome
 from reviewbot.platforms.base import DONE, FAILED, REFUSED, SEEN
 from reviewbot.platforms.dry_run import DryRunPlatform
 from reviewbot.publication import ERROR_HEADLINE, build_publication, error_publication
-from reviewbot.publish_lock import PublishLocks
-from reviewbot.started_runs import StartedRuns
 from reviewbot.workspace import fetch_review, observe
+from reviewbot.writer import Acknowledge, Writer
 
 if TYPE_CHECKING:
     from reviewbot.config import Settings
-    from reviewbot.platforms.base import PlatformClient, Publication
+    from reviewbot.platforms.base import PlatformClient
 
 __all__ = [
     "ReviewInputs",
@@ -73,24 +74,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# "logged": reviewed, the verdict only logged (a new fine-tune, ``comment_on_new_models`` off)
-Status = Literal["posted", "logged", "unchanged", "superseded", "skipped", "refused", "error"]
-
-
-@dataclass(frozen=True)
-class ReviewOutcome:
-    """What one call did; JSON-safe, so a task can return it."""
-
-    status: Status
-    key: str
-    verdict: str | None = None
-    head_sha: str | None = None
-    detail: str = ""
-    # In a dry run, what would have been posted (nothing was).
-    would: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+# Commands a person gives: checked against their permission, acknowledged by reactions.
+COMMANDS = ("recheck", "accept")
 
 
 def review_contribution(
@@ -102,6 +87,7 @@ def review_contribution(
     settings: Settings | None = None,
     inputs: ReviewInputs | None = None,
     comment_id: int | None = None,
+    accept: str | None = None,
 ) -> ReviewOutcome:
     """Review ``ref`` and post (or edit) its verdict; see the module docstring for the rules.
 
@@ -110,20 +96,23 @@ def review_contribution(
     ``settings`` also say which Hub the base models' cards come from (``HF_ENDPOINT``,
     ``HF_TOKEN``); without them a Hub platform's own endpoint and token serve. ``inputs``, when
     given, replace what the settings say about caches and transfer bounds (benchmarks use it).
-    ``comment_id`` is the comment that asked for a ``recheck``: it gets reactions (seen, then
-    done or refused), never a reply.
+    ``comment_id`` is the comment that asked for a ``recheck`` or an ``accept``: it gets
+    reactions (seen, then done or refused), never a reply. ``accept`` is an accept's
+    ``RULE [PATH] -- reason`` (``reviewbot.waivers``).
     """
     if reason == "fix":
         return _fix(ref, requested_by, platform, settings, inputs)
-    if reason not in ("review", "recheck"):
+    if reason not in COMMANDS and reason != "review":
         raise ValueError(f"unknown reason {reason!r}")
+    if (reason == "accept") != (accept is not None):
+        raise ValueError("an accept, and only an accept, names what it accepts")
     if platform is None:
         settings = settings or current_settings()
         platform = make_platform(ref.platform, settings)
     inputs = inputs or ReviewInputs.of(settings, platform)
     platform = _dry(platform, inputs)
     with logs.bind(review=ref.display, reason=reason):
-        ack = _Acknowledge(platform, ref, comment_id if reason == "recheck" else None)
+        ack = Acknowledge(platform, ref, comment_id if reason in COMMANDS else None)
         trace = Trace()
         outcome = _review(
             ref,
@@ -133,8 +122,10 @@ def review_contribution(
             inputs=inputs,
             ack=ack,
             trace=trace,
+            accept=accept,
         )
-        ack(REFUSED if outcome.status == "refused" else FAILED if _failed(outcome) else DONE)
+        refused = outcome.status == "refused"
+        ack(REFUSED if refused else FAILED if _failed(outcome, reason) else DONE)
         trace.remember(inputs.recorder, platform, ref, outcome, reason, requested_by)
         outcome = _with_would(platform, outcome)
     verdict = outcome.verdict if outcome.status in ("posted", "logged", "error") else "skipped"
@@ -193,7 +184,7 @@ def post_error(
 def _post_error(
     ref: ContributionRef, message: str, platform: PlatformClient, inputs: ReviewInputs
 ) -> ReviewOutcome:
-    writer = _Writer.of(platform, inputs)
+    writer = Writer.of(platform, inputs)
     head = platform.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
         return writer.supersede(ref, head)
@@ -236,15 +227,16 @@ def _review(
     reason: str,
     requested_by: str | None,
     inputs: ReviewInputs,
-    ack: _Acknowledge,
+    ack: Acknowledge,
     trace: Trace,
+    accept: str | None = None,
 ) -> ReviewOutcome:
     if (
-        reason == "recheck"
+        reason in COMMANDS
         and requested_by is not None
         and not client.may_recheck(ref, requested_by)
     ):
-        return ReviewOutcome("refused", ref.key, detail="re-check asked by a non-collaborator")
+        return ReviewOutcome("refused", ref.key, detail=f"{reason} asked by a non-collaborator")
     ack(SEEN)
     skip = client.skip_reason(ref)
     if skip is not None:
@@ -253,7 +245,7 @@ def _review(
         # pushes go on after a fine-tune is uploaded; its verdict is given once (a re-check
         # from the CLI reviews it again)
         return ReviewOutcome("skipped", ref.key, detail="a new model is reviewed once")
-    writer = _Writer.of(client, inputs)
+    writer = Writer.of(client, inputs)
     head = client.head_sha(ref)
     if ref.head_sha and ref.head_sha != head:
         return writer.supersede(ref, head)
@@ -278,7 +270,16 @@ def _review(
     trace.reviewed = reviewed
     report, listing, notify = reviewed.report, reviewed.listing, reviewed.notify
     observe(ref, report)
-    publication = build_publication(ref, report, listing, head)
+    blobs = {f.path: f.blob_sha for f in listing.files if f.blob_sha}
+    acceptance = accept_and_waive(ref, report, inputs.waivers, accept, requested_by, blobs=blobs)
+    publication = build_publication(
+        ref,
+        acceptance.report,
+        listing,
+        head,
+        accepted=acceptance.accepted,
+        notes=acceptance.notes,
+    )
     if ref.kind is Kind.NEW_MODEL and not inputs.comment_on_new_models:
         # someone else's repository: a discussion there only when the operator asks for it
         log.info("new model verdict %s (not posted)", publication.verdict, extra={"key": ref.key})
@@ -312,6 +313,7 @@ def _review(
         verdict=publication.verdict,
         head_sha=head,
         detail=f"{len(report.files)} files in {time.monotonic() - began:.1f}s",
+        accepted=acceptance.made,
     )
 
 
@@ -321,106 +323,12 @@ def _has_verdict(client: PlatformClient, ref: ContributionRef) -> bool:
     return posted is not None and ERROR_HEADLINE not in posted[:400]
 
 
-def _failed(outcome: ReviewOutcome) -> bool:
-    """The re-check could not do what was asked: an error verdict, or nothing to review."""
-    return outcome.status == "skipped" or outcome.verdict == "error"
-
-
-@dataclass(frozen=True)
-class _Acknowledge:
-    """Reactions on the comment that asked for a re-check: best effort, as they are only an
-    acknowledgement; a failure is logged and the review goes on."""
-
-    client: PlatformClient
-    ref: ContributionRef
-    comment_id: int | None
-
-    def __call__(self, content: str) -> None:
-        if self.comment_id is None:
-            return
-        try:
-            self.client.react(self.ref, self.comment_id, content)
-        except PlatformError as exc:
-            log.info("could not react %s: %s", content, exc, extra={"key": self.ref.key})
-
-
-WRITE_ATTEMPTS = 4  # in this job, before a transient failure becomes the task's retry
-
-
-@dataclass(frozen=True)
-class _Writer:
-    """Every write to one contribution: under its lock, for its head only, the check run it
-    opens recorded until closed (``reviewbot.started_runs``), short waits retried in the job."""
-
-    client: PlatformClient
-    locks: PublishLocks
-    started: StartedRuns
-
-    @classmethod
-    def of(cls, client: PlatformClient, inputs: ReviewInputs) -> _Writer:
-        return cls(client, inputs.locks, inputs.started)
-
-    def open_run(self, ref: ContributionRef) -> ReviewOutcome | None:
-        """Show the review under way; the "superseded" outcome if ``ref`` is no longer the head."""
-
-        def begin() -> None:
-            self.client.begin(ref, _head(ref))
-            self.started.started(ref)
-
-        return self._write(ref, begin)
-
-    def post(
-        self, ref: ContributionRef, publication: Publication, notify: str = "on-change"
-    ) -> ReviewOutcome | None:
-        """Post the verdict, the comment only as ``notify`` says (``reviewbot.notify``); the
-        "superseded" outcome (nothing posted) if the head moved on."""
-
-        def publish() -> None:
-            # decided under the lock: what is posted now is what a concurrent job left
-            speak = should_comment(
-                notify,
-                verdict=publication.verdict,
-                fingerprint=publication.fingerprint,
-                posted=self.client.find_verdict(ref),
-                has_status=self.client.has_status,
-            )
-            if not speak:
-                log.info("comment left as it is (%s)", notify, extra={"key": ref.key})
-            self.client.publish(ref, replace(publication, comment=speak))
-            self.started.finished(ref)
-
-        return self._write(ref, publish)
-
-    def supersede(self, ref: ContributionRef, head: str) -> ReviewOutcome:
-        """``ref`` is for a commit that is no longer the head (now ``head``): close the run any
-        attempt opened for it (a retry after a rate limit, say), so none stays in progress."""
-        with self.locks.hold(ref):
-            self.client.cancel(ref, _head(ref))
-        self.started.finished(ref)
-        return ReviewOutcome(
-            "superseded", ref.key, head_sha=ref.head_sha, detail=f"head is now {head}"
-        )
-
-    def _write(self, ref: ContributionRef, write: Callable[[], None]) -> ReviewOutcome | None:
-        for attempt in range(WRITE_ATTEMPTS):
-            try:
-                with self.locks.hold(ref):
-                    current = self.client.head_sha(ref)
-                    if current == ref.head_sha:
-                        write()
-                        return None
-                return self.supersede(ref, current)
-            except TransientError as exc:
-                wait = (
-                    exc.retry_after
-                    if exc.retry_after is not None
-                    else retry_policy.backoff(attempt)
-                )
-                if attempt + 1 >= WRITE_ATTEMPTS or wait > retry_policy.IN_PROCESS_WAIT:
-                    raise
-                log.info("write failed (%s); again in %.1f s", exc, wait, extra={"key": ref.key})
-                time.sleep(wait)
-        raise AssertionError("unreachable: the last attempt raises")
+def _failed(outcome: ReviewOutcome, reason: str) -> bool:
+    """The command could not do what was asked: an error verdict, nothing to review, or an
+    accept that accepted nothing (a critical finding, no such finding, a malformed command, a
+    head that moved on)."""
+    unaccepted = reason == "accept" and not outcome.accepted
+    return outcome.status == "skipped" or outcome.verdict == "error" or unaccepted
 
 
 def _dry(platform: PlatformClient, inputs: ReviewInputs) -> PlatformClient:
@@ -437,11 +345,6 @@ def _with_would(platform: PlatformClient, outcome: ReviewOutcome) -> ReviewOutco
     said = "; ".join(platform.would) or "nothing"
     detail = f"{outcome.detail}; dry run, would: {said}" if outcome.detail else f"dry run: {said}"
     return replace(outcome, would=tuple(platform.would), detail=detail)
-
-
-def _head(ref: ContributionRef) -> str:
-    assert ref.head_sha is not None  # the flow pins the head before any write
-    return ref.head_sha
 
 
 def evaluate_contribution(ref: ContributionRef, *, reason: str = "review") -> ReviewOutcome:

@@ -100,7 +100,6 @@ def _require_broker(sender: Any = None, **_: Any) -> None:
     logs.configure(load_settings().reviewbot_log_level)
 
 
-
 def _flush_history(**_: Any) -> None:
     """A pool process leaves through ``os._exit`` (no atexit): write the history it queued."""
     from reviewbot.composition import close_recorders

@@ -55,6 +55,7 @@ def review(
     reason: str = "review",
     requested_by: str | None = None,
     comment_id: int | None = None,
+    accept: str | None = None,
     **ref: Any,
 ) -> dict[str, Any]:
     """Weight scan, licence check and tier-1 evals of one contribution; posts the verdict."""
@@ -62,7 +63,11 @@ def review(
     with _running(self, REVIEW_TASK, REVIEWS_QUEUE, contribution), _pending(contribution):
         try:
             outcome = service.review_contribution(
-                contribution, reason=reason, requested_by=requested_by, comment_id=comment_id
+                contribution,
+                reason=reason,
+                requested_by=requested_by,
+                comment_id=comment_id,
+                accept=accept,
             )
         except SoftTimeLimitExceeded:
             outcome = service.post_error(

@@ -122,3 +122,26 @@ class StateChange(Base):
     contribution_id: Mapped[int] = mapped_column(ForeignKey("contributions.id"))
     state: Mapped[str] = mapped_column(String(16))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WaiverRow(Base):
+    """One accepted finding (``reviewbot.waivers.Waiver``): who accepted which rule on which
+    file content of a contribution, when and why. Kept apart from ``contributions`` (no foreign
+    key): an accept needs no recorded review, and the audit trail outlives any row."""
+
+    __tablename__ = "waivers"
+    __table_args__ = (
+        UniqueConstraint("platform", "repo", "number", "rule", "path", "content"),
+        Index("ix_waivers_contribution", "platform", "repo", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    platform: Mapped[str] = mapped_column(String(16))
+    repo: Mapped[str] = mapped_column(String(255))
+    number: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(255))  # check/rule
+    path: Mapped[str] = mapped_column(Text)
+    content: Mapped[str] = mapped_column(String(64))  # the file's git blob sha (or sha256)
+    accepted_by: Mapped[str] = mapped_column(String(255))
+    accepted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reason: Mapped[str] = mapped_column(Text)

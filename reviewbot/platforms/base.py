@@ -31,6 +31,8 @@ class ChangedFile:
     lfs_sha256: str | None = None
     # The platform's own scan of the file (the Hub's security status), shown for information.
     platform_scan: str | None = None
+    # The git blob sha at the head, as listed: what an accepted finding is tied to.
+    blob_sha: str | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,16 @@ class Annotation:
 
 
 @dataclass(frozen=True)
+class CheckAction:
+    """A button on the check run (GitHub's requested actions): label <= 20 characters,
+    description <= 40, identifier <= 20; clicking it sends ``check_run.requested_action``."""
+
+    label: str
+    description: str
+    identifier: str
+
+
+@dataclass(frozen=True)
 class Publication:
     """A verdict as published: the sticky comment body plus what a checks UI shows."""
 
@@ -81,6 +93,8 @@ class Publication:
     comment: bool = True
     # Text fixes the findings carry: suggestions on GitHub, ``/reviewbot fix`` on the Hub.
     fixes: tuple[Fix, ...] = ()
+    # Buttons on the check run (an Accept for findings a maintainer may accept); GitHub only.
+    actions: tuple[CheckAction, ...] = ()
 
 
 class PlatformClient(Protocol):

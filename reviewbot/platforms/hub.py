@@ -41,6 +41,7 @@ from reviewbot.platforms.base import (
     safe_destination,
 )
 from reviewbot.platforms.hub_meta import declared_bases, hub_meta
+from reviewbot.platforms.hub_permissions import may_merge
 from reviewbot.platforms.hub_security import describe_security
 
 log = logging.getLogger(__name__)
@@ -174,6 +175,7 @@ class HubPlatform:
                     size=int(entry.size),
                     lfs_sha256=str(lfs.sha256) if lfs is not None else None,
                     platform_scan=scans.get(entry.path),
+                    blob_sha=entry.blob_id or None,
                 )
             )
         return FileListing(files=files, total=len(files))
@@ -363,14 +365,16 @@ class HubPlatform:
     def contribution_meta(self, ref: ContributionRef) -> ContributionMeta:
         """The card at the head (base models, licence) and, for a pull request, its discussion
         (as this review read it, when it still holds it)."""
-        with _hub_errors():
+        with hub_errors():
             info = self.api.model_info(ref.repo, revision=self._revision(ref))
         details = None if ref.kind is Kind.NEW_MODEL else self._discussion(ref.repo, ref.number)
         return hub_meta(self.endpoint, ref, info, details)
 
     def may_recheck(self, ref: ContributionRef, user: str) -> bool:
-        """Anyone: see reviewbot.service for why (ids only, no permission API, edit in place)."""
-        return True
+        """The repository's owner or an organisation member with write access
+        (``reviewbot.platforms.hub_permissions``); ``user`` is the webhook's author id."""
+        with hub_errors():
+            return may_merge(self.api, ref.repo, user)
 
     def react(self, ref: ContributionRef, comment_id: int, content: str) -> None:
         """The Hub has no reactions, and a reply per command would be noise: nothing."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 
 from checks.findings import Finding, Severity, Verdict
 from checks.report import FileReport, Report
@@ -28,8 +29,14 @@ _ICON = {
 
 
 def render_markdown(
-    report: Report, *, subject: str | None = None, head_sha: str | None = None
+    report: Report,
+    *,
+    subject: str | None = None,
+    head_sha: str | None = None,
+    extra: Sequence[str] = (),
 ) -> str:
+    """The comment; ``extra`` lines (already Markdown) go after the sections, before the
+    footer: the accepted findings, say."""
     lines = [MARKER, _HEADLINE[report.verdict], ""]
     if subject or head_sha:
         at = f" at {code(head_sha[:12])}" if head_sha else ""
@@ -38,6 +45,7 @@ def render_markdown(
     lines += _findings_table(report.sorted_findings())
     lines += _files_section(report)
     lines += _checks_section(report)
+    lines += [*extra, ""] if extra else []
     lines.append(
         f"<sub>reviewbot {__version__} · weight files are read as bytes: nothing was unpickled, "
         "imported or run · comment `/reviewbot recheck` to review again</sub>"

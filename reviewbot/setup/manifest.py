@@ -54,9 +54,17 @@ PERMISSIONS: tuple[Permission, ...] = (
 )
 
 EVENTS: tuple[Event, ...] = (
-    Event("check_run", "*Re-run* on reviewbot's check run re-checks the pull request"),
+    Event(
+        "check_run",
+        "*Re-run* on reviewbot's check run re-checks the pull request; its *Accept* button "
+        "accepts the non-critical findings",
+    ),
     Event("check_suite", "*Re-run all* on the check suite re-checks the pull request"),
-    Event("issue_comment", "`/reviewbot recheck` on a pull request re-checks it"),
+    Event(
+        "issue_comment",
+        "`/reviewbot recheck` on a pull request re-checks it; `/reviewbot accept` accepts a "
+        "finding",
+    ),
     Event("issues", "a recheck box ticked on the dashboard issue re-checks that pull request"),
     Event(
         "pull_request",

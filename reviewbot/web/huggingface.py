@@ -18,7 +18,8 @@ from huggingface_hub import WebhookPayload
 from pydantic import ValidationError
 
 from reviewbot import logs, metrics
-from reviewbot.events import Outcome, hf_event_name, route_huggingface
+from reviewbot.events import Outcome
+from reviewbot.hub_events import hf_event_name, route_huggingface
 from reviewbot.web.payload import BadPayload, parse_object
 from reviewbot.web.receiver import (
     Answer,

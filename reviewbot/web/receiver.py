@@ -143,6 +143,7 @@ class Receiver:
                     reason=sub.reason.value,
                     requested_by=sub.requested_by,
                     comment_id=sub.comment_id,
+                    **({} if sub.accept is None else {"accept": sub.accept}),
                 )
         except dispatch.DispatchError as exc:
             log.error("could not submit review", extra={"error": str(exc)})

@@ -5,9 +5,10 @@ every ``api.github.com`` / ``github.com`` URL rewritten to the fake's own addres
 to follow a URL on another host. Routes: installation tokens (JWT checked against the App's
 public key), repository installation, repos, pulls, pull files (paginated with ``Link``), contents
 (raw) at a commit and folder listings, collaborator permission, users by id, issue comments
-list/create/edit, check runs list/create/update (at most 50 annotations per request, as GitHub),
-issue labels, pull-request reviews (list, create with line comments checked against the diff,
-edit the body), review comments (list, delete), the LFS batch endpoint and its object downloads.
+list/create/edit, check runs list/create/update (at most 50 annotations per request and three
+requested actions, as GitHub), issue labels, pull-request reviews (list, create with line
+comments checked against the diff, edit the body), review comments (list, delete), the LFS batch
+endpoint and its object downloads.
 Pull-request files carry a unified-diff ``patch`` for text files, as GitHub lists them.
 ``add_repo(files=...)`` seeds the base branch: a pull request's head starts from it and its
 ``base.sha`` names it. Every request is recorded; ``fail`` injects errors.
@@ -1273,6 +1274,7 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 pull_requests=[],
             )
             run["annotations"] = []
+            run["actions"] = []
             run["requests"] = 1
             # a check run belongs to the App whose installation token created it
             run["app"] = gh.app_json()
@@ -1289,6 +1291,8 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     403, {"message": "Resource not accessible by integration"}, record=rec
                 )
             body = rec.body
+            if not self._apply_actions(run, body.get("actions"), rec):
+                return
             if not self._apply_output(run, body.get("output"), rec):
                 return
             for key in ("status", "conclusion", "completed_at"):
@@ -1298,6 +1302,23 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 run["status"] = "completed"
             run["requests"] += 1
             self._json(200, run, record=rec)
+
+        def _apply_actions(self, run: dict[str, Any], actions: Any, rec: Recorded) -> bool:
+            """Requested actions as GitHub bounds them: at most 3, label <= 20 characters,
+            description <= 40, identifier <= 20; a list sent replaces the run's buttons."""
+            if actions is None:
+                return True
+            bad = len(actions) > 3 or any(
+                not (0 < len(a.get("label", "")) <= 20)
+                or not (0 < len(a.get("description", "")) <= 40)
+                or not (0 < len(a.get("identifier", "")) <= 20)
+                for a in actions
+            )
+            if bad:
+                self._json(422, {"message": "Invalid request: actions"}, record=rec)
+                return False
+            run["actions"] = list(actions)
+            return True
 
         def _apply_output(self, run: dict[str, Any], output: Any, rec: Recorded) -> bool:
             if not output:

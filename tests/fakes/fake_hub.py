@@ -30,6 +30,10 @@ A commit to ``refs/pr/N`` lands in that pull request (and adds a ``commit`` even
 discussion); ``commits`` records each one; ``commits_answered_502`` makes the next ones land but
 answer 502. Event authors carry the Hub's user ``_id``
 (``user_id``), which webhooks name commenters by; ``add_comment`` posts as anyone.
+People (for the permission checks): ``add_user`` makes a user (``GET /api/users/{name}/overview``
+answers its ``_id``), ``add_org`` an organisation whose ``GET /api/organizations/{org}/members``
+lists each member's ``user``, ``_id`` and ``role`` (read, contributor, write or admin); an unknown
+user or organisation answers 404, as on the Hub.
 """
 
 from __future__ import annotations
@@ -96,6 +100,8 @@ class FakeHub(CountsTransfers):
     security: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     commits: list[dict[str, Any]] = field(default_factory=list)  # summary, revision, files
     commits_answered_502: int = 0  # the next N commits land, then answer 502 ("done, but…")
+    users: dict[str, str] = field(default_factory=dict)  # user name -> the Hub's user id
+    orgs: dict[str, dict[str, str]] = field(default_factory=dict)  # org -> user name -> role
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(1))
     _lock: threading.RLock = field(default_factory=threading.RLock)
     # resolved path on disk -> (size, mtime_ns, inode) when seen, and its Blob
@@ -106,6 +112,29 @@ class FakeHub(CountsTransfers):
     def served(self, repo_id: str, path: str) -> int:
         """Body bytes of ``path`` in ``repo_id`` sent since the last reset, at any revision."""
         return self.transfers.bytes_by.get(f"{repo_id}/{path}", 0)
+
+    # -- people -------------------------------------------------------------------------------
+
+    def add_user(self, name: str, user_id: str | None = None) -> str:
+        """A Hub user; returns its id (what webhooks name a comment's author by)."""
+        with self._lock:
+            uid = self.users.setdefault(
+                name, user_id or hashlib.sha256(name.encode()).hexdigest()[:24]
+            )
+        return uid
+
+    def add_org(self, org: str, members: Mapping[str, str]) -> None:
+        """An organisation whose members (user name -> role) become users too."""
+        for name in members:
+            self.add_user(name)
+        with self._lock:
+            self.orgs[org] = dict(members)
+
+    def _person(self, name: str) -> dict[str, Any]:
+        return {
+            "_id": self.users[name], "user": name, "fullname": name.title(), "type": "user",
+            "avatarUrl": f"/avatars/{name}.svg", "isPro": False,
+        }  # fmt: skip
 
     # -- pull requests and discussions ------------------------------------------------------
 
@@ -421,6 +450,15 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 self._list_models(parse_qs(url.query))
             elif parts == ["api", "validate-yaml"] and self.command == "POST":
                 self._validate_yaml()
+            elif (
+                len(parts) == 4 and parts[:2] == ["api", "organizations"] and parts[3] == "members"
+            ):
+                self._members(parts[2])
+            elif len(parts) == 4 and parts[:2] == ["api", "users"] and parts[3] == "overview":
+                if parts[2] not in hub.users:
+                    self._send(404, {"error": "User not found"})
+                else:
+                    self._send(200, {**hub._person(parts[2]), "numModels": 0, "orgs": []})
             elif parts == ["api", "whoami-v2"]:
                 self._send(200, {"type": "user", "name": hub.user, "orgs": []})
             elif parts[:2] == ["api", "models"] and len(parts) >= 4:
@@ -430,6 +468,13 @@ def make_handler(hub: FakeHub) -> type[BaseHTTPRequestHandler]:
                 self._resolve(f"{parts[0]}/{parts[1]}", "/".join(parts[4:]), head, parts[3])
             else:
                 self._send(404, {"error": "Not found"}, code="EntryNotFound")
+
+        def _members(self, org: str) -> None:
+            members = hub.orgs.get(org)
+            if members is None:
+                self._send(404, {"error": "Organization not found"})
+                return
+            self._send(200, [{**hub._person(n), "role": r} for n, r in sorted(members.items())])
 
         def _api(self, repo_id: str, rest: list[str], query: dict[str, list[str]]) -> None:
             if hub.repo_dir(repo_id) is None:

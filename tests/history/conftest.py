@@ -38,7 +38,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     url = str(request.getfixturevalue("postgres_url"))
     # One server for the session: each test starts from empty tables.
     with engine_for(url).begin() as connection:
-        connection.execute(text("TRUNCATE state_changes, reviews, contributions RESTART IDENTITY"))
+        connection.execute(
+            text("TRUNCATE state_changes, reviews, contributions, waivers RESTART IDENTITY")
+        )
     return url
 
 

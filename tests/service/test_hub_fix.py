@@ -14,7 +14,8 @@ from checks.licence.check import LicenceCheck
 from checks.policy import Policy
 from reviewbot.composition import ReviewInputs
 from reviewbot.errors import TransientError
-from reviewbot.events import Reason, RoutingPolicy, route_huggingface
+from reviewbot.events import Reason, RoutingPolicy
+from reviewbot.hub_events import route_huggingface
 from reviewbot.models import ContributionRef, Platform
 from reviewbot.platforms.hub import HubPlatform
 from reviewbot.service import review_contribution

@@ -58,6 +58,8 @@ def test_hostile_hub_pull_request_fails_and_rerun_edits(
 
     assert review_contribution(ref, platform=platform).status == "unchanged"
     sha2 = hub.push_pr("org/model", number, {"pytorch_model.bin": b"not a pickle any more\n"})
+    hub.add_user("maintainer", "12345")
+    hub.add_org("org", {"maintainer": "write"})  # only a writer of the owning org may re-check
     second = review_contribution(ref, reason="recheck", requested_by="12345", platform=platform)
     assert second.status == "posted" and second.head_sha == sha2
     [comment] = hub.comments("org/model", number)

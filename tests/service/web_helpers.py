@@ -161,6 +161,7 @@ class Call:
     requested_by: str | None
     thread: str
     comment_id: int | None = None
+    accept: str | None = None
 
 
 class Recorder:
@@ -179,12 +180,13 @@ class Recorder:
         reason: str,
         requested_by: str | None,
         comment_id: int | None = None,
+        accept: str | None = None,
     ) -> str:
         if self.delay:
             time.sleep(self.delay)
         with self._cond:
             thread = threading.current_thread().name
-            self.calls.append(Call(ref, reason, requested_by, thread, comment_id))
+            self.calls.append(Call(ref, reason, requested_by, thread, comment_id, accept))
             self._cond.notify_all()
         if self.fail:
             raise RuntimeError("review exploded")

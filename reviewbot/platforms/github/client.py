@@ -123,7 +123,7 @@ class GitHubPlatform:
             for item in pull.get_files():
                 if len(files) >= MAX_LISTED_FILES:
                     break
-                files.append(lfs.changed_file(item.filename, item.status, item.patch))
+                files.append(lfs.changed_file(item.filename, item.status, item.patch, item.sha))
         return FileListing(files=files, truncated=total > len(files), total=total)
 
     def base_revision(self, ref: ContributionRef) -> str | None:

@@ -23,14 +23,16 @@ _PATCH_SIZE = re.compile(r"^\+size ([0-9]+)$", re.MULTILINE)
 _CHUNK = 1 << 20
 
 
-def changed_file(path: str, status: str, patch: str | None) -> ChangedFile:
+def changed_file(
+    path: str, status: str, patch: str | None, blob_sha: str | None = None
+) -> ChangedFile:
     """A listed file; an LFS pointer's diff already names the object's oid and size."""
     oid = size = None
     if patch and "git-lfs.github.com/spec" in patch:
         oid_match, size_match = _PATCH_OID.search(patch), _PATCH_SIZE.search(patch)
         oid = oid_match.group(1) if oid_match else None
         size = int(size_match.group(1)) if size_match else None
-    return ChangedFile(path=path, status=status, size=size, lfs_sha256=oid)
+    return ChangedFile(path=path, status=status, size=size, lfs_sha256=oid, blob_sha=blob_sha)
 
 
 def stays_remote(size: int, remote_min_bytes: int | None) -> bool:

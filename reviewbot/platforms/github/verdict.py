@@ -111,11 +111,17 @@ class Verdicts:
         # annotations append across updates; the last update also completes the run
         for batch in batches[:-1]:
             run.edit(output={**output, "annotations": batch})
+        # an empty list removes the buttons a run of an earlier verdict of this head showed
+        actions = [
+            {"label": a.label, "description": a.description, "identifier": a.identifier}
+            for a in publication.actions
+        ]
         run.edit(
             status="completed",
             conclusion=CONCLUSIONS.get(publication.verdict, "failure"),
             completed_at=datetime.now(UTC),
             output={**output, "annotations": batches[-1]},
+            actions=actions,
         )
 
     def set_label(self, repo: Repository, number: int, verdict: str) -> None:
