@@ -159,6 +159,22 @@ class HistoryStore:
         with Session(self.engine) as session:
             return int(session.execute(stmt).scalar_one())
 
+    def contribution(self, platform: str, repo: str, number: int) -> ContributionRow | None:
+        """One contribution with its latest review; None when the history has never seen it."""
+        latest = _latest_reviews()
+        shown = (c for c in latest.c if c.name != "contribution_id")
+        stmt = _filtered(select(Contribution, *shown), latest, TriageQuery(state="all"))
+        stmt = stmt.where(_identity(platform, repo, number))
+        with Session(self.engine) as session:
+            found = session.execute(stmt).tuples().first()
+        return None if found is None else _row(found[0], found[1:])
+
+    def repositories(self) -> list[str]:
+        """Every repository the history knows, as ``platform:owner/name``, sorted."""
+        stmt = select(Contribution.platform, Contribution.repo).distinct()
+        with Session(self.engine) as session:
+            return sorted(f"{p}:{r}" for p, r in session.execute(stmt).tuples())
+
     def reviews_of(self, platform: str, repo: str, number: int) -> list[ReviewRecord]:
         """Every review of one contribution, newest first."""
         stmt = (
@@ -181,7 +197,9 @@ class HistoryStore:
         with Session(self.engine) as session:
             return [(s, at) for s, at in session.execute(stmt).tuples()]
 
-    def verdicts_per_week(self, since: datetime | None = None) -> list[WeekCount]:
+    def verdicts_per_week(
+        self, since: datetime | None = None, repos: frozenset[str] | None = None
+    ) -> list[WeekCount]:
         """How many reviews finished with each verdict, per UTC week (Monday), oldest first."""
         if self.engine.dialect.name == "sqlite":
             week = func.date(Review.finished_at, "weekday 0", "-6 days")
@@ -192,25 +210,32 @@ class HistoryStore:
                 literal_column("'YYYY-MM-DD'"),
             )
         stmt = select(week, Review.verdict, func.count()).group_by(week, Review.verdict)
+        stmt = _of_repos(stmt, repos)
         if since is not None:
             stmt = stmt.where(Review.finished_at >= since)
         with Session(self.engine) as session:
             rows = session.execute(stmt.order_by(week, Review.verdict)).tuples()
             return [WeekCount(str(w), v, int(n)) for w, v, n in rows]
 
-    def top_rules(self, limit: int = 10, since: datetime | None = None) -> list[tuple[str, int]]:
+    def top_rules(
+        self, limit: int = 10, since: datetime | None = None, repos: frozenset[str] | None = None
+    ) -> list[tuple[str, int]]:
         """The rules most often behind a review's worst finding, with how many reviews."""
         stmt = select(Review.worst_rule, func.count()).where(Review.worst_rule.is_not(None))
+        stmt = _of_repos(stmt, repos)
         if since is not None:
             stmt = stmt.where(Review.finished_at >= since)
         stmt = stmt.group_by(Review.worst_rule).order_by(func.count().desc(), Review.worst_rule)
         with Session(self.engine) as session:
             return [(str(r), int(n)) for r, n in session.execute(stmt.limit(limit)).tuples()]
 
-    def push_to_verdict_seconds(self, since: datetime | None = None) -> list[float]:
+    def push_to_verdict_seconds(
+        self, since: datetime | None = None, repos: frozenset[str] | None = None
+    ) -> list[float]:
         """Seconds from a review's start (the job picking up the push) to its verdict, for
         reviews of pushes (not re-checks), oldest first; a histogram's input."""
         stmt = select(Review.duration_seconds).where(Review.reason == "review")
+        stmt = _of_repos(stmt, repos)
         if since is not None:
             stmt = stmt.where(Review.finished_at >= since)
         with Session(self.engine) as session:
@@ -288,6 +313,14 @@ def _filtered(stmt: Select[Any], latest: Any, query: TriageQuery) -> Select[Any]
         )
         stmt = stmt.where(moment >= query.since)
     return stmt
+
+
+def _of_repos(stmt: Select[Any], repos: frozenset[str] | None) -> Select[Any]:
+    """Reviews of ``repos`` only (None: of every repository)."""
+    if repos is None:
+        return stmt
+    joined = stmt.join(Contribution, Contribution.id == Review.contribution_id)
+    return joined.where(_in_repos(repos))
 
 
 def _in_repos(repos: Sequence[str] | frozenset[str]) -> Any:
