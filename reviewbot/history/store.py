@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import Select, and_, case, func, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -18,6 +18,7 @@ from reviewbot.history.view import SEVERITIES, ContributionRow, TriageQuery, Wor
 if TYPE_CHECKING:
     from reviewbot.config import Settings
 
+_S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 _RISK_ORDER = {"fail": 0, "error": 1, "warn": 2, "pass": 4}  # never reviewed: 3 (view._RISK)
 
 
@@ -315,7 +316,7 @@ def _filtered(stmt: Select[Any], latest: Any, query: TriageQuery) -> Select[Any]
     return stmt
 
 
-def _of_repos(stmt: Select[Any], repos: frozenset[str] | None) -> Select[Any]:
+def _of_repos(stmt: _S, repos: frozenset[str] | None) -> _S:
     """Reviews of ``repos`` only (None: of every repository)."""
     if repos is None:
         return stmt

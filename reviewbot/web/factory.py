@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import redis
 from fastapi import FastAPI
@@ -17,6 +18,9 @@ from reviewbot.web import github, health, huggingface, logfilter, metrics
 from reviewbot.web.limits import BodyLimits
 from reviewbot.web.receiver import Receiver
 
+if TYPE_CHECKING:
+    from reviewbot.history.store import HistoryStore
+
 log = logging.getLogger(__name__)
 
 
@@ -25,11 +29,14 @@ def create_app(
     *,
     dispatcher: dispatch.Dispatcher | None = None,
     ledger: DeliveryLedger | None = None,
+    history: HistoryStore | None = None,
 ) -> FastAPI:
     """Build the receiver. Without ``dispatcher``/``ledger`` they follow ``settings.redis_url``.
 
     Body bounds apply under any ASGI server; the header deadline needs ``reviewbot serve`` (or
     ``reviewbot.web.server.uvicorn_config``), which runs uvicorn with ``DeadlineH11Protocol``.
+    With the sign-in settings (``settings.dashboard_enabled``) the app also serves
+    ``/dashboard`` over ``history`` (default: the store ``open_history(settings)`` names).
     """
     logfilter.install()
     for secret in (settings.github_webhook_secret, settings.hf_webhook_secret, settings.hf_token):
@@ -93,4 +100,9 @@ def create_app(
     )
     for module in (github, huggingface, health, metrics):
         app.include_router(module.router)
+    if settings.dashboard_enabled:
+        from reviewbot.history.store import open_history
+        from reviewbot.web.dashboard.app import install
+
+        install(app, settings, dispatcher, history or open_history(settings))
     return app

@@ -1,4 +1,4 @@
-"""Which repositories' rows a signed-in user may see: GitHub decides for GitHub, a setting for the Hub."""
+"""Which repositories a signed-in user sees: GitHub decides for GitHub, a setting for the Hub."""
 
 from __future__ import annotations
 
@@ -39,15 +39,15 @@ class Visibility:
     def _check(self, user: UserSession, known: Iterable[str]) -> Iterable[str]:
         for item in known:
             platform, _, repo = item.partition(":")
-            if platform == "github" and self.oauth.can_see(user.token, repo):
-                yield item
-            elif platform == "hf" and self.hub_viewer(user.login, repo):
+            if platform == "github":
+                seen = self.oauth.can_see(user.token, repo)
+            else:
+                seen = platform == "hf" and self.hub_viewer(user.login, repo)
+            if seen:
                 yield item
 
     def hub_viewer(self, login: str, repo: str) -> bool:
         """The setting names ``login`` for ``repo`` itself or for its whole organisation."""
         org = repo.split("/", 1)[0]
         wanted = login.lower()
-        return any(
-            wanted in self.hub_viewers.get(key, ()) for key in (repo, f"{org}/*")
-        )
+        return any(wanted in self.hub_viewers.get(key, ()) for key in (repo, f"{org}/*"))
