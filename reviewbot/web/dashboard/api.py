@@ -10,9 +10,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from reviewbot.errors import UsageError
-from reviewbot.web.dashboard.app import of
 from reviewbot.web.dashboard.guard import ApiUser, api_user
 from reviewbot.web.dashboard.query import parse_list, unpaged
+from reviewbot.web.dashboard.state import of
 
 router = APIRouter(prefix="/dashboard/api")
 

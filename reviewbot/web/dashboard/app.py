@@ -2,34 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from fastapi import FastAPI
 from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
 
 from reviewbot import dispatch, logs
 from reviewbot.config import Settings
 from reviewbot.history.store import HistoryStore
+from reviewbot.web.dashboard import api, pages, recheck, signin
 from reviewbot.web.dashboard.auth import GitHubOAuth
+from reviewbot.web.dashboard.guard import DashboardHeaders
 from reviewbot.web.dashboard.session import SESSION_SECONDS, SessionStore
+from reviewbot.web.dashboard.state import Dashboard
 from reviewbot.web.dashboard.visibility import Visibility
 
 COOKIE = "reviewbot_session"
-
-
-@dataclass
-class Dashboard:
-    """Everything the dashboard's handlers share."""
-
-    settings: Settings
-    history: HistoryStore
-    dispatcher: dispatch.Dispatcher
-    oauth: GitHubOAuth
-    sessions: SessionStore
-    visibility: Visibility
-    templates: Environment
 
 
 def templates() -> Environment:
@@ -45,9 +32,6 @@ def install(
     app: FastAPI, settings: Settings, dispatcher: dispatch.Dispatcher, history: HistoryStore
 ) -> Dashboard:
     """Add the dashboard's routes and its signed session cookie to ``app``."""
-    from reviewbot.web.dashboard import api, pages, recheck, signin
-    from reviewbot.web.dashboard.guard import DashboardHeaders
-
     assert settings.reviewbot_session_secret is not None and settings.reviewbot_public_url
     secret = settings.reviewbot_session_secret.get_secret_value()
     logs.register_secret(secret)
@@ -83,9 +67,4 @@ def install(
     app.add_middleware(DashboardHeaders)
     for module in (signin, api, recheck, pages):
         app.include_router(module.router)
-    return dashboard
-
-
-def of(request: Request) -> Dashboard:
-    dashboard: Dashboard = request.app.state.dashboard
     return dashboard

@@ -10,8 +10,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from reviewbot.web.dashboard.app import of
 from reviewbot.web.dashboard.session import UserSession
+from reviewbot.web.dashboard.state import of
 
 # Headers on every dashboard answer: nothing cached, framed, or loaded from elsewhere.
 SECURITY_HEADERS = {

@@ -12,9 +12,9 @@ from starlette.responses import HTMLResponse, Response
 from reviewbot.errors import UsageError
 from reviewbot.history.view import SEVERITIES
 from reviewbot.web.dashboard import charts, timeline
-from reviewbot.web.dashboard.app import Dashboard, of
 from reviewbot.web.dashboard.guard import PageUser
 from reviewbot.web.dashboard.query import parse_list, unpaged
+from reviewbot.web.dashboard.state import Dashboard, of
 
 router = APIRouter(prefix="/dashboard")
 

@@ -8,8 +8,8 @@ from urllib.parse import urlencode
 
 from starlette.datastructures import QueryParams
 
-from reviewbot.cli.triage import SORTS, STATES, parse_duration, parse_repos, parse_verdicts
 from reviewbot.errors import UsageError
+from reviewbot.history.filters import SORTS, STATES, parse_duration, parse_repos, parse_verdicts
 from reviewbot.history.view import TriageQuery
 
 PER_PAGE = 50

@@ -15,10 +15,10 @@ from reviewbot import dispatch
 from reviewbot.models import ContributionRef, Kind, Platform
 from reviewbot.platforms.base import RECHECK_PERMISSIONS
 from reviewbot.web.dashboard import forms
-from reviewbot.web.dashboard.app import Dashboard, of
 from reviewbot.web.dashboard.guard import PageUser
 from reviewbot.web.dashboard.pages import render
 from reviewbot.web.dashboard.session import UserSession, csrf_ok
+from reviewbot.web.dashboard.state import Dashboard, of
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/dashboard")

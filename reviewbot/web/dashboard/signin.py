@@ -10,10 +10,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from reviewbot.web.dashboard import forms
-from reviewbot.web.dashboard.app import of
 from reviewbot.web.dashboard.auth import SignInFailed
 from reviewbot.web.dashboard.guard import PageUser
 from reviewbot.web.dashboard.session import csrf_ok, new_state, state_ok
+from reviewbot.web.dashboard.state import of
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/dashboard")
