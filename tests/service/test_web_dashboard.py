@@ -361,6 +361,13 @@ def test_the_api_answers_what_triage_prints_for_the_same_filters(
     assert refs(api(mallory, site, query)) == expected
 
 
+def test_the_lists_own_form_with_every_field_left_at_any_lists_everything(site: Site) -> None:
+    session = site.sign_in("mallory")
+    sent = "?repo=&verdict=&state=open&since=&sort=risk"
+    assert refs(api(session, site, sent)) == refs(api(session, site))
+    assert session.get(f"{site.url}/dashboard{sent}", timeout=10).status_code == 200
+
+
 def test_the_api_body_is_the_triage_json_itself(site: Site) -> None:
     mallory = site.sign_in("mallory")
     out = io.StringIO()

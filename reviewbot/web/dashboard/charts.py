@@ -60,6 +60,12 @@ def verdicts_per_week(weeks: Sequence[WeekCount]) -> Markup:
                 f'text-anchor="middle">{escape(week[5:])}</text>'
             )
     parts.append(f'<text x="4" y="14" font-size="10">max {tallest}</text>')
+    for i, verdict in enumerate(("fail", "error", "warn", "pass")):
+        x = _W - 4 * 58 + i * 58
+        parts.append(
+            f'<rect x="{x}" y="5" width="10" height="10" fill="{COLOURS[verdict]}"/>'
+            f'<text x="{x + 14}" y="14" font-size="10">{verdict}</text>'
+        )
     return _frame(title, "".join(parts))
 
 

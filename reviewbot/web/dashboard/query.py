@@ -38,7 +38,8 @@ class ListRequest:
 
 def parse_list(params: QueryParams, now: datetime, visible: frozenset[str]) -> ListRequest:
     """Every bad value is a ``UsageError`` naming it; ``visible`` bounds what can be listed."""
-    repos = parse_repos(params.getlist("repo"))
+    # An empty field is "any": the list's own form sends ``repo=`` for "all".
+    repos = parse_repos([value for value in params.getlist("repo") if value.strip()])
     verdict = params.get("verdict") or None
     state = params.get("state") or "open"
     sort = params.get("sort") or "risk"
