@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,10 +34,13 @@ class Site:
     history: HistoryStore
     jobs: Recorder
     github: FakeGitHub
+    sessions: list[requests.Session] = field(default_factory=list)
 
     def browser(self) -> requests.Session:
-        """A fresh cookie jar: a person who has not signed in."""
-        return requests.Session()
+        """A fresh cookie jar: a person who has not signed in (closed when the site stops)."""
+        session = requests.Session()
+        self.sessions.append(session)
+        return session
 
     def sign_in(self, login: str = "octocat") -> requests.Session:
         """A person signed in as ``login`` through the whole OAuth round trip."""
@@ -95,22 +98,27 @@ def running_dashboard(github: FakeGitHub, tmp_path: Path, **overrides: Any) -> I
     """The web app with the dashboard on, signing in against ``github``, over a fresh history."""
     github.add_oauth_client(CLIENT_ID, CLIENT_SECRET)
     port = free_port()
-    settings = make_settings(
-        github_api_url=github.base_url,
-        github_web_url=github.base_url,
-        github_client_id=CLIENT_ID,
-        github_client_secret=CLIENT_SECRET,
-        reviewbot_session_secret=SESSION_SECRET,
-        reviewbot_public_url=f"http://127.0.0.1:{port}",
-        **overrides,
-    )
+    values: dict[str, Any] = {
+        "github_api_url": github.base_url,
+        "github_web_url": github.base_url,
+        "github_client_id": CLIENT_ID,
+        "github_client_secret": CLIENT_SECRET,
+        "reviewbot_session_secret": SESSION_SECRET,
+        "reviewbot_public_url": f"http://127.0.0.1:{port}",
+    }
+    settings = make_settings(**{**values, **overrides})
     history = HistoryStore(f"sqlite:///{tmp_path / 'history.sqlite3'}")
     jobs = Recorder()
     dispatcher = dispatch.InProcessDispatcher(jobs, workers=1)
     app = create_app(settings, dispatcher=dispatcher, history=history)
     try:
         with serve(app, port) as addr:
-            yield Site(f"http://{addr}", history, jobs, github)
+            site = Site(f"http://{addr}", history, jobs, github)
+            try:
+                yield site
+            finally:
+                for session in site.sessions:
+                    session.close()
     finally:
         dispatcher.close(wait=True)
         github.web_user = "octocat"

@@ -138,9 +138,21 @@ def test_the_session_cookie_is_signed_httponly_lax_and_carries_no_token(site: Si
     page = session.get(f"{site.url}/dashboard/github/acme/open/2", timeout=10).text
     assert token not in page and SESSION_SECRET not in page
     # A cookie signed with another secret is no session at all.
-    forged = requests.Session()
+    forged = site.browser()
     forged.cookies.set("reviewbot_session", cookie.value + "x", path="/dashboard")
     assert api(forged, site).status_code == 401
+
+
+def test_behind_an_https_public_url_the_cookie_is_secure(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    public = "https://reviewbot.example.org"
+    with running_dashboard(github, tmp_path, reviewbot_public_url=public) as site:
+        answer = requests.get(f"{site.url}/dashboard/signin", allow_redirects=False, timeout=10)
+    cookie = answer.headers["set-cookie"].lower()
+    assert "; secure" in cookie and "httponly" in cookie and "samesite=lax" in cookie
+    redirect = parse_qs(urlsplit(answer.headers["Location"]).query)["redirect_uri"]
+    assert redirect == [f"{public}/dashboard/oauth/callback"]
 
 
 def test_a_callback_with_a_state_this_browser_was_not_given_signs_nobody_in(site: Site) -> None:

@@ -92,14 +92,12 @@ def top_rules(rules: Sequence[tuple[str, int]]) -> Markup:
     return _frame(title, "".join(parts), height)
 
 
-def push_to_verdict(seconds: Sequence[float]) -> Markup:
-    """A histogram of the seconds from a push to its verdict."""
+def push_to_verdict(counts: Sequence[int]) -> Markup:
+    """A histogram of the seconds from a push to its verdict: one count per ``BUCKETS`` bound,
+    then the rest (``HistoryStore.push_to_verdict_histogram(BUCKETS)``)."""
     title = "Time from push to verdict"
-    if not seconds:
+    if not any(counts):
         return _empty(title)
-    counts = [0] * (len(BUCKETS) + 1)
-    for value in seconds:
-        counts[next((i for i, top in enumerate(BUCKETS) if value < top), len(BUCKETS))] += 1
     names = [*(f"<{_duration(top)}" for top in BUCKETS), f"≥{_duration(BUCKETS[-1])}"]
     most = max(counts)
     slot = (_W - 2 * _PAD) / len(counts)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
@@ -14,6 +15,7 @@ from reviewbot.history.view import SEVERITIES
 from reviewbot.web.dashboard import charts, timeline
 from reviewbot.web.dashboard.guard import PageUser
 from reviewbot.web.dashboard.query import parse_list, unpaged
+from reviewbot.web.dashboard.session import UserSession
 from reviewbot.web.dashboard.state import Dashboard, of
 
 router = APIRouter(prefix="/dashboard")
@@ -27,18 +29,25 @@ def render(dashboard: Dashboard, name: str, status: int = 200, **context: Any) -
 @router.get("")
 @router.get("/")
 def contribution_list(request: Request, user: PageUser) -> Response:
-    dashboard = of(request)
+    status, html = list_page(of(request), user, request.query_params, datetime.now(UTC))
+    return HTMLResponse(html, status_code=status)
+
+
+def list_page(
+    dashboard: Dashboard, user: UserSession, params: QueryParams, now: datetime
+) -> tuple[int, str]:
+    """The list page's status and HTML: what ``benchmarks/dashboard_render.py`` times."""
     visible = dashboard.visibility.repos(user)
-    now = datetime.now(UTC)
     try:
-        wanted = parse_list(request.query_params, now, visible)
+        wanted = parse_list(params, now, visible)
     except UsageError as exc:
-        return render(dashboard, "message.html", 400, title="Bad filter", message=str(exc))
+        page = dashboard.templates.get_template("message.html")
+        return 400, page.render(title="Bad filter", message=str(exc))
     history = dashboard.history
     total = history.count(unpaged(wanted))
-    return render(
-        dashboard,
-        "list.html",
+    page = dashboard.templates.get_template("list.html")
+    return 200, page.render(
+        severities=SEVERITIES,
         user=user,
         rows=history.contributions(wanted.query),
         total=total,
@@ -49,7 +58,9 @@ def contribution_list(request: Request, user: PageUser) -> Response:
         charts=(
             charts.verdicts_per_week(history.verdicts_per_week(repos=visible)),
             charts.top_rules(history.top_rules(limit=8, repos=visible)),
-            charts.push_to_verdict(history.push_to_verdict_seconds(repos=visible)),
+            charts.push_to_verdict(
+                history.push_to_verdict_histogram(charts.BUCKETS, repos=visible)
+            ),
         ),
     )
 
