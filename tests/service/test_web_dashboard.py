@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import logging
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -141,6 +142,20 @@ def test_the_session_cookie_is_signed_httponly_lax_and_carries_no_token(site: Si
     forged = site.browser()
     forged.cookies.set("reviewbot_session", cookie.value + "x", path="/dashboard")
     assert api(forged, site).status_code == 401
+
+
+def test_the_user_token_is_never_logged(site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    session = site.sign_in("octocat")
+    page = session.get(f"{site.url}/dashboard/github/acme/open/2", timeout=10).text
+    session.post(
+        f"{site.url}/dashboard/github/acme/open/2/recheck", data={"csrf": csrf_of(page)}, timeout=10
+    )
+    site.jobs.wait_for(1)
+    token = list(site.github.user_tokens)[-1]
+    logged = "\n".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "dashboard sign-in" in logged and "octocat" in logged
+    assert token not in logged
 
 
 def test_behind_an_https_public_url_the_cookie_is_secure(

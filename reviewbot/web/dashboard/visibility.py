@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from reviewbot.web.dashboard.auth import GitHubOAuth
 from reviewbot.web.dashboard.session import UserSession
+
+LOOKUPS = 8  # GitHub look-ups in flight at once for one user
 
 
 class Visibility:
@@ -37,14 +40,16 @@ class Visibility:
         return f"{platform}:{repo}" in self.repos(user)
 
     def _check(self, user: UserSession, known: Iterable[str]) -> Iterable[str]:
-        for item in known:
-            platform, _, repo = item.partition(":")
-            if platform == "github":
-                seen = self.oauth.can_see(user.token, repo)
-            else:
-                seen = platform == "hf" and self.hub_viewer(user.login, repo)
-            if seen:
-                yield item
+        github = [item for item in known if item.startswith("github:")]
+        hub = [item for item in known if item.startswith("hf:")]
+        yield from (item for item in hub if self.hub_viewer(user.login, item[3:]))
+        if not github:
+            return
+        # One request per repository, a few at a time: a history of many repositories is
+        # looked up in about the time of one round trip per batch.
+        with ThreadPoolExecutor(max_workers=min(LOOKUPS, len(github))) as pool:
+            seen = pool.map(lambda item: self.oauth.can_see(user.token, item[7:]), github)
+            yield from (item for item, ok in zip(github, seen, strict=True) if ok)
 
     def hub_viewer(self, login: str, repo: str) -> bool:
         """The setting names ``login`` for ``repo`` itself or for its whole organisation."""
