@@ -36,13 +36,17 @@ demo: $(VENV)/.base-installed  ## review a sample contribution and print the ver
 user-path:  ## a wheel installed with no extras runs --version, demo, scan and review (as CI does)
 	bash .ci/user-path
 
-provision:  ## what the tests need beyond Python packages (redis-server, PostgreSQL)
+provision:  ## what the tests need beyond Python packages (redis-server, PostgreSQL, Chromium)
 	@command -v redis-server >/dev/null 2>&1 || { \
 		echo "installing redis-server from the system packages"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
 		echo "installing postgresql from the system packages"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }
+	@# The dashboard's browser test drives the system's Chromium; Playwright never downloads one.
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium from the system packages"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 lint: $(VENV)/.dev-installed  ## ruff, mypy and the import contracts
 	$(BIN)/ruff check .

@@ -42,6 +42,20 @@ class Settings(BaseSettings):
     # they never enable GitHub on their own.
     github_client_id: str | None = None
     github_client_secret: SecretStr | None = None
+    # Where people sign in (the OAuth authorize page): github.com, or a GitHub Enterprise host.
+    github_web_url: str = "https://github.com"
+
+    # The maintainer dashboard (/dashboard) is served when these and the client id/secret are
+    # all set. The secret signs the session cookie; the public URL is where GitHub sends people
+    # back after signing in (``{PUBLIC_URL}/dashboard/oauth/callback``).
+    reviewbot_session_secret: SecretStr | None = None
+    reviewbot_public_url: str | None = None
+    # Hub repositories have no per-user visibility lookup: {"org/model": ["login", ...]} or
+    # {"org/*": [...]} names the GitHub logins that see a Hub repository's rows.
+    reviewbot_hub_viewers: dict[str, list[str]] = Field(default_factory=dict)
+    # How long a signed-in user's list of visible repositories is trusted before GitHub is
+    # asked again.
+    reviewbot_visibility_ttl_seconds: float = Field(default=60.0, ge=0)
 
     hf_token: SecretStr | None = None
     hf_webhook_secret: SecretStr | None = None
@@ -111,10 +125,15 @@ class Settings(BaseSettings):
             return value.replace("\\n", "\n")
         return value
 
-    @field_validator("github_api_url", "hf_endpoint")
+    @field_validator("github_api_url", "hf_endpoint", "github_web_url")
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("reviewbot_public_url")
+    @classmethod
+    def _strip_public_slash(cls, value: str | None) -> str | None:
+        return value.rstrip("/") if value else None
 
     @model_validator(mode="after")
     def _complete_platforms(self) -> Settings:
@@ -131,8 +150,22 @@ class Settings(BaseSettings):
                 problems.append("HF_TOKEN")
             if self.hf_webhook_secret is None:
                 problems.append("HF_WEBHOOK_SECRET")
+        if self.reviewbot_session_secret is not None or self.reviewbot_public_url is not None:
+            problems += [
+                name
+                for name, value in (
+                    ("GITHUB_CLIENT_ID", self.github_client_id),
+                    ("GITHUB_CLIENT_SECRET", self.github_client_secret),
+                    ("REVIEWBOT_SESSION_SECRET", self.reviewbot_session_secret),
+                    ("REVIEWBOT_PUBLIC_URL", self.reviewbot_public_url),
+                )
+                if value is None
+            ]
         if problems:
             raise ValueError(f"missing required setting(s): {', '.join(problems)}")
+        secret = self.reviewbot_session_secret
+        if secret is not None and len(secret.get_secret_value()) < 32:
+            raise ValueError("REVIEWBOT_SESSION_SECRET must be at least 32 characters")
         if self.reviewbot_body_budget_bytes < self.reviewbot_max_body_bytes:
             # otherwise a body of the largest size allowed could never be accepted
             raise ValueError(
@@ -154,6 +187,19 @@ class Settings(BaseSettings):
                 self.github_private_key,
                 self.github_private_key_path,
                 self.github_webhook_secret,
+            )
+        )
+
+    @property
+    def dashboard_enabled(self) -> bool:
+        """Sign-in needs the App's OAuth client, a session secret and the public URL."""
+        return all(
+            value is not None
+            for value in (
+                self.github_client_id,
+                self.github_client_secret,
+                self.reviewbot_session_secret,
+                self.reviewbot_public_url,
             )
         )
 

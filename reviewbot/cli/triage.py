@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
 from reviewbot.cli.output import EXIT_OK, EXIT_USAGE
 from reviewbot.errors import UsageError
+from reviewbot.history.filters import SORTS as SORTS
+from reviewbot.history.filters import STATES as STATES
+from reviewbot.history.filters import VERDICT_CHOICES as VERDICT_CHOICES
+from reviewbot.history.filters import parse_duration as parse_duration
+from reviewbot.history.filters import parse_repos as parse_repos
+from reviewbot.history.filters import parse_verdicts as parse_verdicts
 
 if TYPE_CHECKING:
     from reviewbot.history.view import ContributionRow, HistoryReader, TriageQuery
@@ -19,12 +24,6 @@ if TYPE_CHECKING:
 # repository named, the ones the history already knows); verdict None on every row.
 Refresher = Callable[["TriageQuery", Sequence[str]], list["ContributionRow"]]
 
-_REPO = re.compile(r"^(github|hf):[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
-_DURATION = re.compile(r"^(\d+)([mhdw])$")
-_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
-VERDICT_CHOICES = ("fail", "error", "warn", "pass", "none")
-STATES = ("open", "closed", "all")
-SORTS = ("risk", "age", "updated")
 FORMATS = ("table", "json", "csv")
 
 
@@ -58,44 +57,6 @@ def add_triage_command(sub: Any) -> None:
     )
     triage.add_argument("--limit", metavar="N", help="show at most N contributions")
     triage.set_defaults(func=cmd_triage)
-
-
-def parse_duration(text: str) -> timedelta:
-    """``30m``, ``12h``, ``7d``, ``2w`` → a positive timedelta; anything else is a usage error."""
-    match = _DURATION.match(text.strip())
-    if match is None or int(match[1]) == 0:
-        raise UsageError(f"bad duration {text!r}: expected a number and m, h, d or w (e.g. 7d)")
-    try:
-        return timedelta(**{_UNITS[match[2]]: int(match[1])})
-    except OverflowError:
-        raise UsageError(f"duration too long: {text!r}") from None
-
-
-def parse_repos(values: Sequence[str]) -> tuple[str, ...]:
-    repos: list[str] = []
-    for value in values:
-        for part in value.split(","):
-            repo = part.strip()
-            if not _REPO.match(repo) or any(
-                p in (".", "..") for p in repo.split(":")[1].split("/")
-            ):
-                raise UsageError(
-                    f"bad repository {part!r}: expected github:OWNER/REPO or hf:ORG/MODEL"
-                )
-            repos.append(repo)
-    return tuple(dict.fromkeys(repos))
-
-
-def parse_verdicts(text: str | None) -> tuple[str, ...]:
-    if text is None:
-        return ()
-    verdicts = [part.strip().lower() for part in text.split(",") if part.strip()]
-    bad = [v for v in verdicts if v not in VERDICT_CHOICES]
-    if bad or not verdicts:
-        raise UsageError(
-            f"bad verdict {', '.join(bad) or text!r}: expected any of {','.join(VERDICT_CHOICES)}"
-        )
-    return tuple(dict.fromkeys(verdicts))
 
 
 def _choice(name: str, value: str, choices: Sequence[str]) -> Any:

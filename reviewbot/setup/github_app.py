@@ -47,8 +47,14 @@ def form_action(github_url: str, org: str | None, state: str) -> str:
     return f"{base}{where}?state={state}"
 
 
-def env_values(creds: AppCredentials, api_url: str) -> dict[str, str]:
-    """The settings ``reviewbot.config.Settings`` reads, named as it reads them."""
+def env_values(
+    creds: AppCredentials, api_url: str, public_url: str | None = None
+) -> dict[str, str]:
+    """The settings ``reviewbot.config.Settings`` reads, named as it reads them.
+
+    With the App's OAuth client and ``public_url`` (where the service is reached), the
+    dashboard's sign-in settings too: the public URL and a fresh session secret.
+    """
     values = {
         "GITHUB_APP_ID": str(creds.app_id),
         "GITHUB_PRIVATE_KEY": creds.pem,
@@ -60,6 +66,9 @@ def env_values(creds: AppCredentials, api_url: str) -> dict[str, str]:
         values["GITHUB_CLIENT_ID"] = creds.client_id
     if creds.client_secret:
         values["GITHUB_CLIENT_SECRET"] = creds.client_secret
+    if creds.client_id and creds.client_secret and public_url:
+        values["REVIEWBOT_PUBLIC_URL"] = public_url
+        values["REVIEWBOT_SESSION_SECRET"] = secrets.token_urlsafe(48)
     return values
 
 
@@ -84,10 +93,12 @@ def run(options: Options) -> AppCredentials:
         creds = convert(options.api_url, code)
         for secret in creds.secrets():
             logs.register_secret(secret)
+        values = env_values(creds, options.api_url, homepage)
+        logs.register_secret(values.get("REVIEWBOT_SESSION_SECRET"))
         try:
             envfile.update(
                 env_file,
-                env_values(creds, options.api_url),
+                values,
                 # two sources for one key is a configuration error: the inline key wins
                 remove=("GITHUB_PRIVATE_KEY_PATH",),
             )

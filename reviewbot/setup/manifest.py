@@ -93,6 +93,8 @@ def build_manifest(*, name: str, url: str, webhook_url: str, redirect_url: str) 
         "description": DESCRIPTION,
         "hook_attributes": {"url": webhook_url, "active": True},
         "redirect_url": redirect_url,
+        # Where GitHub sends a maintainer back after signing in to the dashboard.
+        "callback_urls": [f"{url.rstrip('/')}/dashboard/oauth/callback"],
         "public": False,
         "default_permissions": default_permissions(),
         "default_events": default_events(),

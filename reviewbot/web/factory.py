@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 import redis
 from fastapi import FastAPI
@@ -18,6 +19,9 @@ from reviewbot.web import github, health, huggingface, logfilter, metrics
 from reviewbot.web.limits import BodyLimits
 from reviewbot.web.receiver import Receiver
 
+if TYPE_CHECKING:
+    from reviewbot.history.store import HistoryStore
+
 log = logging.getLogger(__name__)
 HISTORY_FLUSH_SECONDS = 10.0
 
@@ -28,12 +32,15 @@ def create_app(
     dispatcher: dispatch.Dispatcher | None = None,
     ledger: DeliveryLedger | None = None,
     recorder: Recorder | None = None,
+    history: HistoryStore | None = None,
 ) -> FastAPI:
     """Build the receiver. Without ``dispatcher``/``ledger`` they follow ``settings.redis_url``;
     without ``recorder``, state changes go to the settings' history (``REVIEWBOT_HISTORY``).
 
     Body bounds apply under any ASGI server; the header deadline needs ``reviewbot serve`` (or
     ``reviewbot.web.server.uvicorn_config``), which runs uvicorn with ``DeadlineH11Protocol``.
+    With the sign-in settings (``settings.dashboard_enabled``) the app also serves
+    ``/dashboard`` over ``history`` (default: the store ``open_history(settings)`` names).
     """
     logfilter.install()
     for secret in (settings.github_webhook_secret, settings.hf_webhook_secret, settings.hf_token):
@@ -101,4 +108,9 @@ def create_app(
     )
     for module in (github, huggingface, health, metrics):
         app.include_router(module.router)
+    if settings.dashboard_enabled:
+        from reviewbot.history.store import open_history
+        from reviewbot.web.dashboard.app import install
+
+        install(app, settings, dispatcher, history or open_history(settings))
     return app

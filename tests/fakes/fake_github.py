@@ -13,6 +13,13 @@ Pull-request files carry a unified-diff ``patch`` for text files, as GitHub list
 ``add_repo(files=...)`` seeds the base branch: a pull request's head starts from it and its
 ``base.sha`` names it. Every request is recorded; ``fail`` injects errors.
 
+The App's user-to-server OAuth too (``add_oauth_client``): ``GET /login/oauth/authorize`` signs in
+``web_user`` without a page and redirects (302) to ``redirect_uri`` with ``code`` and ``state``;
+``POST /login/oauth/access_token`` trades a code once for a ``ghu_`` user token (GitHub's
+``{"error": "bad_verification_code"}`` otherwise). With that token ``GET /user`` names the user,
+``GET /repos/{o}/{r}`` answers 404 for a private repository (``add_repo(private=True)``) the
+user is not a collaborator on, and the collaborator permission route answers as for the App.
+
 The GitHub App manifest flow too: the web form ``POST /settings/apps/new`` (and
 ``/organizations/{org}/settings/apps/new``) records the ``manifest`` field it is sent and
 redirects (302) straight to the manifest's ``redirect_url`` with ``code`` and ``state``, skipping
@@ -192,6 +199,10 @@ class Repo:
     issues: dict[int, dict[str, Any]] = field(default_factory=dict)  # number -> issue JSON
     reviews: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # pull -> reviews
     review_comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)  # pull ->
+    private: bool = False  # then only its collaborators (``permissions``) see it
+
+    def visible_to(self, login: str) -> bool:
+        return not self.private or login in self.permissions
 
 
 class FakeGitHub(CountsTransfers):
@@ -210,6 +221,9 @@ class FakeGitHub(CountsTransfers):
         self.manifests: list[ManifestForm] = []
         self.created_apps: dict[int, dict[str, Any]] = {}  # the conversion answers, secrets too
         self.web_user = "octocat"  # who is signed in on the web side
+        self.oauth_clients: dict[str, str] = {}  # client id -> client secret
+        self.oauth_codes: dict[str, tuple[str, str, str]] = {}  # code -> login, client, redirect
+        self.user_tokens: dict[str, str] = {}  # ghu_ token -> login
         self.users: dict[int, str] = {}
         self.log: list[Recorded] = []
         self.failures: list[Failure] = []
@@ -265,16 +279,26 @@ class FakeGitHub(CountsTransfers):
         permissions: Mapping[str, str] | None = None,
         files: Mapping[str, bytes | Blob] | None = None,
         lfs: frozenset[str] = frozenset(),
+        private: bool = False,
     ) -> Repo:
         """A repository whose base branch holds ``files`` (paths in ``lfs`` stored in LFS)."""
         repo = Repo(
-            full_name, self._next_id(), installation_id, permissions=dict(permissions or {})
+            full_name,
+            self._next_id(),
+            installation_id,
+            permissions=dict(permissions or {}),
+            private=private,
         )
         blobs = {path: self._store(path, data, lfs) for path, data in (files or {}).items()}
         repo.base_sha = self._commit_sha(blobs)
         repo.blobs[repo.base_sha] = blobs
         self.repos[full_name] = repo
         return repo
+
+    def add_oauth_client(self, client_id: str, client_secret: str) -> None:
+        """The App's OAuth client, so sign-ins with this id and secret succeed."""
+        with self.lock:
+            self.oauth_clients[client_id] = client_secret
 
     def _store(self, path: str, data: bytes | Blob, lfs: frozenset[str]) -> Blob:
         """The blob as committed: LFS paths keep their object aside and commit a pointer."""
@@ -724,6 +748,12 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             expiry = gh.tokens.get(token)
             return expiry is not None and expiry > datetime.now(UTC)
 
+        def _user_login(self) -> str | None:
+            """The login a ``ghu_`` user token was issued to, or None."""
+            value = self.headers.get("Authorization", "")
+            token = value.removeprefix("token ").removeprefix("Bearer ")
+            return gh.user_tokens.get(token) if token.startswith("ghu_") else None
+
         def _jwt_ok(self) -> bool:
             value = self.headers.get("Authorization", "")
             if not value.startswith("Bearer "):
@@ -753,6 +783,15 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 return self._manifest_form(parts[1] if parts[0] == "organizations" else None, rec)
             if method == "POST" and parts[0] == "app-manifests" and parts[2:] == ["conversions"]:
                 return self._manifest_conversion(parts[1], rec)
+            if parts == ["login", "oauth", "authorize"] and method == "GET":
+                return self._oauth_authorize(rec)
+            if parts == ["login", "oauth", "access_token"] and method == "POST":
+                return self._oauth_token(rec)
+            if parts == ["user"] and method == "GET":
+                login = self._user_login()
+                if login is None:
+                    return self._json(401, {"message": "Requires authentication"}, record=rec)
+                return self._json(200, self._user(login), record=rec)
             if parts[0] == "lfs-objects" and method == "GET":
                 return self._lfs_object(parts[1], rec)
             if (
@@ -775,6 +814,9 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                     inst = gh._template("installation")
                     inst["id"] = repo.installation_id
                     return self._json(200, inst, record=rec)
+                login = self._user_login()
+                if login is not None:
+                    return self._repo_as_user(repo, login, parts[3:], rec)
                 if not self._token_ok():
                     return self._json(401, {"message": "Bad credentials"}, record=rec)
                 return self._repo_route(repo, parts[3:], rec)
@@ -782,6 +824,62 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 uid = int(parts[1])
                 return self._json(200, self._user(gh.users[uid], uid), record=rec)
             self._json(404, {"message": "Not Found"}, record=rec)
+
+        def _repo_as_user(self, repo: Repo, login: str, rest: list[str], rec: Recorded) -> None:
+            """What a user token may read: the repository, a collaborator's permission."""
+            if not repo.visible_to(login):
+                return self._json(404, {"message": "Not Found"}, record=rec)
+            if self.command == "GET" and not rest:
+                data = self._repo_json(repo)
+                data["private"] = repo.private
+                return self._json(200, data, record=rec)
+            if (
+                self.command == "GET"
+                and rest[:1] == ["collaborators"]
+                and rest[2:] == ["permission"]
+            ):
+                return self._permission(repo, rest[1], rec)
+            self._json(403, {"message": "Resource not accessible by integration"}, record=rec)
+
+        def _oauth_authorize(self, rec: Recorded) -> None:
+            """GitHub's authorize page, with ``web_user`` signed in and already consenting."""
+            client_id = (rec.query.get("client_id") or [""])[0]
+            redirect = (rec.query.get("redirect_uri") or [""])[0]
+            state = (rec.query.get("state") or [None])[0]
+            if client_id not in gh.oauth_clients or not redirect:
+                return self._json(404, {"message": "Not Found"}, record=rec)
+            code = secrets.token_hex(10)
+            with gh.lock:
+                gh.oauth_codes[code] = (gh.web_user, client_id, redirect)
+            params = {"code": code, **({"state": state} if state is not None else {})}
+            location = redirect + ("&" if "?" in redirect else "?") + urlencode(params)
+            rec.status = 302
+            self.send_response(302)
+            self.send_header("Location", location)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def _oauth_token(self, rec: Recorded) -> None:
+            form = rec.body if isinstance(rec.body, dict) else {}
+
+            def field(name: str) -> str:
+                value = form.get(name)
+                return str(value[0] if isinstance(value, list) else value or "")
+
+            client_id, code = field("client_id"), field("code")
+            with gh.lock:
+                issued = gh.oauth_codes.pop(code, None)
+                secret = gh.oauth_clients.get(client_id)
+            if secret is None or not secrets.compare_digest(secret, field("client_secret")):
+                body = {"error": "incorrect_client_credentials"}
+                return self._json(200, body, record=rec)
+            if issued is None or issued[1] != client_id or issued[2] != field("redirect_uri"):
+                return self._json(200, {"error": "bad_verification_code"}, record=rec)
+            token = "ghu_" + secrets.token_hex(18)
+            with gh.lock:
+                gh.user_tokens[token] = issued[0]
+            body = {"access_token": token, "token_type": "bearer", "scope": ""}
+            self._json(200, body, record=rec)
 
         def _access_token(self, installation_id: int, rec: Recorded) -> None:
             if not self._jwt_ok():

@@ -43,7 +43,7 @@ def test_the_manifest_asks_for_read_or_write_and_nothing_else() -> None:
     assert all(p.reason and e.reason for p in manifest.PERMISSIONS for e in manifest.EVENTS)
 
 
-def test_a_manifest_is_private_and_names_the_webhook_and_the_callback() -> None:
+def test_a_manifest_is_private_and_names_the_webhook_and_the_callbacks() -> None:
     built = manifest.build_manifest(
         name="reviewbot-acme",
         url="https://bot.example.org",
@@ -56,6 +56,7 @@ def test_a_manifest_is_private_and_names_the_webhook_and_the_callback() -> None:
         "description": manifest.DESCRIPTION,
         "hook_attributes": {"url": "https://bot.example.org/webhooks/github", "active": True},
         "redirect_url": "http://127.0.0.1:8123/callback",
+        "callback_urls": ["https://bot.example.org/dashboard/oauth/callback"],
         "public": False,
         "default_permissions": manifest.default_permissions(),
         "default_events": manifest.default_events(),

@@ -169,7 +169,10 @@ def test_the_app_is_created_and_its_settings_mint_a_token(
     assert mode(run.env_file) == 0o600
     values = dotenv_values(run.env_file)
     app = github.created_apps[int(values["GITHUB_APP_ID"] or 0)]
+    session_secret = values.pop("REVIEWBOT_SESSION_SECRET") or ""
+    assert len(session_secret) >= 32  # the dashboard's cookie-signing key, made here
     assert values == {
+        "REVIEWBOT_PUBLIC_URL": "https://bot.example.org",
         "GITHUB_APP_ID": str(app["id"]),
         "GITHUB_PRIVATE_KEY": app["pem"],
         "GITHUB_WEBHOOK_SECRET": app["webhook_secret"],
@@ -178,7 +181,8 @@ def test_the_app_is_created_and_its_settings_mint_a_token(
         "GITHUB_CLIENT_ID": app["client_id"],
         "GITHUB_CLIENT_SECRET": app["client_secret"],
     }
-    for secret in (app["webhook_secret"], app["client_secret"], app["client_id"]):
+    assert sent["callback_urls"] == ["https://bot.example.org/dashboard/oauth/callback"]
+    for secret in (app["webhook_secret"], app["client_secret"], app["client_id"], session_secret):
         assert secret not in out + err + done.text
     for line in app["pem"].splitlines()[1:-1]:
         assert line not in out + err + done.text

@@ -44,12 +44,13 @@ def make_settings(**overrides: Any) -> Settings:
 
 
 @contextmanager
-def serve(app: Any) -> Iterator[str]:
-    """Run ``app`` on a free loopback port as ``reviewbot serve`` runs it; yields ``host:port``.
+def serve(app: Any, port: int | None = None) -> Iterator[str]:
+    """Run ``app`` on a loopback port (a free one by default) as ``reviewbot serve`` runs it;
+    yields ``host:port``.
 
     The uvicorn configuration (deadline protocol included) follows the app's own settings.
     """
-    port = free_port()
+    port = port or free_port()
     settings = app.state.receiver.settings
     config = uvicorn_config(app, settings, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

@@ -1,0 +1,1 @@
+"""The signed-in maintainer dashboard: triage list, contribution pages, charts, re-check."""
