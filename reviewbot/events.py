@@ -211,23 +211,11 @@ def _route_github(event: str, payload: Mapping[str, Any], policy: RoutingPolicy)
         if _is_bot(comment.get("user"), policy):
             return _ignore("comment by a bot")
         if is_accept_command(comment.get("body"), policy.accept_command):
-            return _github_accept(payload, repo, installation_id, policy)
+            accept = accept_arguments(comment.get("body"), policy.accept_command)
+            return _github_command(payload, repo, installation_id, Reason.ACCEPT, accept)
         if not is_recheck_command(comment.get("body"), policy.recheck_command):
             return _ignore("not a re-check command")
-        if issue.get("state", "open") != "open":
-            return _ignore("pull request is not open")
-        ref = ContributionRef(
-            Platform.GITHUB, repo, int(issue["number"]), None, Kind.PULL_REQUEST, installation_id
-        )
-        cid = comment.get("id")
-        return _queue(
-            Submission(
-                ref,
-                Reason.RECHECK,
-                str(comment["user"]["login"]),
-                comment_id=cid if isinstance(cid, int) and not isinstance(cid, bool) else None,
-            )
-        )
+        return _github_command(payload, repo, installation_id, Reason.RECHECK)
 
     if event == "issues":
         return _dashboard_edit(payload, repo, installation_id, policy)
@@ -312,9 +300,14 @@ def _moment(value: Any) -> datetime | None:
 ACCEPT_ARGUMENTS_MAX = 1000  # a rule, a path and a sentence; more is not a command
 
 
-def _github_accept(
-    payload: Mapping[str, Any], repo: str, installation_id: int | None, policy: RoutingPolicy
+def _github_command(
+    payload: Mapping[str, Any],
+    repo: str,
+    installation_id: int | None,
+    reason: Reason,
+    accept: str | None = None,
 ) -> Decision:
+    """A command comment on an open pull request: a job for its commenter, who gets reactions."""
     issue, comment = payload["issue"], payload["comment"]
     if issue.get("state", "open") != "open":
         return _ignore("pull request is not open")
@@ -325,10 +318,10 @@ def _github_accept(
     return _queue(
         Submission(
             ref,
-            Reason.ACCEPT,
+            reason,
             str(comment["user"]["login"]),
             comment_id=cid if isinstance(cid, int) and not isinstance(cid, bool) else None,
-            accept=accept_arguments(comment.get("body"), policy.accept_command),
+            accept=accept,
         )
     )
 

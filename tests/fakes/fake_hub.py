@@ -115,12 +115,10 @@ class FakeHub(CountsTransfers):
 
     # -- people -------------------------------------------------------------------------------
 
-    def add_user(self, name: str, user_id: str | None = None) -> str:
-        """A Hub user; returns its id (what webhooks name a comment's author by)."""
+    def add_user(self, name: str, ident: str | None = None) -> str:
+        """A Hub user; returns its id (by default ``user_id(name)``, as comment events carry)."""
         with self._lock:
-            uid = self.users.setdefault(
-                name, user_id or hashlib.sha256(name.encode()).hexdigest()[:24]
-            )
+            uid = self.users.setdefault(name, ident or user_id(name))
         return uid
 
     def add_org(self, org: str, members: Mapping[str, str]) -> None:

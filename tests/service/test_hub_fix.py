@@ -40,6 +40,7 @@ def platform(hub: FakeHub) -> HubPlatform:
 
 def pull(hub: FakeHub) -> tuple[ContributionRef, dict[str, str]]:
     hub.add_repo("alice/model", {"LICENSE": TERMS})
+    hub.add_user("alice")  # the owner, whom the Hub's overview names by the id webhooks carry
     files = {"README.md": CARD, "run.py": SCRIPT}
     number = hub.open_pr("alice/model", {k: v.encode() for k, v in files.items()}, author="bob")
     return ContributionRef(Platform.HF, "alice/model", number), files
