@@ -174,5 +174,5 @@ def test_relative_paths_from_the_folder_above(trained_llama: Path, tmp_path: Pat
     )
     report = json.loads(out.stdout)
     tier2 = [f for f in report["findings"] if f["check"] == "evals-model"]
-    assert [f["rule"] for f in tier2] == ["evals-model-table"], tier2
+    assert [f["rule"] for f in tier2] == ["evals-model-table"], [f["message"] for f in tier2]
     assert "FileNotFoundError" not in out.stdout + out.stderr
