@@ -21,7 +21,7 @@ from checks.evals.weightset import load_weights, model_weight_files
 from checks.findings import Severity
 
 DATA = Path(__file__).resolve().parent / "data"
-IMPORT_FLOOR = 2 << 30  # torch + transformers map about 0.75 GiB before any weight, more on a cold import
+IMPORT_FLOOR = 2 << 30  # torch + transformers map 0.75 GiB before any weight; more when cold
 
 
 def torch_available() -> bool:
