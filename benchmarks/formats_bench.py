@@ -1,9 +1,17 @@
-"""Verdicts on PaddlePaddle, OpenVINO IR, Flax msgpack, torch.distributed.checkpoint and auto_map
-samples: reviewbot against modelscan and modelaudit, each as a whole process on one path.
+"""Verdicts of reviewbot, modelscan and modelaudit on one sample per technique of newer formats.
+
+Each tool runs as a whole process on one sample's file or folder. The formats: PaddlePaddle,
+OpenVINO IR, Flax msgpack, torch.distributed.checkpoint, auto_map, ONNX, TorchScript, Keras 3
+``.keras``, TensorFlow SavedModel, chat templates, loader code (hubconf.py, custom_generate/,
+TorchServe ``.mar``), joblib lzma, dill and cloudpickle, NeMo ``.nemo`` and MLflow ``MLmodel``.
 
 Samples are written under benchmarks/.work/formats/ with the libraries that write them (openvino,
-flax, torch's dcp.save; paddle's pickle layout rebuilt with pickle, as tests/weights/test_paddle.py
-says); hostile ones are assembled as bytes and never loaded. The peers come from the folder that
+flax, torch's dcp.save and jit.save, onnx, keras, transformers' save_pretrained,
+torch-model-archiver, joblib, dill, cloudpickle; paddle's pickle layout rebuilt with pickle, as
+tests/weights/test_paddle.py says; SavedModel protobufs with tests/weights/saved_models.py's
+builders, as TensorFlow is not installed). Hostile parts are assembled as bytes or text (often a
+real save with one code, config or pickle member edited; the dill and cloudpickle functions are
+real dumps of a harmless function) and never loaded. The peers come from the folder that
 ``--peers`` names (``scan_bench.py`` installs them in benchmarks/.venv).
 
     python benchmarks/formats_bench.py --peers benchmarks/.venv/bin
@@ -12,14 +20,19 @@ says); hostile ones are assembled as bytes and never loaded. The peers come from
 from __future__ import annotations
 
 import argparse
+import base64
 import io
 import json
+import lzma
+import marshal
 import os
 import pickle
 import shutil
 import subprocess
 import sys
+import tarfile
 import warnings
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -159,6 +172,271 @@ def _auto_map(folder: Path, module: str | None) -> None:
         (folder / "tiny.py").write_text(module)
 
 
+def _onnx(folder: Path, location: str | None = None, domain: str | None = None) -> None:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    folder.mkdir(parents=True, exist_ok=True)
+    io_x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    io_y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    weight = numpy_helper.from_array(np.full((4, 4), 0.5, np.float32), "w")
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["t"]), helper.make_node("Relu", ["t"], ["y"])]
+    opsets = [helper.make_opsetid("", 17)]
+    if domain is not None:
+        nodes[1] = helper.make_node("FastRelu", ["t"], ["y"], domain=domain)
+        opsets.append(helper.make_opsetid(domain, 1))
+    if location is not None:  # what an edited model points its weights at
+        weight.data_location = TensorProto.EXTERNAL
+        weight.ClearField("raw_data")
+        entry = weight.external_data.add()
+        entry.key, entry.value = "location", location
+    graph = helper.make_graph(nodes, "tiny", [io_x], [io_y], [weight])
+    onnx.save(helper.make_model(graph, opset_imports=opsets), folder / "model.onnx")
+
+
+def _edit_zip(path: Path, suffix: str, old: bytes, new: bytes) -> None:
+    """Rewrite the first member ending in ``suffix`` with ``old`` replaced by ``new``."""
+    with zipfile.ZipFile(path) as zf:
+        members = [(info.filename, zf.read(info)) for info in zf.infolist()]
+    target = next(name for name, _ in members if name.endswith(suffix))
+    if old not in dict(members)[target]:
+        raise SystemExit(f"{target} no longer holds {old!r}: update the sample")
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, body in members:
+            zf.writestr(name, body.replace(old, new) if name == target else body)
+
+
+def _torchscript(folder: Path, edit: tuple[str, bytes, bytes] | None = None) -> None:
+    import torch
+
+    folder.mkdir(parents=True, exist_ok=True)
+    module = torch.jit.script(torch.nn.Sequential(torch.nn.Linear(4, 4), torch.nn.ReLU()))
+    torch.jit.save(module, str(folder / "model.pt"))
+    if edit is not None:
+        _edit_zip(folder / "model.pt", *edit)
+
+
+LINEAR_RETURN = b"    return torch.linear(input, weight, bias)\n"
+TS_SAVE = b'    torch.save(weight, "/home/user/.bashrc")\n' + LINEAR_RETURN
+SEQ_RETURN = b"    return (_1).forward(input0, )\n"
+TS_LOAD_LIBRARY = b'    _2 = torch.ops.load_library("/tmp/libevil.so")\n' + SEQ_RETURN
+# A Lambda's bytecode as Keras 3 stores it (base64 of marshal): compiled here, never run.
+EVIL_LAMBDA = compile("lambda x: __import__('os').system('id') or x", "<lambda>", "eval")
+
+
+def _keras_layer(class_name: str, config: dict[str, object]) -> dict[str, object]:
+    return {"module": "keras.layers", "class_name": class_name, "config": config,
+            "registered_name": None}  # fmt: skip
+
+
+def _lambda_layer() -> dict[str, object]:
+    code = base64.b64encode(marshal.dumps(EVIL_LAMBDA.co_consts[0])).decode()
+    function = {"class_name": "__lambda__",
+                "config": {"code": code, "defaults": None, "closure": None}}  # fmt: skip
+    return _keras_layer("Lambda", {"name": "lambda", "trainable": True, "function": function,
+                                   "output_shape": None, "arguments": {}})  # fmt: skip
+
+
+def _string_lookup(vocabulary: str) -> dict[str, object]:
+    # StringLookup.get_config as Keras 3 writes it; the layer itself needs TensorFlow.
+    return _keras_layer("StringLookup", {
+        "name": "lookup", "trainable": True, "invert": False, "max_tokens": None,
+        "num_oov_indices": 1, "oov_token": "[UNK]", "mask_token": None, "output_mode": "int",
+        "sparse": False, "pad_to_max_tokens": False, "idf_weights": None,
+        "vocabulary": vocabulary, "vocabulary_size": None, "oov_method": "mod", "salt": None,
+        "encoding": "utf-8",
+    })  # fmt: skip
+
+
+TFSM = _keras_layer(
+    "TFSMLayer",
+    {"name": "tfsm", "trainable": False, "filepath": "/models/other", "call_endpoint": "serve"},
+)
+
+
+def _keras(folder: Path, extra: Callable[[], dict[str, object]] | None = None) -> None:
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    import keras
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.keras"
+    keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, activation="relu")]).save(path)
+    if extra is not None:
+        with zipfile.ZipFile(path) as zf:
+            members = {info.filename: zf.read(info) for info in zf.infolist()}
+        config = json.loads(members["config.json"])
+        config["config"]["layers"].append(extra())
+        members["config.json"] = json.dumps(config).encode()
+        with zipfile.ZipFile(path, "w") as zf:
+            for name, body in members.items():
+                zf.writestr(name, body)
+
+
+def _saved_model(folder: Path, hostile: str | None = None) -> None:
+    from tests.weights import saved_models as tf
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "variables").mkdir(exist_ok=True)
+    ops = {
+        "read": [tf.string_const("path", "/etc/passwd"), tf.node("read", "ReadFile", ["path"])],
+        "py_func": [tf.node("py", "EagerPyFunc", ["x"], [tf.attr_s("token", "pyfunc_0")])],
+    }
+    graph = tf.plain_graph() if hostile is None else tf.graph(ops[hostile])
+    (folder / "saved_model.pb").write_bytes(tf.saved_model(graph))
+
+
+CHATML = (
+    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
+    "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
+    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
+SSTI = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
+
+
+def _tokenizer(folder: Path, templates: dict[str, str]) -> None:
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))  # noqa: S106
+    fast = PreTrainedTokenizerFast(tokenizer_object=tok)
+    fast.chat_template = templates
+    fast.save_pretrained(folder)
+
+
+def _processor(folder: Path, template: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "chat_template.json").write_text(json.dumps({"chat_template": template}, indent=2))
+    (folder / "preprocessor_config.json").write_text(json.dumps({"do_resize": True}))
+
+
+def _files(files: dict[str, str]) -> Callable[[Path], None]:
+    def go(folder: Path) -> None:
+        for name, text in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(text)
+
+    return go
+
+
+HUBCONF = "dependencies = ['torch']\n\n\ndef tiny(pretrained=False):\n    return None\n"
+HANDLER = """\
+from ts.torch_handler.base_handler import BaseHandler
+
+
+class Handler(BaseHandler):
+    def preprocess(self, data):
+        return [row.get("body") for row in data]
+"""
+
+
+def _mar(folder: Path, hostile: bool = False) -> None:
+    import torch
+
+    src = folder / "src"
+    src.mkdir(parents=True, exist_ok=True)
+    torch.save({"w": torch.zeros(2, 2)}, src / "model.pt")
+    (src / "handler.py").write_text(HANDLER)
+    archiver = Path(sys.executable).parent / "torch-model-archiver"
+    subprocess.run(
+        [str(archiver), "--model-name", "tiny", "--version", "1.0", "--export-path", str(folder),
+         "--serialized-file", str(src / "model.pt"), "--handler", str(src / "handler.py")],
+        check=True, capture_output=True, timeout=120,
+    )  # fmt: skip
+    shutil.rmtree(src)
+    if hostile:
+        old = b"class Handler(BaseHandler):\n"
+        _edit_zip(folder / "tiny.mar", "handler.py", old, b"import os\n\n\n" + old
+                  + b"    def initialize(self, context):\n        os.system('id')\n\n")  # fmt: skip
+
+
+def _joblib(folder: Path, hostile: bool = False) -> None:
+    import joblib
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "model.joblib"
+    if hostile:  # joblib's lzma files are the legacy .lzma container (FORMAT_ALONE)
+        path.write_bytes(lzma.compress(_reduce("os", "system"), format=lzma.FORMAT_ALONE))
+    else:
+        joblib.dump({"coef": np.arange(100.0), "labels": ["a", "b"]}, path, compress="lzma")
+
+
+# A function from a notebook or training script (module __main__) is pickled by value.
+NOTEBOOK = "import math\n\ndef scale(x):\n    return math.sqrt(x) * 2\n"
+
+
+def _code_pickle(folder: Path, dialect: str, function: bool) -> None:
+    import cloudpickle
+    import dill
+    import numpy as np
+
+    folder.mkdir(parents=True, exist_ok=True)
+    main: dict[str, object] = {"__name__": "__main__"}
+    exec(compile(NOTEBOOK, "<notebook>", "exec"), main)  # noqa: S102  (defines, calls nothing)
+    obj = main["scale"] if function else {"w": np.arange(4.0), "labels": ["cat", "dog"]}
+    dumps: Callable[[object], bytes] = dill.dumps if dialect == "dill" else cloudpickle.dumps
+    (folder / "model.pkl").write_bytes(dumps(obj))
+
+
+NEMO_CONFIG = {
+    "target": "nemo.collections.asr.models.EncDecCTCModel",
+    "encoder": {"_target_": "nemo.collections.asr.modules.ConformerEncoder", "n_layers": 2},
+    "optim": {"sched": {"_target_": "torch.optim.lr_scheduler.CosineAnnealingLR"}},
+}
+
+
+def _nemo(folder: Path, hostile: str | None = None) -> None:
+    import torch
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    torch.save({"encoder.w": torch.zeros(2, 2)}, buffer)
+    ckpt = buffer.getvalue()
+    if hostile == "ckpt":  # the state dict's data.pkl swapped for an os.system reduce
+        with zipfile.ZipFile(io.BytesIO(ckpt)) as zf:
+            members = {info.filename: zf.read(info) for info in zf.infolist()}
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as zf:
+            for name, body in members.items():
+                zf.writestr(name, _reduce("os", "system") if name.endswith("data.pkl") else body)
+        ckpt = out.getvalue()
+    config: dict[str, object] = dict(NEMO_CONFIG)
+    if hostile == "target":
+        config["preprocessor"] = {"_target_": "os.system", "command": "id"}
+    members = {"./model_config.yaml": yaml.safe_dump(config).encode(),
+               "./model_weights.ckpt": ckpt}  # fmt: skip
+    with tarfile.open(folder / "model.nemo", "w:gz") as tar:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+
+
+def _mlflow(folder: Path, custom: bool) -> None:
+    import yaml
+
+    folder.mkdir(parents=True, exist_ok=True)
+    if custom:
+        flavors: dict[str, object] = {"python_function": {
+            "loader_module": "my_loader", "code": "code", "data": "data",
+            "env": {"virtualenv": "python_env.yaml"}, "python_version": "3.11.9"}}  # fmt: skip
+        (folder / "code").mkdir(exist_ok=True)
+        (folder / "code" / "my_loader.py").write_text(
+            "import os\n\n\ndef _load_pyfunc(path):\n    os.system('id')\n"
+        )
+    else:
+        flavors = {
+            "python_function": {"loader_module": "mlflow.sklearn", "model_path": "model.pkl",
+                                "env": {"virtualenv": "python_env.yaml"}},
+            "sklearn": {"pickled_model": "model.pkl", "serialization_format": "pickle"},
+        }  # fmt: skip
+        (folder / "model.pkl").write_bytes(pickle.dumps({"coef": [0.5, 1.5]}, protocol=4))
+    mlmodel = {"artifact_path": "model", "flavors": flavors, "mlflow_version": "2.17.0"}
+    (folder / "MLmodel").write_text(yaml.safe_dump(mlmodel))
+
+
 def samples() -> list[Sample]:
     def write(name: str, data: bytes) -> Callable[[Path], None]:
         def go(folder: Path) -> None:
@@ -198,6 +476,72 @@ def samples() -> list[Sample]:
                lambda p: _auto_map(p, "import os\nos.system('id')\n")),
         Sample("auto_map_missing", "warn", "auto_map names a module the repo lacks",
                lambda p: _auto_map(p, None)),
+        Sample("onnx", "benign", "onnx.save of MatMul/Relu", _onnx),
+        Sample("onnx_external_dotdot", "hostile", "external data at ../../etc/passwd",
+               lambda p: _onnx(p, location="../../etc/passwd")),
+        Sample("onnx_external_absolute", "hostile", "external data at /etc/shadow",
+               lambda p: _onnx(p, location="/etc/shadow")),
+        Sample("onnx_custom_domain", "warn", "node from a custom operator domain",
+               lambda p: _onnx(p, domain="com.example.custom")),
+        Sample("torchscript", "warn", "torch.jit.save of Linear/ReLU", _torchscript),
+        Sample("torchscript_save", "hostile", "code/ edited to torch.save to ~/.bashrc",
+               lambda p: _torchscript(p, ("linear.py", LINEAR_RETURN, TS_SAVE))),
+        Sample("torchscript_load_library", "hostile", "code/ edited to torch.ops.load_library",
+               lambda p: _torchscript(p, ("container.py", SEQ_RETURN, TS_LOAD_LIBRARY))),
+        Sample("keras", "benign", "keras Model.save of a Dense model", _keras),
+        Sample("keras_lambda", "hostile", "config.json Lambda with marshalled bytecode",
+               lambda p: _keras(p, _lambda_layer)),
+        Sample("keras_lookup_outside", "hostile", "StringLookup vocabulary /etc/passwd",
+               lambda p: _keras(p, lambda: _string_lookup("/etc/passwd"))),
+        Sample("keras_lookup_relative", "warn", "StringLookup vocabulary vocab.txt",
+               lambda p: _keras(p, lambda: _string_lookup("vocab.txt"))),
+        Sample("keras_tfsm", "hostile", "TFSMLayer loading /models/other",
+               lambda p: _keras(p, lambda: TFSM)),
+        Sample("saved_model", "benign", "saved_model.pb of MatMul and the saver", _saved_model),
+        Sample("saved_model_read_file", "hostile", "saved_model.pb with a ReadFile op",
+               lambda p: _saved_model(p, "read")),
+        Sample("saved_model_py_func", "hostile", "saved_model.pb with an EagerPyFunc op",
+               lambda p: _saved_model(p, "py_func")),
+        Sample("chat_template", "benign", "save_pretrained chat_template.jinja + named",
+               lambda p: _tokenizer(p, {"default": CHATML, "tool_use": CHATML})),
+        Sample("chat_template_ssti", "hostile", "chat_template.jinja with an SSTI escape",
+               lambda p: _tokenizer(p, {"default": SSTI})),
+        Sample("chat_template_named_ssti", "hostile", "additional_chat_templates/ SSTI",
+               lambda p: _tokenizer(p, {"default": CHATML, "tool_use": SSTI})),
+        Sample("processor_template", "benign", "processor chat_template.json",
+               lambda p: _processor(p, CHATML)),
+        Sample("processor_template_ssti", "hostile", "processor chat_template.json with SSTI",
+               lambda p: _processor(p, SSTI)),
+        Sample("hubconf", "warn", "torch.hub hubconf.py entry point",
+               _files({"hubconf.py": HUBCONF})),
+        Sample("hubconf_evil", "hostile", "hubconf.py calls os.system",
+               _files({"hubconf.py": "import os\n\n\ndef tiny():\n    os.system('id')\n"})),
+        Sample("custom_generate_evil", "hostile", "custom_generate/generate.py runs subprocess",
+               _files({"custom_generate/generate.py": "import subprocess\n\n\n"
+                       "def generate(model, *args, **kwargs):\n    subprocess.run(['id'])\n"})),
+        Sample("torchserve", "warn", "torch-model-archiver .mar with a handler", _mar),
+        Sample("torchserve_evil", "hostile", ".mar handler.py edited to call os.system",
+               lambda p: _mar(p, hostile=True)),
+        Sample("joblib_lzma", "benign", "joblib.dump(compress='lzma') of arrays", _joblib),
+        Sample("joblib_lzma_evil", "hostile", "lzma-compressed os.system pickle",
+               lambda p: _joblib(p, hostile=True)),
+        Sample("dill_data", "benign", "dill.dumps of arrays and labels",
+               lambda p: _code_pickle(p, "dill", False)),
+        Sample("dill_function", "hostile", "dill.dumps of a __main__ function (bytecode)",
+               lambda p: _code_pickle(p, "dill", True)),
+        Sample("cloudpickle_data", "benign", "cloudpickle.dumps of arrays and labels",
+               lambda p: _code_pickle(p, "cloudpickle", False)),
+        Sample("cloudpickle_function", "hostile", "cloudpickle.dumps of a __main__ function",
+               lambda p: _code_pickle(p, "cloudpickle", True)),
+        Sample("nemo", "benign", ".nemo tar: NeMo targets, torch.save weights", _nemo),
+        Sample("nemo_ckpt_evil", "hostile", ".nemo model_weights.ckpt with os.system",
+               lambda p: _nemo(p, "ckpt")),
+        Sample("nemo_target_evil", "hostile", ".nemo config _target_: os.system",
+               lambda p: _nemo(p, "target")),
+        Sample("mlflow", "benign", "MLmodel, mlflow.sklearn flavour, pickle",
+               lambda p: _mlflow(p, False)),
+        Sample("mlflow_loader_module", "hostile", "MLmodel loader_module in code/ runs os.system",
+               lambda p: _mlflow(p, True)),
     ]  # fmt: skip
 
 
@@ -228,6 +572,7 @@ def main() -> int:
     parser.add_argument("--peers", type=Path, help="folder holding modelscan and modelaudit")
     args = parser.parse_args()
     shutil.rmtree(WORK, ignore_errors=True)
+    sys.path.insert(0, str(HERE.parent))  # the SavedModel builders in tests/weights
     chosen = tools(args.peers)
     env = {**os.environ, **QUIET_ENV}
     rows = []
