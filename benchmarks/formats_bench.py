@@ -286,24 +286,6 @@ def _saved_model(folder: Path, hostile: str | None = None) -> None:
     (folder / "saved_model.pb").write_bytes(tf.saved_model(graph))
 
 
-CHATML = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
-    "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-SSTI = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
-
-
-def _tokenizer(folder: Path, templates: dict[str, str]) -> None:
-    from tokenizers import Tokenizer, models
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))  # noqa: S106
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok)
-    fast.chat_template = templates
-    fast.save_pretrained(folder)
-
-
 def _processor(folder: Path, template: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "chat_template.json").write_text(json.dumps({"chat_template": template}, indent=2))
@@ -438,6 +420,8 @@ def _mlflow(folder: Path, custom: bool) -> None:
 
 
 def samples() -> list[Sample]:
+    from tests.weights.chat_templates import CHATML, ESCAPE, saved_tokenizer
+
     def write(name: str, data: bytes) -> Callable[[Path], None]:
         def go(folder: Path) -> None:
             folder.mkdir(parents=True, exist_ok=True)
@@ -503,15 +487,15 @@ def samples() -> list[Sample]:
         Sample("saved_model_py_func", "hostile", "saved_model.pb with an EagerPyFunc op",
                lambda p: _saved_model(p, "py_func")),
         Sample("chat_template", "benign", "save_pretrained chat_template.jinja + named",
-               lambda p: _tokenizer(p, {"default": CHATML, "tool_use": CHATML})),
+               lambda p: saved_tokenizer(p, {"default": CHATML, "tool_use": CHATML})),
         Sample("chat_template_ssti", "hostile", "chat_template.jinja with an SSTI escape",
-               lambda p: _tokenizer(p, {"default": SSTI})),
+               lambda p: saved_tokenizer(p, {"default": ESCAPE})),
         Sample("chat_template_named_ssti", "hostile", "additional_chat_templates/ SSTI",
-               lambda p: _tokenizer(p, {"default": CHATML, "tool_use": SSTI})),
+               lambda p: saved_tokenizer(p, {"default": CHATML, "tool_use": ESCAPE})),
         Sample("processor_template", "benign", "processor chat_template.json",
                lambda p: _processor(p, CHATML)),
         Sample("processor_template_ssti", "hostile", "processor chat_template.json with SSTI",
-               lambda p: _processor(p, SSTI)),
+               lambda p: _processor(p, ESCAPE)),
         Sample("hubconf", "warn", "torch.hub hubconf.py entry point",
                _files({"hubconf.py": HUBCONF})),
         Sample("hubconf_evil", "hostile", "hubconf.py calls os.system",
@@ -572,7 +556,7 @@ def main() -> int:
     parser.add_argument("--peers", type=Path, help="folder holding modelscan and modelaudit")
     args = parser.parse_args()
     shutil.rmtree(WORK, ignore_errors=True)
-    sys.path.insert(0, str(HERE.parent))  # the SavedModel builders in tests/weights
+    sys.path.insert(0, str(HERE.parent))  # the SavedModel and tokenizer builders in tests/weights
     chosen = tools(args.peers)
     env = {**os.environ, **QUIET_ENV}
     rows = []

@@ -8,25 +8,7 @@ from pathlib import Path
 import pytest
 
 from reviewbot.cli import main
-
-CHATML = (
-    "{% for message in messages %}{{ '<|im_start|>' + message['role'] + '\\n' + "
-    "message['content'] + '<|im_end|>' + '\\n' }}{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
-)
-ESCAPE = "{{ cycler.__init__.__globals__.os.popen('id').read() }}"
-
-
-def saved_tokenizer(folder: Path, templates: dict[str, str]) -> Path:
-    """A tokenizer saved by transformers itself, with these chat templates."""
-    from tokenizers import Tokenizer, models
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.WordLevel({"a": 0, "[UNK]": 1}, unk_token="[UNK]"))
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok)
-    fast.chat_template = templates
-    fast.save_pretrained(folder)
-    return folder
+from tests.weights.chat_templates import CHATML, ESCAPE, saved_tokenizer
 
 
 def scan_json(capsys: pytest.CaptureFixture[str], *paths: Path) -> tuple[int, dict[str, object]]:
