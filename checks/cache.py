@@ -19,7 +19,7 @@ from checks.findings import Finding
 
 # Bump whenever scanner behaviour changes (a parser, a rule, a message, a bound, the default
 # import policy data): every cached result then misses and files are scanned afresh.
-SCANNER_VERSION = "4"
+SCANNER_VERSION = "5"
 
 # Findings that say something about this read of the file, not about its content: a scan that
 # produced one is not stored (a network failure, a request bound, a server ignoring ranges).

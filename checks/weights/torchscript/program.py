@@ -61,7 +61,8 @@ def _parse(member: str, data: bytes, ctx: ScanContext) -> ast.AST | None:
 
 def _grade(tree: ast.AST, ctx: ScanContext) -> set[str]:
     """Report the dangerous references in one file; return the operations it calls."""
-    from checks.weights.code.python import RUNS_ON_LOAD, dangerous_calls
+    from checks.weights.code.python import RUNS_ON_LOAD
+    from checks.weights.code.reach import dangerous_calls
 
     called: set[str] = set()
     reported: set[tuple[str, int]] = set()
