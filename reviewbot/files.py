@@ -14,8 +14,27 @@ def contribution_files(root: Path) -> list[str]:
     or would track (so `.gitignore` is honoured), any other folder with everything in it."""
     tracked = _git_files(root)
     if tracked is not None:
-        return sorted(p for p in tracked if (root / p).is_file() and not (root / p).is_symlink())
+        return sorted(p for p in tracked if (root / p).is_file() and not _is_link(root / p))
     return sorted(_walk(root))
+
+
+def linked_files(root: Path) -> list[str]:
+    """Relative POSIX paths of the symbolic links in a folder, which reviews never follow: git's
+    own list in a work tree, every link below it otherwise."""
+    tracked = _git_files(root)
+    if tracked is not None:
+        return sorted(p for p in tracked if _is_link(root / p))
+    return sorted(_walk(root, links=True))
+
+
+def expand_links(paths: Iterable[Path]) -> list[tuple[Path, str]]:
+    """(link, display name) for every symbolic link found below a named folder."""
+    return [
+        (path / rel, (path / rel).as_posix())
+        for path in paths
+        if path.is_dir()
+        for rel in sorted(_walk(path, links=True))
+    ]
 
 
 def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, str]]:
@@ -29,14 +48,31 @@ def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, str]]:
     return out
 
 
-def _walk(root: Path) -> Iterable[str]:
+def _walk(root: Path, *, links: bool = False) -> Iterable[str]:
+    """Files below ``root``, or with ``links`` its symbolic links (to files or folders), which
+    are never followed: a link may point outside the contribution."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
-        for name in filenames:
+        for name in [*filenames, *(d for d in dirnames if Path(dirpath, d).is_symlink())]:
             full = Path(dirpath, name)
-            if full.is_symlink():  # a link may point outside the contribution
-                continue
-            yield full.relative_to(root).as_posix()
+            if _is_link(full) == links:
+                yield full.relative_to(root).as_posix()
+
+
+def _is_link(path: Path) -> bool:
+    """A symbolic link, unless it is one of huggingface_hub's cache: a snapshot's files are
+    links to their repository's own ``blobs/`` (a downloaded model reviewed where it lies)."""
+    if not path.is_symlink():
+        return False
+    snapshot = next((p for p in path.parents if p.parent.name == "snapshots"), None)
+    if snapshot is None:
+        return True
+    try:
+        target = path.resolve(strict=True)
+        blobs = (snapshot.parent.parent / "blobs").resolve(strict=True)
+    except (OSError, RuntimeError):
+        return True
+    return not (target.parent == blobs and target.is_file())
 
 
 def _git_files(root: Path) -> list[str] | None:

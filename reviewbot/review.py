@@ -15,7 +15,8 @@ from checks.policy_file import load_policy
 from checks.registry import default_checks
 from checks.report import CheckSummary, Report
 from checks.runner import run_checks
-from reviewbot.files import contribution_files
+from checks.weights.symlinks import symlink_finding
+from reviewbot.files import contribution_files, linked_files
 
 if TYPE_CHECKING:
     from checks.cache import ResultCache
@@ -85,6 +86,11 @@ def review_folder(
     )
     report = run_checks(contribution, checks if checks is not None else default_checks(), progress)
     report.findings.extend(policy_findings)
+    report.findings.extend(
+        symlink_finding(root / name, name, root)
+        for name in linked_files(root)
+        if only is None or name in only
+    )
     if hub_notes:
         report.checks.append(CheckSummary("hub", "base models from the Hub", hub_notes))
     return report
