@@ -6,6 +6,7 @@ import re
 
 from checks.findings import Severity
 from checks.licence.model_terms import model_terms
+from checks.licence.spdx_terms import spdx_terms
 from checks.licence.terms import Obligation, Terms, Where, phrase
 
 __all__ = ["Obligation", "Terms", "Where", "terms_for"]
@@ -102,4 +103,4 @@ def terms_for(key: str | None) -> Terms | None:
         )
     if key.startswith("cc-by"):
         return _cc(key)
-    return None
+    return spdx_terms(key)

@@ -18,7 +18,7 @@ DATA = "model_licences.toml"
 # A licence id, name, link or card text saying use is limited; "-nc-" as in cc-by-nc-4.0.
 RESTRICTED = re.compile(
     r"non[-\s_]?commercial|research[-\s_]only|only\s+for\s+research|(?:^|[-_/])nc(?:[-_.]|$)"
-    r"|non[-\s_]?production",
+    r"|non[-\s_]?production|research[-\s_]use|research[-\s_]licen[cs]e|(?:^|[-_])research$",
     re.IGNORECASE,
 )
 # Licences that grant commercial use with no more than notices: a restricted base forbids them.

@@ -13,6 +13,7 @@ from checks.licence.card import CARD, Card, parse_card
 from checks.licence.inheritance import Obligation, Terms, Where, terms_for
 from checks.licence.model_terms import PERMISSIVE, WAIVER, restricted_signal
 from checks.licence.obligation_fixes import obligation_fix
+from checks.licence.texts_match import identify
 
 CHECK = "licence"
 MAX_DOC = 1024 * 1024
@@ -240,7 +241,23 @@ def _met(
         if not notices:
             return False, " (there is no Notice file)"
         return any(ob.pattern.search(t) for t in notices), ""
-    return any(ob.pattern.search(t) for t in docs.values()), ""
+    if any(ob.pattern.search(t) for t in docs.values()):
+        return True, ""
+    wanted = ob.identifies
+    return wanted is not None and any(_identified(t, wanted) for t in docs.values()), ""
+
+
+def _identified(text: str, wanted: str) -> bool:
+    """``text`` is the licence ``wanted`` (an SPDX id, or a family such as ``gpl``)."""
+    match = identify(text)
+    if match is None:
+        return False
+    got, want = (_bare(match.key.lower()), _bare(wanted))
+    return got == want or got.startswith(f"{want}-")
+
+
+def _bare(spdx: str) -> str:
+    return spdx.removesuffix("-only").removesuffix("-or-later")
 
 
 def _path_for(ob: Obligation) -> str:

@@ -26,6 +26,7 @@ class Obligation:
     pattern: re.Pattern[str]
     fix: str
     severity: Severity = Severity.HIGH
+    identifies: str | None = None  # also met by a text identified as this licence (an SPDX id)
 
 
 @dataclass(frozen=True)

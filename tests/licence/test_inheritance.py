@@ -208,6 +208,6 @@ def test_unavailable_base_is_a_finding_not_a_pass(tree: Callable[[Files], Path])
 
 def test_unknown_base_licence_asks_for_a_human(tree: Callable[[Files], Path]) -> None:
     result = run_check(
-        tree({"README.md": card("apache-2.0")}), base_cards={BASE: base_card("epl-2.0")}
+        tree({"README.md": card("apache-2.0")}), base_cards={BASE: base_card("c-uda")}
     )
     assert "base-licence-unknown" in rules(result)

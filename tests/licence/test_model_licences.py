@@ -171,6 +171,35 @@ MODELS = {
         "BigScience RAIL License v1.0",
         ships="the use restrictions (Attachment A)",
     ),
+    "deepfloyd-if-license": Model(
+        "deepfloyd-if-license",
+        "",
+        "use the Software Products … for non-commercial research purposes only",
+        "non-commercial research",
+        "DEEPFLOYD IF LICENSE AGREEMENT",
+    ),
+    "fair-noncommercial-research-license": Model(
+        "fair-noncommercial-research-license",
+        "",
+        "“Noncommercial Research Uses” means noncommercial research use cases related to research, "
+        "development, education, processing, or analysis",
+        "non-commercial research",
+        "FAIR Noncommercial Research License",
+    ),
+    "intel-research": Model(
+        "intel-research",
+        "",
+        "for research use only",
+        "research use only",
+        "Intel Research Use License Agreement",
+    ),
+    "lgpl-lr": Model(
+        "lgpl-lr",
+        "",
+        "a modified linguistic resource is distributed under the terms of this License",
+        "weak copyleft",
+        "Lesser General Public License For Linguistic Resources",
+    ),
 }
 
 
@@ -264,3 +293,34 @@ def test_an_unknown_base_licence_that_limits_use_is_never_silent(
     (found,) = [f for f in result.findings if f.rule == "base-licence-restricted"]
     assert found.severity is Severity.HIGH and signal in found.message.lower()
     assert "allows commercial use" in found.message
+
+
+@pytest.mark.parametrize(
+    ("licence", "text"),
+    [("openmdw-1.0", "OpenMDW License Agreement, version 1.0"),
+     ("apple-ascl", "IMPORTANT: This Apple software is supplied to you by Apple Inc.")],
+)  # fmt: skip
+def test_a_permissive_model_licence_lets_the_derivative_choose_but_travels(
+    tree: Callable[[Files], Path], licence: str, text: str
+) -> None:
+    base = f"---\nlicense: {licence}\n---\n# Base\n"
+    derivative = "---\nlicense: apache-2.0\nbase_model:\n  - org/base\n---\n# D\n"
+    result = run_check(tree({"README.md": derivative}), base_cards={BASE: base})
+    assert conflicts(result) == []
+    (missing,) = [f for f in result.findings if f.rule == "base-obligation-missing"]
+    assert missing.severity is Severity.MEDIUM
+    kept = run_check(tree({"README.md": derivative, "LICENSE.base": text}), base_cards={BASE: base})
+    assert base_rules(kept) == []
+
+
+def test_a_research_licence_unknown_by_name_is_still_restricted(
+    tree: Callable[[Files], Path],
+) -> None:
+    base = "---\nlicense: h-research\n---\n# Base\n"
+    root = tree({"README.md": "---\nlicense: apache-2.0\nbase_model:\n  - org/base\n---\n# D\n"})
+    (found,) = [
+        f
+        for f in run_check(root, base_cards={BASE: base}).findings
+        if f.rule == "base-licence-restricted"
+    ]
+    assert found.severity is Severity.HIGH and "research" in found.message
