@@ -324,3 +324,24 @@ def test_a_research_licence_unknown_by_name_is_still_restricted(
         if f.rule == "base-licence-restricted"
     ]
     assert found.severity is Severity.HIGH and "research" in found.message
+
+
+def test_license_other_naming_a_known_licence_is_that_licence(
+    tree: Callable[[Files], Path],
+) -> None:
+    base = "---\nlicense: other\nlicense_name: llama3\nlicense_link: LICENSE\n---\n# Base\n"
+    child = (
+        "---\nlicense: other\nlicense_name: llama3\nlicense_link: LICENSE\n"
+        "base_model:\n  - org/base\n---\n# Llama-3-Tuned\n\nBuilt with Meta Llama 3\n"
+    )
+    files = {
+        "README.md": child,
+        "LICENSE": "META LLAMA 3 COMMUNITY LICENSE AGREEMENT\n…\n",
+        "NOTICE": "Meta Llama 3 is licensed under the Meta Llama 3 Community License, "
+        "Copyright © Meta Platforms, Inc. All Rights Reserved.\n",
+    }
+    result = run_check(tree(files), base_cards={BASE: base}, model_id="someone/Llama-3-Tuned")
+    assert base_rules(result) == []
+    relicensed = run_check(tree({**files, "README.md": child.replace("llama3\n", "mit\n", 1)}),
+                           base_cards={BASE: base})  # fmt: skip
+    assert conflicts(relicensed) and "Llama 3" in conflicts(relicensed)[0]
