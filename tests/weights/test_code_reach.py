@@ -106,3 +106,13 @@ def test_transformers_own_model_files_reach_only_what_they_must() -> None:
     assert read > 500
     assert set(flagged) <= expected, flagged
     assert all(whats == {"os.path.expanduser"} for whats in flagged.values()), flagged
+
+
+def test_code_nested_too_deeply_to_read_fails_closed() -> None:
+    source = "import sys\nx = sys.modules" + "['a']" * 1500 + "\n"
+    try:
+        tree = ast.parse(source)
+    except RecursionError:
+        pytest.skip("this Python cannot parse it either")
+    (found,) = dangerous_calls(tree)
+    assert "too deeply" in found[1]

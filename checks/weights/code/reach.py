@@ -50,7 +50,10 @@ def dangerous_calls(tree: ast.AST) -> list[tuple[int, str, str]]:
     Import aliases are resolved; a dangerous function counts when it is called, passed on or
     bound to another name, and ``getattr(module, "name")`` counts as ``module.name``.
     """
-    return _Reach(tree).found
+    try:
+        return _Reach(tree).found
+    except RecursionError:  # fail closed: what a too deeply nested expression reaches is unknown
+        return [(1, "an expression nested too deeply to read", "it cannot be checked")]
 
 
 class _Reach:
