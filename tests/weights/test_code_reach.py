@@ -7,6 +7,8 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from checks.weights.code.names import loader_of
 from checks.weights.code.reach import dangerous_calls
@@ -116,3 +118,20 @@ def test_code_nested_too_deeply_to_read_fails_closed() -> None:
         pytest.skip("this Python cannot parse it either")
     (found,) = dangerous_calls(tree)
     assert "too deeply" in found[1]
+
+
+_PIECES = [
+    "import os", "import sys as s", "from subprocess import run as r", "x = os.system",
+    "s.modules['os'].system('id')", "getattr(os, 'popen')", "__builtins__['eval']", "r(['id'])",
+    "open('/etc/' + name)", "os.environ['PATH'] = p", "def f(exec):\n    return exec",
+    "try:\n    pass\nexcept os.error:\n    pass", "y = [z for z in sys.modules]", "lambda: os",
+    "class C(os.PathLike):\n    pass", "@os.fspath\ndef g(): ...", "a[b][c].d(e=f)",
+    "print(f'{os.system}')", "del os.environ['LD_PRELOAD']", "os.environ |= {'PATH': 1}",
+]  # fmt: skip
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=12))
+@settings(max_examples=300, deadline=None)
+def test_any_mix_of_constructs_gets_an_answer_never_an_exception(pieces: list[str]) -> None:
+    found = dangerous_calls(ast.parse("\n".join(pieces)))
+    assert all(isinstance(line, int) and what and why for line, what, why in found)
