@@ -12,6 +12,7 @@ from checks.licence.card import Card, read_card
 from checks.policy import NOTIFY_MODES, Policy
 from checks.policy_file import POLICY_FILE, load_policy
 from checks.report import CheckSummary, Report
+from checks.weights.symlinks import link_finding
 from reviewbot import metrics
 from reviewbot.composition import ReviewInputs, hub_access
 from reviewbot.models import ContributionRef, Platform
@@ -140,6 +141,9 @@ def _review_files(
             max_stream_bytes=inputs.max_stream_bytes,
         )
         card = read_card(workdir)  # for the history: what the contribution declares
+    report.findings.extend(
+        link_finding(path, target, path) for path, target in sorted(fetched.links.items())
+    )
     report.findings.extend(policy_findings)
     report.checks.append(CheckSummary("context", "repository context", notes))
     if listing.truncated:

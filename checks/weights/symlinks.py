@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import posixpath
+import re
 from pathlib import Path
 
 from checks.findings import Finding, Severity
@@ -10,25 +12,23 @@ from checks.findings import Finding, Severity
 CHECK = "weights"
 OUTSIDE = "symlink-outside"
 INSIDE = "symlink"
+_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
-def symlink_finding(link: Path, display: str, root: Path) -> Finding:
-    """HIGH when ``link`` leads out of ``root`` (or cannot be read), LOW when it stays inside.
-
-    Only the link itself is read (``readlink``): what it points at is never opened.
-    """
-    try:
-        target = os.readlink(link)
-    except OSError:
-        target = None
-    if target is None:
-        return _outside(display, "an unreadable target")
-    resolved = Path(os.path.normpath(link.parent / target))
-    inside = Path(os.path.normpath(root.absolute()))
-    if not resolved.is_absolute():
-        resolved = Path(os.path.normpath(Path.cwd() / resolved))
-    if resolved != inside and inside not in resolved.parents:
-        return _outside(display, repr(target))
+def link_finding(display: str, target: str | None, where: str) -> Finding:
+    """The finding for a link at repository path ``where`` (shown as ``display``) to ``target``:
+    HIGH when the target leaves the repository or cannot be read, LOW when it stays inside."""
+    if target is None or leaves_repository(where, target):
+        shown = "an unreadable target" if target is None else repr(target)
+        return Finding(
+            CHECK,
+            OUTSIDE,
+            Severity.HIGH,
+            display,
+            f"a symbolic link to {shown}, outside the repository: a loader that opens it (an "
+            "ONNX external-data sidecar, a tokenizer or config file) reads that file instead",
+            extra={"target": target},
+        )
     return Finding(
         CHECK,
         INSIDE,
@@ -40,13 +40,21 @@ def symlink_finding(link: Path, display: str, root: Path) -> Finding:
     )
 
 
-def _outside(display: str, target: str) -> Finding:
-    return Finding(
-        CHECK,
-        OUTSIDE,
-        Severity.HIGH,
-        display,
-        f"a symbolic link to {target}, outside the repository: a loader that opens it (an ONNX "
-        "external-data sidecar, a tokenizer or config file) reads that file instead",
-        extra={"target": target},
-    )
+def leaves_repository(where: str, target: str) -> bool:
+    """A link at ``where`` (repository-relative) to ``target`` points out of the repository."""
+    if not target or "\0" in target or _DRIVE.match(target):
+        return True
+    path = target.replace("\\", "/")
+    if path.startswith("/"):
+        return True
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(where), path))
+    return joined == ".." or joined.startswith("../")
+
+
+def symlink_finding(link: Path, display: str, root: Path) -> Finding:
+    """A local link below ``root``: only the link is read (``readlink``), never its target."""
+    try:
+        target: str | None = os.readlink(link)
+    except OSError:
+        target = None
+    return link_finding(display, target, link.relative_to(root).as_posix())

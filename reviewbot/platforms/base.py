@@ -55,6 +55,8 @@ class Fetched:
     sha256: dict[str, str] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # path -> why it was not fetched
     remote: dict[str, RemoteBlob] = field(default_factory=dict)
+    # Symbolic links among the files (path -> target): never fetched as files, reported as links.
+    links: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

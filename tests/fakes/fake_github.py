@@ -7,8 +7,11 @@ public key), repository installation, repos, pulls, pull files (paginated with `
 (raw) at a commit and folder listings, collaborator permission, users by id, issue comments
 list/create/edit, check runs list/create/update (at most 50 annotations per request and three
 requested actions, as GitHub), issue labels, pull-request reviews (list, create with line
-comments checked against the diff, edit the body), review comments (list, delete), the LFS batch
-endpoint and its object downloads.
+comments checked against the diff, edit the body), review comments (list, delete), git trees
+(file modes, ``recursive=1``) and blobs, the LFS batch endpoint and its object downloads.
+Symbolic links (``open_pull``/``push`` ``links=``) are committed as git does, a blob holding the
+target with mode 120000; the contents API follows one to a file of the repository and describes
+any other (``"type": "symlink"``), as GitHub documents.
 Pull-request files carry a unified-diff ``patch`` for text files, as GitHub lists them.
 ``add_repo(files=...)`` seeds the base branch: a pull request's head starts from it and its
 ``base.sha`` names it. Every request is recorded; ``fail`` injects errors.
@@ -42,6 +45,7 @@ import difflib
 import hashlib
 import io
 import json
+import posixpath
 import re
 import secrets
 import threading
@@ -190,6 +194,7 @@ class Repo:
     installation_id: int
     pulls: dict[int, Pull] = field(default_factory=dict)
     blobs: dict[str, dict[str, Blob]] = field(default_factory=dict)  # sha -> path -> blob
+    symlinks: dict[str, frozenset[str]] = field(default_factory=dict)  # sha -> paths that link
     comments: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
     check_runs: list[dict[str, Any]] = field(default_factory=list)
     labels: dict[int, list[str]] = field(default_factory=dict)
@@ -338,13 +343,15 @@ class FakeGitHub(CountsTransfers):
         files: Mapping[str, bytes | Blob],
         *,
         lfs: frozenset[str] = frozenset(),
+        links: Mapping[str, str] | None = None,
     ) -> str:
-        """Open a pull request whose head adds ``files``; paths in ``lfs`` are stored in LFS."""
+        """Open a pull request whose head adds ``files`` (and symbolic ``links``, path ->
+        target); paths in ``lfs`` are stored in LFS."""
         repo = self.repos[full_name]
         # the head starts as the base branch: unchanged files are there, but not listed
         pull = Pull(number, "", dict(repo.blobs.get(repo.base_sha, {})), {})
         repo.pulls[number] = pull
-        return self.push(full_name, number, files, lfs=lfs)
+        return self.push(full_name, number, files, lfs=lfs, links=links)
 
     def push(
         self,
@@ -354,21 +361,32 @@ class FakeGitHub(CountsTransfers):
         *,
         lfs: frozenset[str] = frozenset(),
         removed: frozenset[str] = frozenset(),
+        links: Mapping[str, str] | None = None,
     ) -> str:
-        """A new commit on the pull request's head; returns its sha."""
+        """A new commit on the pull request's head; returns its sha. ``links`` adds symbolic
+        links (path -> target), committed as git does: a blob holding the target, mode 120000."""
         with self.lock:
             repo = self.repos[full_name]
             pull = repo.pulls[number]
             blobs = dict(pull.files)
-            for path, data in files.items():
+            linked = set(repo.symlinks.get(pull.head_sha or repo.base_sha, frozenset()))
+            changes: dict[str, bytes | Blob] = {
+                **files,
+                **{p: t.encode() for p, t in (links or {}).items()},
+            }
+            for path, data in changes.items():
                 pull.status[path] = "modified" if path in blobs else "added"
-                blobs[path] = self._store(path, data, lfs)
+                blobs[path] = self._store(path, data, lfs if path in files else frozenset())
+                linked.discard(path)
+            linked.update(links or {})
             for path in removed:
                 blobs.pop(path, None)
+                linked.discard(path)
                 pull.status[path] = "removed"
             sha = self._commit_sha(blobs)
             pull.files, pull.head_sha = blobs, sha
             repo.blobs[sha] = blobs
+            repo.symlinks[sha] = frozenset(linked)
             return sha
 
     def fail(
@@ -1035,6 +1053,10 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 return self._delete_review_comment(repo, int(rest[2]), rec)
             if rest[:1] == ["contents"] and method == "GET":
                 return self._contents(repo, "/".join(rest[1:]), rec)
+            if rest[:2] == ["git", "trees"] and len(rest) == 3 and method == "GET":
+                return self._tree(repo, rest[2], rec)
+            if rest[:2] == ["git", "blobs"] and len(rest) == 3 and method == "GET":
+                return self._git_blob(repo, rest[2], rec)
             if rest[:1] == ["collaborators"] and rest[2:] == ["permission"]:
                 return self._permission(repo, rest[1], rec)
             if rest[:2] == ["issues", "comments"] and len(rest) == 3 and method == "PATCH":
@@ -1204,6 +1226,14 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
             if path not in blobs:
                 return self._listing(repo, ref, blobs, path, rec)
             blob = blobs[path]
+            links = repo.symlinks.get(ref, frozenset())
+            if path in links:
+                # GitHub follows a link to a file of the repository; any other it describes
+                target = blob.read().decode()
+                named = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+                if named not in blobs or named in links or target.startswith("/"):
+                    return self._json(200, self._symlink_json(repo, ref, path, blob), record=rec)
+                blob = blobs[named]
             if "raw" in self.headers.get("Accept", ""):
                 # GitHub's contents API sends raw bodies whole, whatever Range says
                 key = f"{repo.full_name}/{path}"
@@ -1220,6 +1250,77 @@ def make_handler(gh: FakeGitHub) -> type[BaseHTTPRequestHandler]:
                 "url": f"{gh.base_url}/repos/{repo.full_name}/contents/{quote(path)}?ref={ref}",
             }
             self._json(200, body, record=rec)
+
+        def _symlink_json(self, repo: Repo, ref: str, path: str, blob: Blob) -> dict[str, Any]:
+            url = f"{gh.base_url}/repos/{repo.full_name}/contents/{quote(path)}?ref={ref}"
+            git_url = f"{gh.base_url}/repos/{repo.full_name}/git/blobs/{blob.git_sha1}"
+            return {
+                "type": "symlink",
+                "target": blob.read().decode(),
+                "size": blob.size,
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "sha": blob.git_sha1,
+                "url": url,
+                "git_url": git_url,
+                "html_url": None,
+                "download_url": None,
+                "_links": {"self": url, "git": git_url, "html": None},
+            }
+
+        def _tree(self, repo: Repo, sha: str, rec: Recorded) -> None:
+            """``git/trees/{commit}``: every path with its git mode (recursive=1), folders too."""
+            blobs = repo.blobs.get(sha)
+            if blobs is None:
+                return self._json(404, {"message": "Not Found"}, record=rec)
+            links = repo.symlinks.get(sha, frozenset())
+            recursive = rec.query.get("recursive", [""])[0] not in ("", "0", "false")
+            entries: list[dict[str, Any]] = []
+            folders: set[str] = set()
+            for path, blob in sorted(blobs.items()):
+                if not recursive and "/" in path:
+                    folders.add(path.split("/", 1)[0])
+                    continue
+                parts = path.split("/")[:-1]
+                folders.update("/".join(parts[: i + 1]) for i in range(len(parts)))
+                entries.append(
+                    {
+                        "path": path,
+                        "mode": "120000" if path in links else "100644",
+                        "type": "blob",
+                        "sha": blob.git_sha1,
+                        "size": blob.size,
+                        "url": f"{gh.base_url}/repos/{repo.full_name}/git/blobs/{blob.git_sha1}",
+                    }
+                )
+            entries += [
+                {"path": f, "mode": "040000", "type": "tree", "sha": hashlib.sha1(
+                    f.encode(), usedforsecurity=False).hexdigest(),
+                 "url": f"{gh.base_url}/repos/{repo.full_name}/git/trees/{f}"}
+                for f in sorted(folders)
+            ]  # fmt: skip
+            body = {
+                "sha": sha,
+                "url": f"{gh.base_url}/repos/{repo.full_name}/git/trees/{sha}",
+                "tree": sorted(entries, key=lambda e: str(e["path"])),
+                "truncated": False,
+            }
+            self._json(200, body, record=rec)
+
+        def _git_blob(self, repo: Repo, sha: str, rec: Recorded) -> None:
+            """``git/blobs/{sha}``: a blob's bytes in base64, found by its git sha1."""
+            for blobs in list(repo.blobs.values()):
+                for blob in blobs.values():
+                    if blob.git_sha1 == sha:
+                        body = {
+                            "sha": sha,
+                            "size": blob.size,
+                            "url": f"{gh.base_url}/repos/{repo.full_name}/git/blobs/{sha}",
+                            "content": base64.b64encode(blob.read()).decode(),
+                            "encoding": "base64",
+                        }
+                        return self._json(200, body, record=rec)
+            self._json(404, {"message": "Not Found"}, record=rec)
 
         def _listing(
             self, repo: Repo, ref: str, blobs: Mapping[str, Blob], folder: str, rec: Recorded

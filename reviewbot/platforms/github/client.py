@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
 DEFAULT_API_URL = "https://api.github.com"
 MAX_KEPT_PULLS = 64  # pull requests kept as last read, per client
 MAX_LISTED_FILES = 3000  # the pull-request files endpoint stops here, whatever the PR holds
+SYMLINK_MODE = "120000"  # git's file mode for a symbolic link
 # Longest wait PyGithub may sleep in-process for a rate limit; beyond it the task retries later.
 MAX_RATE_LIMIT_WAIT = 30.0
 
@@ -147,14 +150,37 @@ class GitHubPlatform:
             for f in wanted
             if f.lfs_sha256 and f.size is not None and lfs.stays_remote(f.size, remote_min_bytes)
         }
-        return self._fetch(
+        links = self._symlinks(ref, head_sha, [f.path for f in wanted])
+        fetched = self._fetch(
             ref,
             head_sha,
-            [f.path for f in wanted if f.path not in named],
+            [f.path for f in wanted if f.path not in named and f.path not in links],
             workdir,
             remote_min_bytes=remote_min_bytes,
-            pointers=named,
+            pointers={p: named[p] for p in named if p not in links},
         )
+        return replace(fetched, links=links)
+
+    def _symlinks(self, ref: ContributionRef, revision: str, paths: list[str]) -> dict[str, str]:
+        """The symbolic links among ``paths`` at ``revision`` (path -> target), from git's tree.
+
+        The contents API follows a link to a file in the repository and answers for any other
+        with a description, so only the tree's modes tell a link from the file it names.
+        """
+        if not paths:
+            return {}
+        repo = self._repo(ref)
+        with github_errors():
+            tree = repo.get_git_tree(revision, recursive=True)
+            linked = {
+                str(e.path): str(e.sha)
+                for e in tree.tree
+                if e.mode == SYMLINK_MODE and str(e.path) in set(paths)
+            }
+            return {
+                path: base64.b64decode(repo.get_git_blob(sha).content).decode("utf-8", "replace")
+                for path, sha in sorted(linked.items())
+            }
 
     def fetch_paths(
         self,
