@@ -245,7 +245,8 @@ def _aliases(nodes: list[ast.AST]) -> dict[str, str]:
     return names
 
 
-def _dotted(node: ast.expr) -> str | None:
+def dotted_parts(node: ast.expr) -> list[str] | None:
+    """``a.b.c`` as ``["a", "b", "c"]``; None for anything but names and attributes."""
     parts = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
@@ -253,4 +254,9 @@ def _dotted(node: ast.expr) -> str | None:
     if not isinstance(node, ast.Name):
         return None
     parts.append(node.id)
-    return ".".join(reversed(parts))
+    return list(reversed(parts))
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts = dotted_parts(node)
+    return None if parts is None else ".".join(parts)

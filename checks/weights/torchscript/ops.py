@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from checks.findings import Severity
+from checks.weights.code.reach import dotted_parts
 
 RULES_FILE = "ops_rules.toml"
 _SEVERITIES = {"critical": Severity.CRITICAL, "high": Severity.HIGH}
@@ -67,7 +68,7 @@ def references(tree: ast.AST) -> list[Reference]:
     for node in ast.walk(tree):
         if not isinstance(node, ast.Attribute) or id(node) in inner:
             continue
-        chain = _dotted(node)
+        chain = dotted_parts(node)
         ref = _reference(chain, node.lineno, id(node) in called) if chain else None
         if ref is not None:
             found.append(ref)
@@ -111,14 +112,3 @@ def danger_of(ref: Reference) -> Danger | None:
             "library registers it, and that library's code runs in the loading process",
         )
     return None
-
-
-def _dotted(node: ast.expr) -> list[str] | None:
-    parts = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    parts.append(node.id)
-    return list(reversed(parts))
