@@ -93,11 +93,6 @@ def terms_for(key: str | None) -> Terms | None:
     listed = model_terms(key)
     if listed is not None:
         return listed
-    if key.startswith("other:") and key != "other:other":
-        # `license: other` with `license_name: llama3` (or `mit`) names a licence we know.
-        inner = terms_for(key.removeprefix("other:"))
-        if inner is not None:
-            return inner
     if key in {"apache-2.0", "mit"}:
         return Terms(
             key,

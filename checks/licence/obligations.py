@@ -114,7 +114,7 @@ def _judge(
     extra = {"base_model": base, "base_licence": key}
     if terms.version:
         extra["terms_version"] = terms.version
-    if not (terms.accepts(child) or _names_accepted(terms, child)):
+    if not terms.accepts(child):
         declared = f"`license: {child}`" if child else "no licence"
         found.append(
             Finding(
@@ -175,11 +175,6 @@ def _judge(
                 )
             )
     return found
-
-
-def _names_accepted(terms: Terms, child: str | None) -> bool:
-    """`license: other` whose `license_name` is an accepted id (``llama3``, ``mit``) accepts."""
-    return child is not None and child.startswith("other:") and terms.accepts(child[6:])
 
 
 def _quantized_relicensed(base: str, key: str, terms: Terms, child: str) -> Finding:
