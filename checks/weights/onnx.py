@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import posixpath
-import re
 from dataclasses import dataclass, field
 
 from checks.findings import Severity
 from checks.io.limits import LimitExceeded
 from checks.io.source import ByteSource
 from checks.weights.context import ScanContext
+from checks.weights.locations import unsafe_location
 from checks.weights.protowire import VARINT, Field, WireError, WireReader
 
 INVALID = "onnx-invalid"
@@ -23,7 +22,6 @@ CONTRIB_DOMAIN = "com.microsoft"  # onnxruntime's own contrib ops: known code, s
 MAX_NAME = 4096
 MAX_LISTED = 20
 EXTERNAL_LOCATION = 1  # TensorProto.DataLocation.EXTERNAL
-_DRIVE = re.compile(r"^[A-Za-z]:")
 
 # Field numbers from onnx.proto.
 MODEL_IR_VERSION, MODEL_GRAPH, MODEL_TRAINING, MODEL_FUNCTIONS = 1, 7, 20, 25
@@ -213,27 +211,6 @@ class _Walk:
                 "weights are kept in sidecar files beside the model: "
                 + _listed(sorted(found.sidecars)),
             )
-
-
-def unsafe_location(location: str, model_path: str) -> str | None:
-    """Why an external-data location is unsafe, or None for a sidecar inside the repository."""
-    if not location:
-        return "an empty path"
-    if "\0" in location:
-        return "a path with a NUL byte"
-    if location.startswith(("\\\\", "//")):
-        return "a UNC network path"
-    if _DRIVE.match(location):
-        return "a Windows drive path"
-    path = location.replace("\\", "/")
-    if path.startswith("/"):
-        return "an absolute path"
-    if ".." in path.split("/"):
-        return "a path that climbs out with '..'"
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(model_path), path))
-    if joined.startswith("../") or joined == "..":
-        return "a path outside the repository"
-    return None
 
 
 def _listed(names: list[str]) -> str:

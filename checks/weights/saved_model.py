@@ -13,7 +13,7 @@ from checks.findings import Severity
 from checks.io.limits import LimitExceeded
 from checks.io.source import ByteSource
 from checks.weights.context import ScanContext
-from checks.weights.onnx import unsafe_location
+from checks.weights.locations import unsafe_location
 from checks.weights.protowire import VARINT, Field, WireError, WireReader
 from checks.weights.saved_model_rules import Rules, rules
 

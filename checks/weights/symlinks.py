@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import os
-import posixpath
-import re
 from pathlib import Path
 
 from checks.findings import Finding, Severity
+from checks.weights.locations import climbs_out, fixed_path_problem
 
 CHECK = "weights"
 OUTSIDE = "symlink-outside"
 INSIDE = "symlink"
-_DRIVE = re.compile(r"^[A-Za-z]:")
 
 
 def link_finding(display: str, target: str | None, where: str) -> Finding:
@@ -42,13 +40,7 @@ def link_finding(display: str, target: str | None, where: str) -> Finding:
 
 def leaves_repository(where: str, target: str) -> bool:
     """A link at ``where`` (repository-relative) to ``target`` points out of the repository."""
-    if not target or "\0" in target or _DRIVE.match(target):
-        return True
-    path = target.replace("\\", "/")
-    if path.startswith("/"):
-        return True
-    joined = posixpath.normpath(posixpath.join(posixpath.dirname(where), path))
-    return joined == ".." or joined.startswith("../")
+    return fixed_path_problem(target) is not None or climbs_out(target, where)
 
 
 def symlink_finding(link: Path, display: str, root: Path) -> Finding:
