@@ -4,59 +4,79 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 SKIP_DIRS = frozenset({".git", ".hg", ".svn"})
 
 
+@dataclass(frozen=True)
+class Listing:
+    """A folder's files, and its symbolic links (never followed), as relative POSIX paths."""
+
+    files: list[str]
+    links: list[str]
+
+
+def folder_listing(root: Path) -> Listing:
+    """A git work tree answers with what git tracks or would track (so `.gitignore` is
+    honoured), any other folder with everything in it; one listing serves files and links."""
+    tracked = _git_files(root)
+    entries = (
+        _walk(root)
+        if tracked is None
+        else (
+            (p, _is_link(root / p))
+            for p in tracked
+            if (root / p).is_file() or (root / p).is_symlink()
+        )
+    )
+    files: list[str] = []
+    links: list[str] = []
+    for rel, is_link in entries:
+        (links if is_link else files).append(rel)
+    return Listing(sorted(files), sorted(links))
+
+
 def contribution_files(root: Path) -> list[str]:
-    """Relative POSIX paths of a folder's files; a git work tree answers with what git tracks
-    or would track (so `.gitignore` is honoured), any other folder with everything in it."""
-    tracked = _git_files(root)
-    if tracked is not None:
-        return sorted(p for p in tracked if (root / p).is_file() and not _is_link(root / p))
-    return sorted(_walk(root))
+    """Relative POSIX paths of a folder's files (see ``folder_listing``)."""
+    return folder_listing(root).files
 
 
-def linked_files(root: Path) -> list[str]:
-    """Relative POSIX paths of the symbolic links in a folder, which reviews never follow: git's
-    own list in a work tree, every link below it otherwise."""
-    tracked = _git_files(root)
-    if tracked is not None:
-        return sorted(p for p in tracked if _is_link(root / p))
-    return sorted(_walk(root, links=True))
+@dataclass(frozen=True)
+class Expanded:
+    """Paths named on a command line: files as (path, display name), and the symbolic links
+    found below named folders as (link, display name, the folder it was found in)."""
+
+    files: list[tuple[Path, str]]
+    links: list[tuple[Path, str, Path]]
 
 
-def expand_links(paths: Iterable[Path]) -> list[tuple[Path, str]]:
-    """(link, display name) for every symbolic link found below a named folder."""
-    return [
-        (path / rel, (path / rel).as_posix())
-        for path in paths
-        if path.is_dir()
-        for rel in sorted(_walk(path, links=True))
-    ]
-
-
-def expand_paths(paths: Iterable[Path]) -> list[tuple[Path, str]]:
-    """(file, display name) for every file named or found below a named folder."""
-    out: list[tuple[Path, str]] = []
+def expand_paths(paths: Iterable[Path]) -> Expanded:
+    """Every file named or found below a named folder, and the links found there."""
+    files: list[tuple[Path, str]] = []
+    links: list[tuple[Path, str, Path]] = []
     for path in paths:
-        if path.is_dir():
-            out.extend((path / rel, (path / rel).as_posix()) for rel in sorted(_walk(path)))
-        else:
-            out.append((path, path.as_posix()))
-    return out
+        if not path.is_dir():
+            files.append((path, path.as_posix()))
+            continue
+        for rel, is_link in sorted(_walk(path)):
+            full = path / rel
+            if is_link:
+                links.append((full, full.as_posix(), path))
+            else:
+                files.append((full, full.as_posix()))
+    return Expanded(files, links)
 
 
-def _walk(root: Path, *, links: bool = False) -> Iterable[str]:
-    """Files below ``root``, or with ``links`` its symbolic links (to files or folders), which
-    are never followed: a link may point outside the contribution."""
+def _walk(root: Path) -> Iterable[tuple[str, bool]]:
+    """(relative path, is a link) for the files below ``root`` and its links to files or
+    folders, which are never followed: a link may point outside the contribution."""
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
         for name in [*filenames, *(d for d in dirnames if Path(dirpath, d).is_symlink())]:
             full = Path(dirpath, name)
-            if _is_link(full) == links:
-                yield full.relative_to(root).as_posix()
+            yield full.relative_to(root).as_posix(), _is_link(full)
 
 
 def _is_link(path: Path) -> bool:

@@ -16,7 +16,7 @@ from checks.registry import default_checks
 from checks.report import CheckSummary, Report
 from checks.runner import run_checks
 from checks.weights.symlinks import symlink_finding
-from reviewbot.files import contribution_files, linked_files
+from reviewbot.files import folder_listing
 
 if TYPE_CHECKING:
     from checks.cache import ResultCache
@@ -67,11 +67,10 @@ def review_folder(
             cards, hub_notes = fetch_base_cards(ids, endpoint=hub.endpoint, token=hub.token)
     if base is not None and base_id is not None and (base / "README.md").is_file():
         cards.setdefault(base_id, (base / "README.md").read_text("utf-8", errors="replace"))
+    listing = folder_listing(root)
     contribution = Contribution(
         root=root,
-        files=sorted(
-            f for f in {*contribution_files(root), *(remote or {})} if only is None or f in only
-        ),
+        files=sorted(f for f in {*listing.files, *(remote or {})} if only is None or f in only),
         base=base,
         policy=policy,
         known_sha256=dict(known_sha256 or {}),
@@ -88,7 +87,7 @@ def review_folder(
     report.findings.extend(policy_findings)
     report.findings.extend(
         symlink_finding(root / name, name, root)
-        for name in linked_files(root)
+        for name in listing.links
         if only is None or name in only
     )
     if hub_notes:

@@ -35,7 +35,7 @@ def add_scan_command(sub: Any) -> None:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     from checks.report import CheckSummary, build_report
-    from reviewbot.files import expand_links, expand_paths
+    from reviewbot.files import expand_paths
 
     # Remote inputs are told apart by prefix here, so a local scan never imports the HTTP stack.
     remote = [p for p in args.paths if p.startswith(("http://", "https://", "hf://"))]
@@ -54,16 +54,15 @@ def cmd_scan(args: argparse.Namespace) -> int:
                     raise UsageError(str(exc)) from None
     from checks.weights.scan_files import add_scan, scan_files
 
-    files = expand_paths(local)
-    with progress(len(files), enabled=not args.no_progress) as advance:
-        result = scan_files(files, want_sha256=args.hash, progress=advance)
-    if any(p.is_dir() for p in local):
+    expanded = expand_paths(local)
+    with progress(len(expanded.files), enabled=not args.no_progress) as advance:
+        result = scan_files(expanded.files, want_sha256=args.hash, progress=advance)
+    if expanded.links:
         from checks.weights.symlinks import symlink_finding
 
-        for folder in (p for p in local if p.is_dir()):
-            result.findings.extend(
-                symlink_finding(link, display, folder) for link, display in expand_links([folder])
-            )
+        result.findings.extend(
+            symlink_finding(link, display, folder) for link, display, folder in expanded.links
+        )
     if remote:
         from checks.weights.context import DeferredPolicy
         from reviewbot.remote import scan_specs
