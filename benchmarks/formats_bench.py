@@ -225,22 +225,21 @@ TS_LOAD_LIBRARY = b'    _2 = torch.ops.load_library("/tmp/libevil.so")\n' + SEQ_
 EVIL_LAMBDA = compile("lambda x: __import__('os').system('id') or x", "<lambda>", "eval")
 
 
-def _keras_layer(class_name: str, config: dict[str, object]) -> dict[str, object]:
-    return {"module": "keras.layers", "class_name": class_name, "config": config,
-            "registered_name": None}  # fmt: skip
-
-
 def _lambda_layer() -> dict[str, object]:
+    from tests.weights.keras_configs import k3_layer
+
     code = base64.b64encode(marshal.dumps(EVIL_LAMBDA.co_consts[0])).decode()
     function = {"class_name": "__lambda__",
                 "config": {"code": code, "defaults": None, "closure": None}}  # fmt: skip
-    return _keras_layer("Lambda", {"name": "lambda", "trainable": True, "function": function,
-                                   "output_shape": None, "arguments": {}})  # fmt: skip
+    return k3_layer("Lambda", {"name": "lambda", "trainable": True, "function": function,
+                               "output_shape": None, "arguments": {}})  # fmt: skip
 
 
 def _string_lookup(vocabulary: str) -> dict[str, object]:
+    from tests.weights.keras_configs import k3_layer
+
     # StringLookup.get_config as Keras 3 writes it; the layer itself needs TensorFlow.
-    return _keras_layer("StringLookup", {
+    return k3_layer("StringLookup", {
         "name": "lookup", "trainable": True, "invert": False, "max_tokens": None,
         "num_oov_indices": 1, "oov_token": "[UNK]", "mask_token": None, "output_mode": "int",
         "sparse": False, "pad_to_max_tokens": False, "idf_weights": None,
@@ -249,10 +248,12 @@ def _string_lookup(vocabulary: str) -> dict[str, object]:
     })  # fmt: skip
 
 
-TFSM = _keras_layer(
-    "TFSMLayer",
-    {"name": "tfsm", "trainable": False, "filepath": "/models/other", "call_endpoint": "serve"},
-)
+def _tfsm_layer() -> dict[str, object]:
+    from tests.weights.keras_configs import k3_layer
+
+    config = {"name": "tfsm", "trainable": False, "filepath": "/models/other",
+              "call_endpoint": "serve"}  # fmt: skip
+    return k3_layer("TFSMLayer", config)
 
 
 def _keras(folder: Path, extra: Callable[[], dict[str, object]] | None = None) -> None:
@@ -480,7 +481,7 @@ def samples() -> list[Sample]:
         Sample("keras_lookup_relative", "warn", "StringLookup vocabulary vocab.txt",
                lambda p: _keras(p, lambda: _string_lookup("vocab.txt"))),
         Sample("keras_tfsm", "hostile", "TFSMLayer loading /models/other",
-               lambda p: _keras(p, lambda: TFSM)),
+               lambda p: _keras(p, _tfsm_layer)),
         Sample("saved_model", "benign", "saved_model.pb of MatMul and the saver", _saved_model),
         Sample("saved_model_read_file", "hostile", "saved_model.pb with a ReadFile op",
                lambda p: _saved_model(p, "read")),

@@ -21,9 +21,8 @@ _SPDX_OF = {
     "bsd": "BSD-3-Clause",
 }
 # Generic Hub ids: a base under "gpl" takes any GPL version as the derivative's licence.
-_FAMILY = {"gpl": "gpl", "lgpl": "lgpl", "gfdl": "gfdl", "bsd": "bsd"}
-PUBLIC_DOMAIN = "Public Domain"
-PERMISSIVE = "Permissive"
+_FAMILIES = frozenset({"gpl", "lgpl", "gfdl", "bsd"})
+_PUBLIC_DOMAIN, _PERMISSIVE = "Public Domain", "Permissive"  # ScanCode category names
 
 
 def spdx_of(key: str) -> str:
@@ -43,9 +42,9 @@ def spdx_terms(key: str) -> Terms | None:
     copyleft ones keep the derivative under themselves. None for anything else."""
     kind = licence_category(key)
     spdx = spdx_of(key)
-    if kind == PUBLIC_DOMAIN:
+    if kind == _PUBLIC_DOMAIN:
         return Terms(key, spdx, lambda child: True, "any licence", version=f"SPDX {spdx}")
-    if kind == PERMISSIVE:
+    if kind == _PERMISSIVE:
         return Terms(
             key,
             spdx,
@@ -55,7 +54,7 @@ def spdx_terms(key: str) -> Terms | None:
             version=f"SPDX {spdx}",
         )
     if kind in (COPYLEFT, WEAK_COPYLEFT):
-        family = _FAMILY.get(key)
+        family = key if key in _FAMILIES else None
         weak = kind == WEAK_COPYLEFT
         return Terms(
             key,
@@ -82,7 +81,7 @@ def _same(child: str, key: str, family: str | None) -> bool:
 
 
 def _text_kept(key: str, spdx: str) -> Obligation:
-    family = _FAMILY.get(key)
+    family = key if key in _FAMILIES else None
     return Obligation(
         f"a copy of the {spdx} licence text and the base's copyright notice",
         Where.ANY_FILE,

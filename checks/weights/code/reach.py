@@ -121,7 +121,7 @@ class _Reach:
                     self._add(node.lineno, f"{name}({keyword}={value})", reason)
         if name in self.rules.openers and node.args and _outside(node.args[0]):
             self._add(node.lineno, f"{name}({ast.unparse(node.args[0])})", self.rules.outside_why)
-        if name in ("os.environ.setdefault", "os.environ.update", "os.putenv"):
+        if name in ("os.environ.setdefault", "os.environ.update"):
             keys = _dict_keys(node.args[0]) if name.endswith("update") and node.args else None
             if keys is None:
                 keys = [_constant(node.args[0])] if node.args else []

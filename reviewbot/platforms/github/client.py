@@ -167,7 +167,8 @@ class GitHubPlatform:
         The contents API follows a link to a file in the repository and answers for any other
         with a description, so only the tree's modes tell a link from the file it names.
         """
-        if not paths:
+        wanted = set(paths)
+        if not wanted:
             return {}
         repo = self._repo(ref)
         with github_errors():
@@ -175,7 +176,7 @@ class GitHubPlatform:
             linked = {
                 str(e.path): str(e.sha)
                 for e in tree.tree
-                if e.mode == SYMLINK_MODE and str(e.path) in set(paths)
+                if e.mode == SYMLINK_MODE and str(e.path) in wanted
             }
             return {
                 path: base64.b64decode(repo.get_git_blob(sha).content).decode("utf-8", "replace")
